@@ -1,0 +1,609 @@
+//! The verifier (spec/03-verifier-errors.md): checks that a parsed bundle is
+//! well-formed and produces the resolved [`Module`].
+//!
+//! Invariants it establishes, in order:
+//! 1. every name is defined once (`duplicate-name`) and every use names an entity
+//!    of the right kind (`undefined-name`, `wrong-kind`);
+//! 2. types are well-formed: no struct, array or hybrid contains itself
+//!    (`recursive-type`), `hybrid` and `void` appear only as the referent of a
+//!    reference or pointer type (`misplaced-type`), `uptr`/`ufuncptr` are over
+//!    native-safe types (`not-native-safe`), `weakref` only types memory;
+//! 3. constants fit their types (`const-type-mismatch`, `int-out-of-range`);
+//! 4. in each function: values are block-local (`not-in-scope`), every
+//!    instruction is typed (`type-mismatch`, `bad-type-argument`, `arity`),
+//!    destinations exist and their arguments match the parameters
+//!    (`undefined-block`, `block-args`), the last instruction and only it is a
+//!    terminator (`missing-terminator`, `terminator-not-last`), and `EXC`
+//!    appears only where allowed (`exc-not-allowed`).
+//!
+//! Not checked (TODO): redefinition of functions across bundles (one bundle only).
+
+mod func;
+mod types;
+
+use crate::diag::{Diagnostic, Severity};
+use crate::ir::*;
+use crate::syntax::ast::{self, Bundle, Ident, Name, Span, TopLevel};
+use std::collections::HashMap;
+
+/// What a global name denotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Entity {
+    Type(TypeId),
+    Sig(SigId),
+    Const(ConstId),
+    Global(GlobalId),
+    Func(FuncId),
+    Expose(u32),
+    /// A function version, block or local value (defined inside a `.funcdef`).
+    Local,
+}
+
+impl Entity {
+    fn kind(self) -> &'static str {
+        match self {
+            Entity::Type(_) => "a type",
+            Entity::Sig(_) => "a function signature",
+            Entity::Const(_) => "a constant",
+            Entity::Global(_) => "a global cell",
+            Entity::Func(_) => "a function",
+            Entity::Expose(_) => "an exposed function",
+            Entity::Local => "a local name",
+        }
+    }
+}
+
+/// Verifies a bundle. Returns the module, or every diagnostic found.
+pub fn verify(bundle: &Bundle) -> Result<Module, Vec<Diagnostic>> {
+    let mut v = Verifier::default();
+    v.run(bundle);
+    if v.diags.is_empty() {
+        Ok(v.m)
+    } else {
+        Err(v.diags)
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct Verifier {
+    pub(crate) m: Module,
+    pub(crate) diags: Vec<Diagnostic>,
+    pub(crate) names: HashMap<Name, (Entity, Span)>,
+    /// Constant definitions by id, for lazy evaluation.
+    const_defs: Vec<(Ident, Ident, ast::ConstCtor, Span)>,
+    const_state: Vec<u8>,
+}
+
+impl Verifier {
+    pub(crate) fn err(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::new(Severity::Invalid, code, span, msg));
+    }
+    pub(crate) fn unsupported(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
+        self.diags
+            .push(Diagnostic::new(Severity::Unsupported, code, span, msg));
+    }
+
+    pub(crate) fn define(&mut self, id: &Ident, e: Entity) -> bool {
+        if let Some((_, first)) = self.names.get(&id.name) {
+            let d = Diagnostic::new(
+                Severity::Invalid,
+                "duplicate-name",
+                id.span,
+                format!("{} is defined twice", id.name),
+            )
+            .with_note(*first, "first defined here");
+            self.diags.push(d);
+            return false;
+        }
+        self.names.insert(id.name.clone(), (e, id.span));
+        true
+    }
+
+    pub(crate) fn lookup(&mut self, id: &Ident) -> Option<Entity> {
+        match self.names.get(&id.name) {
+            Some((e, _)) => Some(*e),
+            None => {
+                self.err(
+                    "undefined-name",
+                    id.span,
+                    format!("{} is not defined", id.name),
+                );
+                None
+            }
+        }
+    }
+
+    pub(crate) fn type_ref(&mut self, id: &Ident) -> Option<TypeId> {
+        match self.lookup(id)? {
+            Entity::Type(t) => Some(t),
+            e => {
+                self.err(
+                    "wrong-kind",
+                    id.span,
+                    format!("{} is {}, not a type", id.name, e.kind()),
+                );
+                None
+            }
+        }
+    }
+
+    pub(crate) fn sig_ref(&mut self, id: &Ident) -> Option<SigId> {
+        match self.lookup(id)? {
+            Entity::Sig(s) => Some(s),
+            e => {
+                self.err(
+                    "wrong-kind",
+                    id.span,
+                    format!("{} is {}, not a function signature", id.name, e.kind()),
+                );
+                None
+            }
+        }
+    }
+
+    fn run(&mut self, b: &Bundle) {
+        // 1. Names, and ids for every type and signature so that forward references resolve.
+        for d in &b.defs {
+            match d {
+                TopLevel::TypeDef { name, .. } => {
+                    let id = self
+                        .m
+                        .types
+                        .push(Type::Void, name.name.as_str().to_string());
+                    self.define(name, Entity::Type(id));
+                }
+                TopLevel::FuncSig { name, .. } => {
+                    let id = u32::try_from(self.m.types.sigs.len()).unwrap_or(u32::MAX);
+                    self.m.types.sigs.push(Sig::default());
+                    self.m.types.sig_names.push(name.name.as_str().to_string());
+                    self.define(name, Entity::Sig(id));
+                }
+                TopLevel::Const {
+                    name,
+                    ty,
+                    value,
+                    span,
+                } => {
+                    let id = u32::try_from(self.const_defs.len()).unwrap_or(u32::MAX);
+                    self.const_defs
+                        .push((name.clone(), ty.clone(), value.clone(), *span));
+                    self.define(name, Entity::Const(id));
+                }
+                TopLevel::Global { name, .. } => {
+                    let id = u32::try_from(self.m.globals.len()).unwrap_or(u32::MAX);
+                    self.m.globals.push(Global {
+                        name: name.name.clone(),
+                        ty: 0,
+                    });
+                    self.m.global_index.insert(name.name.clone(), id);
+                    self.define(name, Entity::Global(id));
+                }
+                TopLevel::FuncDecl { name, .. } | TopLevel::FuncDef(ast::FuncDef { name, .. }) => {
+                    // A function may be declared and defined; it is one entity.
+                    if let Some((Entity::Func(_), _)) = self.names.get(&name.name) {
+                        continue;
+                    }
+                    let id = u32::try_from(self.m.funcs.len()).unwrap_or(u32::MAX);
+                    self.m.funcs.push(Func {
+                        name: name.name.clone(),
+                        sig: 0,
+                        body: None,
+                    });
+                    self.m.func_index.insert(name.name.clone(), id);
+                    self.define(name, Entity::Func(id));
+                }
+                TopLevel::Expose { name, .. } => {
+                    let id = u32::try_from(self.m.exposes.len()).unwrap_or(u32::MAX);
+                    self.m.exposes.push(Expose {
+                        name: name.name.clone(),
+                        func: 0,
+                        cookie: 0,
+                    });
+                    self.define(name, Entity::Expose(id));
+                }
+            }
+        }
+        // 2. Types and signatures.
+        for d in &b.defs {
+            match d {
+                TopLevel::TypeDef { name, ctor, .. } => self.resolve_type(name, ctor),
+                TopLevel::FuncSig {
+                    name, params, rets, ..
+                } => self.resolve_sig(name, params, rets),
+                _ => {}
+            }
+        }
+        if !self.diags.is_empty() {
+            return;
+        }
+        for d in &b.defs {
+            if let TopLevel::TypeDef { name, .. } = d {
+                self.check_type(name);
+            }
+            if let TopLevel::FuncSig {
+                name, params, rets, ..
+            } = d
+            {
+                for p in params.iter().chain(rets) {
+                    if let Some(t) = self.type_ref(p) {
+                        self.check_value_type(t, p.span, "a parameter or return value");
+                    }
+                }
+                let _ = name;
+            }
+        }
+        if !self.diags.is_empty() {
+            return;
+        }
+        // 3. Constants.
+        self.const_state = vec![0; self.const_defs.len()];
+        self.m.consts = self
+            .const_defs
+            .iter()
+            .map(|(n, _, _, _)| Const {
+                name: n.name.clone(),
+                ty: 0,
+                value: ConstValue::Null,
+            })
+            .collect();
+        for i in 0..self.const_defs.len() {
+            self.eval_const(u32::try_from(i).unwrap_or(u32::MAX));
+        }
+        // 4. Globals, function signatures, exposes.
+        let mut decl_sig: HashMap<Name, (SigId, Span)> = HashMap::new();
+        for d in &b.defs {
+            match d {
+                TopLevel::Global { name, ty, .. } => {
+                    if let Some(t) = self.type_ref(ty) {
+                        self.check_memory_type(t, ty.span, "a global cell");
+                        if let Some(Entity::Global(g)) = self.names.get(&name.name).map(|e| e.0) {
+                            self.m.globals[g as usize].ty = t;
+                        }
+                    }
+                }
+                TopLevel::FuncDecl { name, sig, .. }
+                | TopLevel::FuncDef(ast::FuncDef { name, sig, .. }) => {
+                    let Some(s) = self.sig_ref(sig) else { continue };
+                    if let Some((first, span)) = decl_sig.get(&name.name).copied() {
+                        if !self.m.types.same_sig(first, s) {
+                            let d = Diagnostic::new(
+                                Severity::Invalid,
+                                "signature-mismatch",
+                                sig.span,
+                                format!(
+                                    "{} was given the signature {} before",
+                                    name.name,
+                                    self.m.types.show_sig(first)
+                                ),
+                            )
+                            .with_note(span, "first given here");
+                            self.diags.push(d);
+                        }
+                    } else {
+                        decl_sig.insert(name.name.clone(), (s, sig.span));
+                    }
+                    if let Some(Entity::Func(f)) = self.names.get(&name.name).map(|e| e.0) {
+                        self.m.funcs[f as usize].sig = s;
+                    }
+                }
+                _ => {}
+            }
+        }
+        for d in &b.defs {
+            if let TopLevel::Expose {
+                name,
+                func,
+                cc,
+                cookie,
+                ..
+            } = d
+            {
+                self.check_expose(name, func, cc, cookie);
+            }
+        }
+        if !self.diags.is_empty() {
+            return;
+        }
+        // 5. Function bodies.
+        let mut defined: HashMap<Name, Span> = HashMap::new();
+        for d in &b.defs {
+            if let TopLevel::FuncDef(f) = d {
+                if let Some(first) = defined.get(&f.name.name) {
+                    let d = Diagnostic::new(
+                        Severity::Invalid,
+                        "duplicate-name",
+                        f.name.span,
+                        format!("{} has two versions in one bundle", f.name.name),
+                    )
+                    .with_note(*first, "first defined here");
+                    self.diags.push(d);
+                    continue;
+                }
+                defined.insert(f.name.name.clone(), f.name.span);
+                self.check_func(f);
+            }
+        }
+    }
+
+    fn check_expose(&mut self, name: &Ident, func: &Ident, cc: &ast::Flag, cookie: &Ident) {
+        let Some(Entity::Expose(e)) = self.names.get(&name.name).map(|e| e.0) else {
+            return;
+        };
+        if &*cc.name != "DEFAULT" {
+            self.unsupported(
+                "unsupported-flag",
+                cc.span,
+                format!("calling convention #{} (muni has #DEFAULT)", cc.name),
+            );
+        }
+        let f = match self.lookup(func) {
+            Some(Entity::Func(f)) => f,
+            Some(other) => {
+                return self.err(
+                    "wrong-kind",
+                    func.span,
+                    format!("{} is {}, not a function", func.name, other.kind()),
+                );
+            }
+            None => return,
+        };
+        let c = match self.lookup(cookie) {
+            Some(Entity::Const(c)) => c,
+            Some(other) => {
+                return self.err(
+                    "wrong-kind",
+                    cookie.span,
+                    format!("{} is {}, not a constant", cookie.name, other.kind()),
+                );
+            }
+            None => return,
+        };
+        if self.m.types.int_width(self.m.consts[c as usize].ty) != Some(64) {
+            self.err(
+                "type-mismatch",
+                cookie.span,
+                "a cookie is an int<64> constant",
+            );
+        }
+        let sig = self.m.funcs[f as usize].sig;
+        let s = self.m.types.sig(sig).clone();
+        if !s
+            .params
+            .iter()
+            .chain(&s.rets)
+            .all(|t| self.m.types.native_safe(*t))
+        {
+            self.err(
+                "not-native-safe",
+                func.span,
+                format!("{} has a signature that is not native-safe", func.name),
+            );
+        }
+        self.m.exposes[e as usize].func = f;
+        self.m.exposes[e as usize].cookie = c;
+    }
+
+    /// The static type of a global SSA variable used as an operand.
+    pub(crate) fn global_operand(&mut self, id: &Ident) -> Option<(Operand, TypeId)> {
+        match self.lookup(id)? {
+            Entity::Const(c) => Some((Operand::Const(c), self.m.consts[c as usize].ty)),
+            Entity::Global(g) => {
+                let t = self.m.globals[g as usize].ty;
+                Some((Operand::Global(g), self.m.types.anon(Type::IRef(t))))
+            }
+            Entity::Func(f) => {
+                let s = self.m.funcs[f as usize].sig;
+                Some((Operand::Func(f), self.m.types.anon(Type::FuncRef(s))))
+            }
+            Entity::Expose(e) => {
+                let f = self.m.exposes[e as usize].func;
+                let s = self.m.funcs[f as usize].sig;
+                Some((Operand::Expose(e), self.m.types.anon(Type::UFuncPtr(s))))
+            }
+            Entity::Local => {
+                self.err(
+                    "not-in-scope",
+                    id.span,
+                    format!("{} is a local value of another block (values are block-local: pass it as a block argument)", id.name),
+                );
+                None
+            }
+            e => {
+                self.err(
+                    "wrong-kind",
+                    id.span,
+                    format!("{} is {}, not a value", id.name, e.kind()),
+                );
+                None
+            }
+        }
+    }
+
+    fn eval_const(&mut self, c: ConstId) -> Option<TypeId> {
+        match self.const_state[c as usize] {
+            2 => return Some(self.m.consts[c as usize].ty),
+            1 => {
+                let (name, ..) = self.const_defs[c as usize].clone();
+                self.err(
+                    "recursive-constant",
+                    name.span,
+                    format!("{} is defined in terms of itself", name.name),
+                );
+                self.const_state[c as usize] = 3;
+                return None;
+            }
+            3 => return None,
+            _ => {}
+        }
+        self.const_state[c as usize] = 1;
+        let (name, ty, ctor, span) = self.const_defs[c as usize].clone();
+        let r = self.const_value(&name, &ty, &ctor, span);
+        match r {
+            Some((t, v)) => {
+                self.m.consts[c as usize].ty = t;
+                self.m.consts[c as usize].value = v;
+                self.const_state[c as usize] = 2;
+                Some(t)
+            }
+            None => {
+                self.const_state[c as usize] = 3;
+                None
+            }
+        }
+    }
+
+    fn const_value(
+        &mut self,
+        name: &Ident,
+        ty: &Ident,
+        ctor: &ast::ConstCtor,
+        span: Span,
+    ) -> Option<(TypeId, ConstValue)> {
+        use ast::ConstCtor as C;
+        let t = self.type_ref(ty)?;
+        let show = self.m.types.show(t);
+        let mismatch = |v: &mut Verifier, what: &str| {
+            v.err(
+                "const-type-mismatch",
+                span,
+                format!("{} is not a constant of {show}", what),
+            );
+            None
+        };
+        let tyv = self.m.types.get(t).clone();
+        match (ctor, &tyv) {
+            (C::Int(i), Type::Int(n)) => {
+                let n = *n;
+                let lo = -(1i128 << (n - 1));
+                let hi = (1i128 << n) - 1;
+                if *i < lo || *i > hi {
+                    self.err(
+                        "int-out-of-range",
+                        span,
+                        format!("{i} does not fit in int<{n}>"),
+                    );
+                    return None;
+                }
+                let mask = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+                // Two's complement of the literal, truncated to n bits.
+                Some((t, ConstValue::Int((*i as u64) & mask)))
+            }
+            (C::Int(i), Type::UPtr(_) | Type::UFuncPtr(_)) => {
+                if *i < i128::from(i64::MIN) || *i > i128::from(u64::MAX) {
+                    self.err(
+                        "int-out-of-range",
+                        span,
+                        format!("{i} is not a 64-bit address"),
+                    );
+                    return None;
+                }
+                Some((t, ConstValue::Int(*i as u64)))
+            }
+            (C::Float(b), Type::Float) => Some((t, ConstValue::Float(*b))),
+            (C::Double(b), Type::Double) => Some((t, ConstValue::Double(*b))),
+            (C::Null, Type::Ref(_) | Type::IRef(_) | Type::FuncRef(_) | Type::Other(_)) => {
+                Some((t, ConstValue::Null))
+            }
+            (C::Null, Type::UPtr(_) | Type::UFuncPtr(_)) => Some((t, ConstValue::Int(0))),
+            (C::Extern(s), Type::UPtr(_) | Type::UFuncPtr(_)) => {
+                if s.is_empty() || s.contains('\0') {
+                    self.err(
+                        "bad-extern",
+                        span,
+                        "an EXTERN symbol name is a non-empty C identifier",
+                    );
+                    return None;
+                }
+                Some((t, ConstValue::Extern(s.clone())))
+            }
+            (C::Extern(_), _) => {
+                self.err(
+                    "extern-not-pointer",
+                    span,
+                    format!("EXTERN constants are uptr or ufuncptr, not {show}"),
+                );
+                None
+            }
+            (C::List(elems), Type::Struct(fs)) => {
+                if elems.len() != fs.len() {
+                    self.err(
+                        "arity",
+                        span,
+                        format!(
+                            "{show} has {} fields, the constant gives {}",
+                            fs.len(),
+                            elems.len()
+                        ),
+                    );
+                    return None;
+                }
+                let ids = self.const_elems(elems, fs)?;
+                Some((t, ConstValue::List(ids)))
+            }
+            (C::List(elems), Type::Array(e, n)) => {
+                if elems.len() as u64 != *n {
+                    self.err(
+                        "arity",
+                        span,
+                        format!(
+                            "{show} has {n} elements, the constant gives {}",
+                            elems.len()
+                        ),
+                    );
+                    return None;
+                }
+                let fs = vec![*e; elems.len()];
+                let ids = self.const_elems(elems, &fs)?;
+                Some((t, ConstValue::List(ids)))
+            }
+            (C::List(elems), Type::Other(_)) => {
+                // Vector constants: check that the elements are constants, no more.
+                for e in elems {
+                    if let Some(Entity::Const(c)) = self.lookup(e) {
+                        self.eval_const(c);
+                    }
+                }
+                Some((t, ConstValue::Null))
+            }
+            (C::Int(_), _) => mismatch(self, "an integer literal"),
+            (C::Float(_), _) => mismatch(self, "a float literal"),
+            (C::Double(_), _) => mismatch(self, "a double literal"),
+            (C::Null, _) => mismatch(self, "NULL"),
+            (C::List(_), _) => mismatch(self, "a list"),
+        }
+        .map(|r| {
+            let _ = name;
+            r
+        })
+    }
+
+    fn const_elems(&mut self, elems: &[Ident], fs: &[TypeId]) -> Option<Vec<ConstId>> {
+        let mut ids = Vec::new();
+        for (e, f) in elems.iter().zip(fs) {
+            let c = match self.lookup(e)? {
+                Entity::Const(c) => c,
+                other => {
+                    self.err(
+                        "wrong-kind",
+                        e.span,
+                        format!("{} is {}, not a constant", e.name, other.kind()),
+                    );
+                    return None;
+                }
+            };
+            let ct = self.eval_const(c)?;
+            if !self.m.types.same(ct, *f) {
+                let (a, b) = (self.m.types.show(ct), self.m.types.show(*f));
+                self.err(
+                    "type-mismatch",
+                    e.span,
+                    format!("{} has type {a}, the field needs {b}", e.name),
+                );
+                return None;
+            }
+            ids.push(c);
+        }
+        Some(ids)
+    }
+}
