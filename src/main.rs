@@ -1,1 +1,204 @@
-fn main() {}
+//! `muni`: check, run and trace Mu IR bundles on the reference model.
+
+use clap::{Args, Parser, Subcommand};
+use spec_model::{Budgets, LoadError, Loaded, ModelError, Outcome, load};
+use std::io::Write;
+use std::process::ExitCode;
+
+/// Executable semantics of the Mu micro-VM's native interface.
+#[derive(Parser, Debug)]
+#[command(name = "muni", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Parse and verify a bundle (one or more files, in order).
+    Check {
+        /// The bundle's files.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Run a function and print its outcome line.
+    Run(RunArgs),
+    /// Run a function, printing one line per step: the rule applied and the instruction.
+    Trace(RunArgs),
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    /// The bundle's file (repeat `--with FILE` for more files loaded before it).
+    file: String,
+    /// Arguments for the function's parameters, as Mu literals (`42`, `1.5d`, `NULL`).
+    #[arg(allow_hyphen_values = true)]
+    args: Vec<String>,
+    /// Files loaded before FILE, e.g. shared type definitions.
+    #[arg(long = "with", value_name = "FILE")]
+    with: Vec<String>,
+    /// The engine: `spec`, the reference model.
+    #[arg(long, default_value = "spec", value_parser = ["spec"])]
+    engine: String,
+    /// The function to call.
+    #[arg(long = "fn", default_value = "@main")]
+    func: String,
+    /// Fuel: instructions the run may execute.
+    #[arg(long, default_value_t = Budgets::default().fuel)]
+    fuel: u64,
+    /// Bytes the run may allocate.
+    #[arg(long, default_value_t = Budgets::default().alloc)]
+    alloc: u64,
+    /// Mu frames the stack may hold.
+    #[arg(long, default_value_t = Budgets::default().stack)]
+    stack: u32,
+    /// Print the outcome as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn read_files(names: &[String]) -> Result<Vec<(String, String)>, String> {
+    names
+        .iter()
+        .map(|n| {
+            std::fs::read_to_string(n)
+                .map(|t| (n.clone(), t))
+                .map_err(|e| format!("muni: cannot read {n}: {e}"))
+        })
+        .collect()
+}
+
+fn load_files(names: &[String]) -> Result<Loaded, Result<LoadError, String>> {
+    let files = read_files(names).map_err(Err)?;
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    load(&refs).map_err(Ok)
+}
+
+fn report_load_error(e: Result<LoadError, String>, json: bool) -> ExitCode {
+    match e {
+        Ok(e) => {
+            eprint!("{}", e.render());
+            if json {
+                let d = &e.diags[0];
+                let v = serde_json::json!({
+                    "kind": d.severity.word(), "detail": d.code,
+                    "location": d.location(&e.sources), "line": e.outcome(),
+                });
+                println!("{v}");
+            } else {
+                println!("{}", e.outcome());
+            }
+        }
+        Err(msg) => eprintln!("{msg}"),
+    }
+    ExitCode::FAILURE
+}
+
+fn print_outcome(o: &Outcome, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&o.to_json()).unwrap_or_default()
+        );
+    } else {
+        println!("{o}");
+    }
+}
+
+fn model_error(e: ModelError) -> ExitCode {
+    match &e {
+        ModelError::Unsupported(s) => {
+            eprintln!("muni: unsupported: {s}");
+            println!("unsupported model");
+        }
+        ModelError::Bug(s) => {
+            eprintln!("muni: internal error (a bug in muni, please report it): {s}")
+        }
+    }
+    ExitCode::from(2)
+}
+
+fn run(a: &RunArgs, trace: bool) -> ExitCode {
+    let mut names = a.with.clone();
+    names.push(a.file.clone());
+    let loaded = match load_files(&names) {
+        Ok(l) => l,
+        Err(e) => return report_load_error(e, a.json),
+    };
+    let budgets = Budgets {
+        fuel: a.fuel,
+        alloc: a.alloc,
+        stack: a.stack,
+    };
+    let f = match loaded.func(&a.func) {
+        Ok(f) => f,
+        Err(msg) => {
+            eprintln!("muni: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let argv: Vec<&str> = a.args.iter().map(String::as_str).collect();
+    let args = match loaded.args(f, &argv) {
+        Ok(v) => v,
+        Err(msg) => {
+            eprintln!("muni: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut m = loaded.machine(budgets);
+    let out = std::io::stdout();
+    let mut out = std::io::BufWriter::new(out.lock());
+    let outcome = match m.start(f, args) {
+        Err(e) => return model_error(e),
+        Ok(Some(o)) => o,
+        Ok(None) => loop {
+            let span = m.current_span();
+            match m.step() {
+                Err(e) => {
+                    let _ = out.flush();
+                    return model_error(e);
+                }
+                Ok(s) => {
+                    if trace {
+                        let text = span.map(|s| loaded.snippet(s)).unwrap_or_default();
+                        let _ = writeln!(out, "{:<22} {}", s.rule.id(), text);
+                    }
+                    if let Some(o) = s.outcome {
+                        break o;
+                    }
+                }
+            }
+        },
+    };
+    let _ = out.flush();
+    drop(out);
+    print_outcome(&outcome, a.json);
+    ExitCode::SUCCESS
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { files } => match load_files(&files) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(Ok(e)) => {
+                eprint!("{}", e.render());
+                eprintln!(
+                    "{} problem{} found",
+                    e.diags.len(),
+                    if e.diags.len() == 1 { "" } else { "s" }
+                );
+                ExitCode::FAILURE
+            }
+            Err(Err(msg)) => {
+                eprintln!("{msg}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Run(a) => run(&a, false),
+        Command::Trace(a) => run(&a, true),
+    }
+}

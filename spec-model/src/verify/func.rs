@@ -5,6 +5,10 @@ use crate::ir::*;
 use crate::syntax::ast::{self, BinOp, CmpOp, ConvOp, Ident, InstKind, Name, RmwOp, Span};
 use std::collections::HashMap;
 
+/// The type of the results of an instruction that did not check: compatible with
+/// nothing, reported never.
+const POISON: &str = "<error>";
+
 struct BlockSig {
     index: u32,
     params: Vec<TypeId>,
@@ -282,6 +286,9 @@ impl Verifier {
     /// An operand that must have type `want`.
     fn operand_of(&mut self, cx: &Cx, id: &Ident, want: TypeId) -> Option<Operand> {
         let (o, t) = self.operand(cx, id)?;
+        if matches!(self.m.types.get(t), Type::Other(POISON)) {
+            return None;
+        }
         if !self.m.types.same(t, want) {
             let (a, b) = (self.m.types.show(t), self.m.types.show(want));
             self.err(
@@ -394,10 +401,10 @@ impl Verifier {
                     "this instruction is not well-formed",
                 );
             }
-            // Bind the results anyway so later uses do not cascade.
-            let void = self.m.types.anon(Type::Void);
+            // Bind the results to the error type so that later uses do not cascade.
+            let poison = self.m.types.anon(Type::Other(POISON));
             for r in &inst.results {
-                cx.slot(&r.name, void);
+                cx.slot(&r.name, poison);
             }
             return None;
         };

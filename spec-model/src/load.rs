@@ -1,0 +1,150 @@
+//! Loading a bundle from text: parse every file, verify the whole.
+
+use crate::diag::Diagnostic;
+use crate::ir::Module;
+use crate::machine::{Budgets, Machine, ModelError, literal_value};
+use crate::outcome::Outcome;
+use crate::syntax::{self, Bundle, ConstCtor, SourceMap, Span};
+
+/// A parsed and verified bundle with its sources.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The source files, for diagnostics and traces.
+    pub sources: SourceMap,
+    /// The syntax tree.
+    pub bundle: Bundle,
+    /// The verified module.
+    pub module: Module,
+}
+
+/// Why a bundle did not load: its diagnostics, with the sources to render them.
+#[derive(Debug)]
+pub struct LoadError {
+    /// The source files.
+    pub sources: SourceMap,
+    /// Every diagnostic, in order.
+    pub diags: Vec<Diagnostic>,
+}
+
+impl LoadError {
+    /// The outcome line of the first diagnostic (`malformed CODE`, `invalid CODE`, ...).
+    pub fn outcome(&self) -> String {
+        self.diags
+            .first()
+            .map(|d| d.outcome())
+            .unwrap_or_else(|| "invalid unknown".into())
+    }
+    /// Every diagnostic rendered with `file:line:col` and a caret snippet.
+    pub fn render(&self) -> String {
+        self.diags.iter().map(|d| d.render(&self.sources)).collect()
+    }
+}
+
+/// Parses and verifies the files `(name, text)` of one bundle, in order.
+pub fn load(files: &[(&str, &str)]) -> Result<Loaded, LoadError> {
+    let mut sources = SourceMap::new();
+    let mut bundle = Bundle::default();
+    let mut diags = Vec::new();
+    for (name, text) in files {
+        let id = sources.add(*name, *text);
+        match syntax::parse_file(id, text) {
+            Ok((b, unsupported)) => {
+                bundle.defs.extend(b.defs);
+                diags.extend(unsupported);
+            }
+            Err(d) => {
+                return Err(LoadError {
+                    sources,
+                    diags: vec![d],
+                });
+            }
+        }
+    }
+    match crate::verify::verify(&bundle) {
+        Ok(module) if diags.is_empty() => Ok(Loaded {
+            sources,
+            bundle,
+            module,
+        }),
+        Ok(_) => Err(LoadError { sources, diags }),
+        Err(mut more) => {
+            diags.append(&mut more);
+            diags.sort_by_key(|d| (d.span.file, d.span.lo));
+            Err(LoadError { sources, diags })
+        }
+    }
+}
+
+/// Parses one Mu literal (`42`, `-0x10`, `1.5d`, `nanf`, `NULL`, ...).
+pub fn parse_literal(text: &str) -> Result<ConstCtor, String> {
+    let src = format!(".const @x <@t> = {text}");
+    match syntax::parse_file(0, &src) {
+        Ok((b, _)) => match b.defs.as_slice() {
+            [syntax::TopLevel::Const { value, .. }]
+                if !matches!(value, ConstCtor::List(_) | ConstCtor::Extern(_)) =>
+            {
+                Ok(value.clone())
+            }
+            _ => Err(format!("`{text}` is not a scalar literal")),
+        },
+        Err(_) => Err(format!("`{text}` is not a Mu literal")),
+    }
+}
+
+impl Loaded {
+    /// Runs `func` (e.g. `@main`) on the model with literal arguments.
+    pub fn run(&self, func: &str, args: &[&str], budgets: Budgets) -> Result<Outcome, ModelError> {
+        let mut m = self.machine(budgets);
+        let f = self.func(func).map_err(ModelError::Unsupported)?;
+        let args = self.args(f, args).map_err(ModelError::Unsupported)?;
+        if let Some(o) = m.start(f, args)? {
+            return Ok(o);
+        }
+        m.run()
+    }
+
+    /// A fresh machine for this module.
+    pub fn machine(&self, budgets: Budgets) -> Machine<'_> {
+        Machine::new(&self.module, budgets)
+    }
+
+    /// A defined function by name.
+    pub fn func(&self, name: &str) -> Result<u32, String> {
+        let f = self
+            .module
+            .func(name)
+            .ok_or_else(|| format!("there is no function {name}"))?;
+        if self.module.funcs[f as usize].body.is_none() {
+            return Err(format!("{name} is declared but not defined"));
+        }
+        Ok(f)
+    }
+
+    /// Argument literals converted to values of `f`'s parameter types.
+    pub fn args(&self, f: u32, args: &[&str]) -> Result<Vec<crate::machine::Value>, String> {
+        let m = &self.module;
+        let params = &m.types.sig(m.funcs[f as usize].sig).params;
+        if params.len() != args.len() {
+            return Err(format!(
+                "{} takes {} arguments, {} given",
+                m.funcs[f as usize].name,
+                params.len(),
+                args.len()
+            ));
+        }
+        params
+            .iter()
+            .zip(args)
+            .map(|(t, a)| literal_value(m, *t, &parse_literal(a)?))
+            .collect()
+    }
+
+    /// The source text of a span, on one line.
+    pub fn snippet(&self, span: Span) -> String {
+        self.sources
+            .snippet(span)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}

@@ -1,0 +1,1004 @@
+//! The small-step machine (spec/04-instructions.md, spec/06-outcomes.md).
+//!
+//! A configuration is explicit data: one thread with a flat stack of frames (each
+//! its function, block, instruction index, value slots and alloca cells), the
+//! memory (heap objects, global cells, alloca cells) and the budgets. [`Machine::step`]
+//! applies exactly one rule and returns its id; a rule that ends the run also
+//! returns the [`Outcome`].
+//!
+//! `Err` from a step is never an outcome: [`ModelError::Unsupported`] means the
+//! program reached a construct the model does not execute yet (the native
+//! interface: `PTR` memory access, pinning, `CCALL`, exposing), and
+//! [`ModelError::Bug`] means verified code reached a state that cannot happen.
+
+mod arith;
+pub mod memory;
+pub mod value;
+
+use crate::ir::*;
+use crate::layout;
+use crate::outcome::{Budget, IRefBase, OutValue, Outcome, TrapCode};
+use crate::rules::RuleId;
+use crate::syntax::ast::{BinOp, CmpOp, ConvOp, RmwOp, Span};
+use arith::Num;
+use memory::{Memory, Space};
+use std::rc::Rc;
+pub use value::{Loc, ObjId, Value};
+
+/// Budgets of a run (spec/06-outcomes.md `budget.*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Budgets {
+    /// Instructions; a block charges its length when it is entered.
+    pub fuel: u64,
+    /// Bytes allocated by NEW, NEWHYBRID, ALLOCA and ALLOCAHYBRID, cumulative.
+    pub alloc: u64,
+    /// Mu frames on the stack.
+    pub stack: u32,
+}
+
+impl Default for Budgets {
+    /// 10^7 instructions, 256 MiB, 10,000 frames: enough for real programs, small
+    /// enough that a runaway one ends in about a second.
+    fn default() -> Self {
+        Budgets {
+            fuel: 10_000_000,
+            alloc: 256 << 20,
+            stack: 10_000,
+        }
+    }
+}
+
+/// Why the model stopped without an outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelError {
+    /// The program reached a construct the model does not execute.
+    Unsupported(String),
+    /// Verified code reached an impossible state: a bug in muni.
+    Bug(String),
+}
+
+impl std::fmt::Display for ModelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelError::Unsupported(s) => write!(f, "unsupported: {s}"),
+            ModelError::Bug(s) => write!(f, "model bug: {s}"),
+        }
+    }
+}
+
+type R<T> = Result<T, ModelError>;
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// The rule applied.
+    pub rule: RuleId,
+    /// The outcome, if the rule ended the run.
+    pub outcome: Option<Outcome>,
+}
+
+/// A Mu stack frame.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// The function.
+    pub func: FuncId,
+    /// Current block.
+    pub block: u32,
+    /// Index of the current instruction in the block.
+    pub pc: u32,
+    /// Values of the local variables (parameters and results), by slot.
+    pub slots: Vec<Value>,
+    /// Alloca cells of this frame; they die when it is popped.
+    pub allocas: Vec<ObjId>,
+}
+
+/// The configuration of the machine.
+#[derive(Debug)]
+pub struct Machine<'m> {
+    /// The program.
+    pub module: &'m Module,
+    /// Mu memory.
+    pub mem: Memory,
+    /// The object of each global cell.
+    pub globals: Vec<ObjId>,
+    /// The thread's stack; the last frame is the current one.
+    pub frames: Vec<Frame>,
+    /// Fuel left.
+    pub fuel: u64,
+    /// Allocation bytes left.
+    pub alloc_left: u64,
+    /// Maximum number of frames.
+    pub stack_max: u32,
+    /// Steps taken.
+    pub steps: u64,
+    consts: Vec<Option<Value>>,
+}
+
+fn null_value(types: &Types, t: TypeId) -> Value {
+    match types.get(t) {
+        Type::IRef(_) => Value::IRef(None),
+        Type::FuncRef(_) => Value::FuncRef(None),
+        Type::UPtr(_) | Type::UFuncPtr(_) => Value::Ptr(0),
+        _ => Value::Ref(None),
+    }
+}
+
+fn const_value(m: &Module, c: ConstId) -> Option<Value> {
+    let k = &m.consts[c as usize];
+    Some(match &k.value {
+        ConstValue::Int(b) if m.types.is_ptr(k.ty) => Value::Ptr(*b),
+        ConstValue::Int(b) => Value::Int(*b),
+        ConstValue::Float(b) => Value::Float(f32::from_bits(*b)),
+        ConstValue::Double(b) => Value::Double(f64::from_bits(*b)),
+        ConstValue::Null => null_value(&m.types, k.ty),
+        ConstValue::List(cs) => {
+            let vs: Option<Vec<Value>> = cs.iter().map(|c| const_value(m, *c)).collect();
+            Value::Agg(Rc::from(vs?))
+        }
+        ConstValue::Extern(_) => return None,
+    })
+}
+
+fn num(types: &Types, t: TypeId) -> Num {
+    match types.get(t) {
+        Type::Int(n) => Num::Int(*n),
+        Type::Float => Num::F32,
+        Type::Double => Num::F64,
+        _ => Num::Int(64),
+    }
+}
+
+impl<'m> Machine<'m> {
+    /// A machine with the module's global cells allocated and no thread running.
+    pub fn new(module: &'m Module, budgets: Budgets) -> Self {
+        let mut mem = Memory::default();
+        let globals = module.globals.iter().enumerate().map(|(i, g)| {
+            mem.alloc(
+                &module.types,
+                g.ty,
+                0,
+                Space::Global(u32::try_from(i).unwrap_or(u32::MAX)),
+            )
+        });
+        let globals = globals.collect();
+        let consts = (0..module.consts.len())
+            .map(|c| const_value(module, u32::try_from(c).unwrap_or(0)))
+            .collect();
+        Machine {
+            module,
+            mem,
+            globals,
+            frames: Vec::new(),
+            fuel: budgets.fuel,
+            alloc_left: budgets.alloc,
+            stack_max: budgets.stack,
+            steps: 0,
+            consts,
+        }
+    }
+
+    /// Calls `func` with `args` from the client: pushes the first frame and enters
+    /// its entry block. Returns an outcome if the run ends at once.
+    pub fn start(&mut self, func: FuncId, args: Vec<Value>) -> R<Option<Outcome>> {
+        let m = self.module;
+        let f = &m.funcs[func as usize];
+        let Some(body) = &f.body else {
+            return Err(ModelError::Unsupported(format!(
+                "{} is declared but not defined",
+                f.name
+            )));
+        };
+        if self.stack_max == 0 {
+            return Ok(Some(Outcome::Exhausted(Budget::Stack)));
+        }
+        self.frames.push(Frame {
+            func,
+            block: 0,
+            pc: 0,
+            slots: vec![Value::Int(0); body.slots as usize],
+            allocas: Vec::new(),
+        });
+        Ok(self.enter(0, args, None))
+    }
+
+    /// Runs to the end.
+    pub fn run(&mut self) -> R<Outcome> {
+        loop {
+            if let Some(o) = self.step()?.outcome {
+                return Ok(o);
+            }
+        }
+    }
+
+    /// The instruction the current frame is at, if any.
+    pub fn current(&self) -> Option<&'m Inst> {
+        let m = self.module;
+        let fr = self.frames.last()?;
+        let body = m.funcs[fr.func as usize].body.as_ref()?;
+        body.blocks
+            .get(fr.block as usize)?
+            .insts
+            .get(fr.pc as usize)
+    }
+
+    /// Where the current instruction is written.
+    pub fn current_span(&self) -> Option<Span> {
+        self.current().map(|i| i.span)
+    }
+
+    fn frame(&mut self) -> &mut Frame {
+        let n = self.frames.len() - 1;
+        &mut self.frames[n]
+    }
+
+    fn body(&self, f: FuncId) -> &'m Body {
+        let m = self.module;
+        m.funcs[f as usize]
+            .body
+            .as_ref()
+            .expect("frames are only pushed for defined functions")
+    }
+
+    #[inline]
+    fn val(&self, o: Operand) -> R<Value> {
+        Ok(match o {
+            Operand::Local(s) => self.frames[self.frames.len() - 1].slots[s as usize].clone(),
+            Operand::Const(c) => match &self.consts[c as usize] {
+                Some(v) => v.clone(),
+                None => {
+                    return Err(ModelError::Unsupported(
+                        "EXTERN constants come with the native interface".into(),
+                    ));
+                }
+            },
+            Operand::Global(g) => Value::IRef(Some(Loc {
+                obj: self.globals[g as usize],
+                off: 0,
+            })),
+            Operand::Func(f) => Value::FuncRef(Some(f)),
+            Operand::Expose(_) => {
+                return Err(ModelError::Unsupported(
+                    "exposed functions come with the native interface".into(),
+                ));
+            }
+        })
+    }
+
+    fn vals(&self, os: &[Operand]) -> R<Vec<Value>> {
+        os.iter().map(|o| self.val(*o)).collect()
+    }
+
+    #[inline]
+    fn set(&mut self, results: &[u32], i: usize, v: Value) {
+        if let Some(s) = results.get(i) {
+            self.frame().slots[*s as usize] = v;
+        }
+    }
+
+    /// Enters block `b` of the current frame with `args` (and the exception for its
+    /// exceptional parameter), charging its length in fuel (`budget.fuel`).
+    fn enter(&mut self, b: u32, args: Vec<Value>, exc: Option<Value>) -> Option<Outcome> {
+        let fr = self.frames.len() - 1;
+        let body = self.body(self.frames[fr].func);
+        let block = &body.blocks[b as usize];
+        let cost = block.insts.len() as u64;
+        if self.fuel < cost {
+            return Some(Outcome::Exhausted(Budget::Fuel));
+        }
+        self.fuel -= cost;
+        let frame = &mut self.frames[fr];
+        for (p, a) in block.params.iter().zip(args) {
+            frame.slots[*p as usize] = a;
+        }
+        if let (Some(p), Some(e)) = (block.exc_param, exc) {
+            frame.slots[p as usize] = e;
+        }
+        frame.block = b;
+        frame.pc = 0;
+        None
+    }
+
+    /// Takes a destination: `rule`, or `budget.fuel` if the block cannot be paid for.
+    fn goto(&mut self, d: &Dest, exc: Option<Value>, rule: RuleId) -> R<Step> {
+        let args = self.vals(&d.args)?;
+        Ok(match self.enter(d.block, args, exc) {
+            Some(o) => Step {
+                rule: RuleId::FuelExhausted,
+                outcome: Some(o),
+            },
+            None => Step {
+                rule,
+                outcome: None,
+            },
+        })
+    }
+
+    /// Continues normally: to the next instruction, or to the normal destination.
+    fn next(&mut self, exc: &Option<Exc>, rule: RuleId) -> R<Step> {
+        match exc {
+            Some(e) => self.goto(&e.nor, None, rule),
+            None => {
+                self.frame().pc += 1;
+                Ok(Step {
+                    rule,
+                    outcome: None,
+                })
+            }
+        }
+    }
+
+    /// Continues exceptionally with a NULL exception, or ends the run with `otherwise`.
+    fn fail(
+        &mut self,
+        exc: &Option<Exc>,
+        exc_rule: RuleId,
+        rule: RuleId,
+        otherwise: Outcome,
+    ) -> R<Step> {
+        match exc {
+            Some(e) => self.goto(&e.exc, Some(Value::Ref(None)), exc_rule),
+            None => Ok(Step {
+                rule,
+                outcome: Some(otherwise),
+            }),
+        }
+    }
+
+    fn end(rule: RuleId, o: Outcome) -> R<Step> {
+        Ok(Step {
+            rule,
+            outcome: Some(o),
+        })
+    }
+
+    /// Applies one rule.
+    pub fn step(&mut self) -> R<Step> {
+        let Some(inst) = self.current() else {
+            return Err(ModelError::Bug("step with no current instruction".into()));
+        };
+        self.steps += 1;
+        let r = &inst.results;
+        match &inst.op {
+            Op::BinOp { op, ty, a, b, exc } => self.binop(*op, *ty, *a, *b, exc, r),
+            Op::Cmp { op, ty, a, b } => self.cmp(*op, *ty, *a, *b, r),
+            Op::Conv { op, from, to, x } => self.conv(*op, *from, *to, *x, r),
+            Op::Select { cond, a, b } => {
+                let v = if self.val(*cond)?.bits() == 1 {
+                    self.val(*a)?
+                } else {
+                    self.val(*b)?
+                };
+                self.set(r, 0, v);
+                self.next(&None, RuleId::Select)
+            }
+            Op::ExtractValue { index, x, .. } => {
+                let Value::Agg(vs) = self.val(*x)? else {
+                    return Err(ModelError::Bug("EXTRACTVALUE of a non-struct".into()));
+                };
+                self.set(r, 0, vs[*index as usize].clone());
+                self.next(&None, RuleId::AggExtract)
+            }
+            Op::InsertValue { index, x, v, .. } => {
+                let Value::Agg(vs) = self.val(*x)? else {
+                    return Err(ModelError::Bug("INSERTVALUE of a non-struct".into()));
+                };
+                let mut vs = vs.to_vec();
+                vs[*index as usize] = self.val(*v)?;
+                self.set(r, 0, Value::Agg(Rc::from(vs)));
+                self.next(&None, RuleId::AggInsert)
+            }
+            Op::Branch(d) => self.goto(d, None, RuleId::Branch),
+            Op::Branch2 { cond, t, f } => {
+                let d = if self.val(*cond)?.bits() == 1 { t } else { f };
+                self.goto(d, None, RuleId::Branch2)
+            }
+            Op::Switch { x, default, cases } => {
+                let x = self.val(*x)?;
+                for (k, d) in cases {
+                    if self.val(*k)? == x {
+                        return self.goto(d, None, RuleId::Switch);
+                    }
+                }
+                self.goto(default, None, RuleId::Switch)
+            }
+            Op::Call {
+                callee, args, exc, ..
+            } => self.call(*callee, args, exc),
+            Op::TailCall { callee, args, .. } => self.tailcall(*callee, args),
+            Op::Ret(vs) => self.ret(vs),
+            Op::Throw(x) => {
+                let e = self.val(*x)?;
+                self.throw(e)
+            }
+            Op::New { ty, exc } => self.alloc(*ty, None, exc, r, Space::Heap),
+            Op::NewHybrid { ty, len, exc, .. } => self.alloc(*ty, Some(*len), exc, r, Space::Heap),
+            Op::Alloca { ty, exc } => self.alloc(*ty, None, exc, r, Space::Stack),
+            Op::AllocaHybrid { ty, len, exc, .. } => {
+                self.alloc(*ty, Some(*len), exc, r, Space::Stack)
+            }
+            Op::GetIRef { x } => match self.val(*x)? {
+                Value::Ref(Some(o)) => {
+                    self.set(r, 0, Value::IRef(Some(Loc { obj: o, off: 0 })));
+                    self.next(&None, RuleId::GetIRef)
+                }
+                _ => Self::end(RuleId::NullNavigation, Outcome::Ub(RuleId::NullNavigation)),
+            },
+            Op::GetFieldIRef { ptr, ty, index, x } => {
+                let fs = match self.module.types.get(*ty) {
+                    Type::Struct(fs) | Type::Hybrid(fs, _) => fs,
+                    _ => return Err(ModelError::Bug("GETFIELDIREF of a non-struct".into())),
+                };
+                let off = layout::field_offset(&self.module.types, fs, *index as usize);
+                self.navigate(*ptr, *x, RuleId::GetFieldIRef, r, |_, _| {
+                    Ok(i128::from(off))
+                })
+            }
+            Op::GetElemIRef {
+                ptr,
+                ty,
+                index_ty,
+                x,
+                index,
+            } => {
+                let Type::Array(e, n) = *self.module.types.get(*ty) else {
+                    return Err(ModelError::Bug("GETELEMIREF of a non-array".into()));
+                };
+                let es = layout::layout(&self.module.types, e).size;
+                let w = self.module.types.int_width(*index_ty).unwrap_or(64);
+                let i = value::sext(self.val(*index)?.bits(), w);
+                let in_range = i >= 0 && (i as u64) < n;
+                let ptr = *ptr;
+                self.navigate(ptr, *x, RuleId::GetElemIRef, r, move |_, _| {
+                    if !ptr && !in_range {
+                        return Err(RuleId::OutOfBounds);
+                    }
+                    Ok(i128::from(i) * i128::from(es))
+                })
+            }
+            Op::ShiftIRef {
+                ptr,
+                ty,
+                off_ty,
+                x,
+                off,
+            } => {
+                let size = layout::layout(&self.module.types, *ty).size;
+                let w = self.module.types.int_width(*off_ty).unwrap_or(64);
+                let k = value::sext(self.val(*off)?.bits(), w);
+                self.navigate(*ptr, *x, RuleId::ShiftIRef, r, move |_, _| {
+                    Ok(i128::from(k) * i128::from(size))
+                })
+            }
+            Op::GetVarPartIRef { ptr, ty, x } => {
+                let Type::Hybrid(fs, v) = self.module.types.get(*ty) else {
+                    return Err(ModelError::Bug("GETVARPARTIREF of a non-hybrid".into()));
+                };
+                let (_, var_off) = layout::hybrid_layout(&self.module.types, fs, *v, 0);
+                let ptr = *ptr;
+                self.navigate(ptr, *x, RuleId::GetVarPartIRef, r, move |mem, loc| {
+                    if !ptr && mem.objs[loc.obj as usize].var_len == 0 {
+                        return Err(RuleId::EmptyVarPart);
+                    }
+                    Ok(i128::from(var_off))
+                })
+            }
+            Op::Load { ptr, ty, loc, exc } => {
+                let Some(l) = self.location(*ptr, *loc)? else {
+                    return self.fail(
+                        exc,
+                        RuleId::NullAccessExc,
+                        RuleId::NullAccessTrap,
+                        Outcome::Trap(TrapCode::NullRef),
+                    );
+                };
+                if let Err(u) = self.mem.check(&self.module.types, l, *ty) {
+                    return Self::end(u, Outcome::Ub(u));
+                }
+                let v = self.mem.load(&self.module.types, l, *ty);
+                self.set(r, 0, v);
+                self.next(exc, RuleId::Load)
+            }
+            Op::Store {
+                ptr,
+                ty,
+                loc,
+                v,
+                exc,
+            } => {
+                let Some(l) = self.location(*ptr, *loc)? else {
+                    return self.fail(
+                        exc,
+                        RuleId::NullAccessExc,
+                        RuleId::NullAccessTrap,
+                        Outcome::Trap(TrapCode::NullRef),
+                    );
+                };
+                if let Err(u) = self.mem.check(&self.module.types, l, *ty) {
+                    return Self::end(u, Outcome::Ub(u));
+                }
+                let v = self.val(*v)?;
+                self.mem.store(&self.module.types, l, *ty, &v);
+                self.next(exc, RuleId::Store)
+            }
+            Op::CmpXchg {
+                ptr,
+                ty,
+                loc,
+                expected,
+                desired,
+                exc,
+            } => {
+                let Some(l) = self.location(*ptr, *loc)? else {
+                    return self.fail(
+                        exc,
+                        RuleId::NullAccessExc,
+                        RuleId::NullAccessTrap,
+                        Outcome::Trap(TrapCode::NullRef),
+                    );
+                };
+                if let Err(u) = self.mem.check(&self.module.types, l, *ty) {
+                    return Self::end(u, Outcome::Ub(u));
+                }
+                let old = self.mem.load(&self.module.types, l, *ty);
+                let ok = old == self.val(*expected)?;
+                if ok {
+                    let d = self.val(*desired)?;
+                    self.mem.store(&self.module.types, l, *ty, &d);
+                }
+                self.set(r, 0, old);
+                self.set(r, 1, Value::Int(u64::from(ok)));
+                self.next(exc, RuleId::CmpXchg)
+            }
+            Op::AtomicRmw {
+                ptr,
+                op,
+                ty,
+                loc,
+                v,
+                exc,
+            } => {
+                let Some(l) = self.location(*ptr, *loc)? else {
+                    return self.fail(
+                        exc,
+                        RuleId::NullAccessExc,
+                        RuleId::NullAccessTrap,
+                        Outcome::Trap(TrapCode::NullRef),
+                    );
+                };
+                if let Err(u) = self.mem.check(&self.module.types, l, *ty) {
+                    return Self::end(u, Outcome::Ub(u));
+                }
+                let old = self.mem.load(&self.module.types, l, *ty);
+                let v = self.val(*v)?;
+                let new = match (op, self.module.types.int_width(*ty)) {
+                    (RmwOp::Xchg, _) | (_, None) => v,
+                    (op, Some(n)) => Value::Int(arith::rmw(*op, n, old.bits(), v.bits())),
+                };
+                self.mem.store(&self.module.types, l, *ty, &new);
+                self.set(r, 0, old);
+                self.next(exc, RuleId::AtomicRmw)
+            }
+            Op::Fence => self.next(&None, RuleId::Fence),
+            Op::Trap {
+                name, keepalive, ..
+            } => {
+                let values = keepalive
+                    .iter()
+                    .map(|o| self.operand_out(*o))
+                    .collect::<R<Vec<_>>>()?;
+                Self::end(
+                    RuleId::ClientTrap,
+                    Outcome::ClientTrap {
+                        name: name.as_str().to_string(),
+                        values,
+                    },
+                )
+            }
+            Op::CommInst(CommInst::ThreadExit) => {
+                Self::end(RuleId::ThreadExit, Outcome::Return(Vec::new()))
+            }
+            Op::CCall { .. } | Op::CommInst(_) => Err(ModelError::Unsupported(
+                "CCALL, pinning and exposing come with the native interface".into(),
+            )),
+        }
+    }
+
+    /// `int.*`, `float.arith`.
+    fn binop(
+        &mut self,
+        op: BinOp,
+        ty: TypeId,
+        a: Operand,
+        b: Operand,
+        exc: &Option<Exc>,
+        r: &[u32],
+    ) -> R<Step> {
+        let (a, b) = (self.val(a)?, self.val(b)?);
+        let (v, rule) = match (a, b) {
+            (Value::Int(x), Value::Int(y)) => {
+                let n = self.module.types.int_width(ty).unwrap_or(64);
+                match arith::int_binop(op, n, x, y) {
+                    Some(v) => {
+                        let rule = if arith::is_div(op) {
+                            RuleId::IntDiv
+                        } else if arith::is_shift(op) {
+                            RuleId::IntShift
+                        } else {
+                            RuleId::IntArith
+                        };
+                        (Value::Int(v), rule)
+                    }
+                    None => {
+                        return self.fail(
+                            exc,
+                            RuleId::IntDivZeroExc,
+                            RuleId::IntDivZeroTrap,
+                            Outcome::Trap(TrapCode::DivByZero),
+                        );
+                    }
+                }
+            }
+            (Value::Float(x), Value::Float(y)) => {
+                (Value::Float(arith::fop32(op, x, y)), RuleId::FloatArith)
+            }
+            (Value::Double(x), Value::Double(y)) => {
+                (Value::Double(arith::fop64(op, x, y)), RuleId::FloatArith)
+            }
+            _ => {
+                return Err(ModelError::Bug(
+                    "binary operation on mismatched values".into(),
+                ));
+            }
+        };
+        self.set(r, 0, v);
+        self.next(exc, rule)
+    }
+
+    /// `cmp.int`, `cmp.float`, `cmp.ref`.
+    fn cmp(&mut self, op: CmpOp, ty: TypeId, a: Operand, b: Operand, r: &[u32]) -> R<Step> {
+        let (a, b) = (self.val(a)?, self.val(b)?);
+        let (res, rule) = match (&a, &b) {
+            (Value::Int(x), Value::Int(y)) => (
+                arith::cmp_int(op, self.module.types.int_width(ty).unwrap_or(64), *x, *y),
+                RuleId::CmpInt,
+            ),
+            (Value::Ptr(x), Value::Ptr(y)) => (arith::cmp_int(op, 64, *x, *y), RuleId::CmpInt),
+            (Value::Float(x), Value::Float(y)) => (
+                arith::cmp_float(op, f64::from(*x), f64::from(*y)),
+                RuleId::CmpFloat,
+            ),
+            (Value::Double(x), Value::Double(y)) => {
+                (arith::cmp_float(op, *x, *y), RuleId::CmpFloat)
+            }
+            (Value::IRef(Some(x)), Value::IRef(Some(y)))
+                if !matches!(op, CmpOp::Eq | CmpOp::Ne) =>
+            {
+                // Ordered comparison of irefs: defined within one object.
+                let res = x.obj == y.obj && arith::cmp_int(op, 64, x.off, y.off);
+                (res, RuleId::CmpRef)
+            }
+            _ => {
+                let eq = a == b;
+                (if op == CmpOp::Ne { !eq } else { eq }, RuleId::CmpRef)
+            }
+        };
+        self.set(r, 0, Value::Int(u64::from(res)));
+        self.next(&None, rule)
+    }
+
+    /// `conv.*`.
+    fn conv(&mut self, op: ConvOp, from: TypeId, to: TypeId, x: Operand, r: &[u32]) -> R<Step> {
+        let x = self.val(x)?;
+        let t = &self.module.types;
+        let v = if op == ConvOp::Refcast {
+            x
+        } else {
+            arith::convert(op, num(t, from), num(t, to), &x)
+        };
+        let rule = match op {
+            ConvOp::Trunc | ConvOp::Zext | ConvOp::Sext => RuleId::ConvInt,
+            ConvOp::Fptrunc | ConvOp::Fpext => RuleId::ConvFloat,
+            ConvOp::Fptoui | ConvOp::Fptosi => RuleId::ConvFpToInt,
+            ConvOp::Uitofp | ConvOp::Sitofp => RuleId::ConvIntToFp,
+            ConvOp::Bitcast => RuleId::ConvBitcast,
+            ConvOp::Refcast => RuleId::ConvRefcast,
+            ConvOp::Ptrcast => RuleId::ConvPtrcast,
+        };
+        self.set(r, 0, v);
+        self.next(&None, rule)
+    }
+
+    /// The location an `iref` operand names (`None` for NULL). `PTR` access to
+    /// native memory comes with the native interface.
+    fn location(&self, ptr: bool, loc: Operand) -> R<Option<Loc>> {
+        if ptr {
+            return Err(ModelError::Unsupported(
+                "memory access through PTR comes with the native interface".into(),
+            ));
+        }
+        match self.val(loc)? {
+            Value::IRef(l) => Ok(l),
+            _ => Err(ModelError::Bug("memory access through a non-iref".into())),
+        }
+    }
+
+    /// `mem.getfieldiref` and friends: adds a byte offset to an iref (checked to stay
+    /// in the object, `mem.out-of-bounds`) or to a pointer (plain arithmetic).
+    fn navigate(
+        &mut self,
+        ptr: bool,
+        x: Operand,
+        rule: RuleId,
+        r: &[u32],
+        delta: impl FnOnce(&Memory, Loc) -> Result<i128, RuleId>,
+    ) -> R<Step> {
+        let v = match self.val(x)? {
+            Value::Ptr(p) => {
+                let d = delta(&self.mem, Loc { obj: 0, off: 0 }).unwrap_or(0);
+                Value::Ptr((i128::from(p) + d) as u64)
+            }
+            Value::IRef(Some(l)) if !ptr => {
+                let d = match delta(&self.mem, l) {
+                    Ok(d) => d,
+                    Err(u) => return Self::end(u, Outcome::Ub(u)),
+                };
+                let off = i128::from(l.off) + d;
+                let size = self.mem.objs[l.obj as usize].bytes.len() as i128;
+                if !self.mem.objs[l.obj as usize].live {
+                    return Self::end(RuleId::DeadAlloca, Outcome::Ub(RuleId::DeadAlloca));
+                }
+                if off < 0 || off > size {
+                    return Self::end(RuleId::OutOfBounds, Outcome::Ub(RuleId::OutOfBounds));
+                }
+                Value::IRef(Some(Loc {
+                    obj: l.obj,
+                    off: off as u64,
+                }))
+            }
+            _ => return Self::end(RuleId::NullNavigation, Outcome::Ub(RuleId::NullNavigation)),
+        };
+        self.set(r, 0, v);
+        self.next(&None, rule)
+    }
+
+    /// `mem.new`, `mem.new-hybrid`, `mem.alloca`, `mem.alloca-hybrid`, `mem.alloc-exc`,
+    /// `mem.alloc-exhausted`.
+    fn alloc(
+        &mut self,
+        ty: TypeId,
+        len: Option<Operand>,
+        exc: &Option<Exc>,
+        r: &[u32],
+        space: Space,
+    ) -> R<Step> {
+        let n = match len {
+            Some(l) => self.val(l)?.bits(),
+            None => 0,
+        };
+        let size = layout::alloc_size(&self.module.types, ty, n);
+        if size > self.alloc_left {
+            return self.fail(
+                exc,
+                RuleId::AllocExc,
+                RuleId::AllocExhausted,
+                Outcome::Exhausted(Budget::Alloc),
+            );
+        }
+        self.alloc_left -= size;
+        let obj = self.mem.alloc(&self.module.types, ty, n, space);
+        let (v, rule) = match (space, len.is_some()) {
+            (Space::Stack, hybrid) => {
+                self.frame().allocas.push(obj);
+                (
+                    Value::IRef(Some(Loc { obj, off: 0 })),
+                    if hybrid {
+                        RuleId::AllocaHybrid
+                    } else {
+                        RuleId::Alloca
+                    },
+                )
+            }
+            (_, hybrid) => (
+                Value::Ref(Some(obj)),
+                if hybrid {
+                    RuleId::NewHybrid
+                } else {
+                    RuleId::New
+                },
+            ),
+        };
+        self.set(r, 0, v);
+        self.next(exc, rule)
+    }
+
+    fn callee(&self, c: Operand) -> R<Option<FuncId>> {
+        match self.val(c)? {
+            Value::FuncRef(f) => Ok(f),
+            _ => Err(ModelError::Bug("call of a non-funcref".into())),
+        }
+    }
+
+    /// `call.call`, `call.null-callee`, `call.stack-exc`, `call.stack-exhausted`.
+    fn call(&mut self, callee: Operand, args: &[Operand], exc: &Option<Exc>) -> R<Step> {
+        let Some(f) = self.callee(callee)? else {
+            return Self::end(RuleId::CallNull, Outcome::Trap(TrapCode::NullCall));
+        };
+        if self.frames.len() >= self.stack_max as usize {
+            return self.fail(
+                exc,
+                RuleId::CallStackExc,
+                RuleId::CallStackExhausted,
+                Outcome::Exhausted(Budget::Stack),
+            );
+        }
+        let args = self.vals(args)?;
+        self.push_frame(f, args, RuleId::Call)
+    }
+
+    fn push_frame(&mut self, f: FuncId, args: Vec<Value>, rule: RuleId) -> R<Step> {
+        let m = self.module;
+        let Some(body) = &m.funcs[f as usize].body else {
+            return Err(ModelError::Unsupported(format!(
+                "{} is declared but not defined",
+                m.funcs[f as usize].name
+            )));
+        };
+        self.frames.push(Frame {
+            func: f,
+            block: 0,
+            pc: 0,
+            slots: vec![Value::Int(0); body.slots as usize],
+            allocas: Vec::new(),
+        });
+        Ok(match self.enter(0, args, None) {
+            Some(o) => Step {
+                rule: RuleId::FuelExhausted,
+                outcome: Some(o),
+            },
+            None => Step {
+                rule,
+                outcome: None,
+            },
+        })
+    }
+
+    fn pop_frame(&mut self) -> Option<Frame> {
+        let fr = self.frames.pop()?;
+        for a in &fr.allocas {
+            self.mem.kill(*a);
+        }
+        Some(fr)
+    }
+
+    /// `call.tailcall`.
+    fn tailcall(&mut self, callee: Operand, args: &[Operand]) -> R<Step> {
+        let Some(f) = self.callee(callee)? else {
+            return Self::end(RuleId::CallNull, Outcome::Trap(TrapCode::NullCall));
+        };
+        let args = self.vals(args)?;
+        self.pop_frame();
+        self.push_frame(f, args, RuleId::TailCall)
+    }
+
+    /// `call.ret`, `call.ret-top`.
+    fn ret(&mut self, vs: &[Operand]) -> R<Step> {
+        let vals = self.vals(vs)?;
+        let Some(fr) = self.pop_frame() else {
+            return Err(ModelError::Bug("RET with no frame".into()));
+        };
+        if self.frames.is_empty() {
+            let m = self.module;
+            let rets = &m.types.sig(m.funcs[fr.func as usize].sig).rets;
+            let out = rets
+                .iter()
+                .zip(&vals)
+                .map(|(t, v)| self.out(*t, v))
+                .collect();
+            return Self::end(RuleId::RetTop, Outcome::Return(out));
+        }
+        let Some(call) = self.current() else {
+            return Err(ModelError::Bug("return to nowhere".into()));
+        };
+        let Op::Call { exc, .. } = &call.op else {
+            return Err(ModelError::Bug("return to a non-CALL".into()));
+        };
+        for (i, v) in vals.into_iter().enumerate() {
+            self.set(&call.results, i, v);
+        }
+        self.next(exc, RuleId::Ret)
+    }
+
+    /// `exc.throw`, `exc.uncaught`: unwinds to the nearest CALL with an exception clause.
+    fn throw(&mut self, e: Value) -> R<Step> {
+        loop {
+            self.pop_frame();
+            let Some(call) = self.current() else {
+                return Self::end(
+                    RuleId::ThrowUncaught,
+                    Outcome::Trap(TrapCode::UncaughtException),
+                );
+            };
+            if let Op::Call { exc: Some(x), .. } = &call.op {
+                return self.goto(&x.exc, Some(e), RuleId::Throw);
+            }
+        }
+    }
+
+    /// A value as it appears in an outcome.
+    pub fn out(&self, ty: TypeId, v: &Value) -> OutValue {
+        let t = &self.module.types;
+        match (t.get(ty), v) {
+            (Type::Int(n), Value::Int(b)) => OutValue::Int {
+                width: *n,
+                bits: *b,
+            },
+            (_, Value::Float(f)) => OutValue::Float(f.to_bits()),
+            (_, Value::Double(d)) => OutValue::Double(d.to_bits()),
+            (_, Value::Ref(o)) => OutValue::Ref(*o),
+            (_, Value::IRef(l)) => OutValue::IRef(l.map(|l| {
+                let base = match self.mem.objs[l.obj as usize].space {
+                    Space::Global(g) => {
+                        IRefBase::Global(self.module.globals[g as usize].name.as_str().to_string())
+                    }
+                    _ => IRefBase::Obj(l.obj),
+                };
+                (base, l.off)
+            })),
+            (_, Value::FuncRef(f)) => OutValue::FuncRef(
+                f.map(|f| self.module.funcs[f as usize].name.as_str().to_string()),
+            ),
+            (_, Value::Ptr(p)) => OutValue::Ptr(*p),
+            (Type::Struct(fs), Value::Agg(vs)) => OutValue::Agg(
+                fs.iter()
+                    .zip(vs.iter())
+                    .map(|(f, v)| self.out(*f, v))
+                    .collect(),
+            ),
+            (Type::Array(e, _), Value::Agg(vs)) => {
+                OutValue::Agg(vs.iter().map(|v| self.out(*e, v)).collect())
+            }
+            (_, Value::Int(b)) => OutValue::Int {
+                width: 64,
+                bits: *b,
+            },
+            (_, Value::Agg(vs)) => OutValue::Agg(vs.iter().map(|v| self.out(ty, v)).collect()),
+        }
+    }
+
+    fn operand_out(&self, o: Operand) -> R<OutValue> {
+        let m = self.module;
+        let ty = match o {
+            Operand::Local(s) => {
+                let f = self.frames[self.frames.len() - 1].func;
+                self.body(f).slot_types[s as usize]
+            }
+            Operand::Const(c) => m.consts[c as usize].ty,
+            Operand::Global(_) | Operand::Func(_) | Operand::Expose(_) => 0,
+        };
+        Ok(self.out(ty, &self.val(o)?))
+    }
+}
+
+/// Converts a client-supplied literal to a value of type `t` (`muni run` arguments).
+pub fn literal_value(
+    m: &Module,
+    t: TypeId,
+    lit: &crate::syntax::ast::ConstCtor,
+) -> Result<Value, String> {
+    use crate::syntax::ast::ConstCtor as C;
+    let types = &m.types;
+    match (types.get(t), lit) {
+        (Type::Int(n), C::Int(i)) => {
+            let (lo, hi) = (-(1i128 << (n - 1)), (1i128 << n) - 1);
+            if *i < lo || *i > hi {
+                return Err(format!("{i} does not fit in int<{n}>"));
+            }
+            Ok(Value::Int(*i as u64 & value::mask(*n)))
+        }
+        (Type::UPtr(_) | Type::UFuncPtr(_), C::Int(i)) => Ok(Value::Ptr(*i as u64)),
+        (Type::Float, C::Float(b)) => Ok(Value::Float(f32::from_bits(*b))),
+        (Type::Double, C::Double(b)) => Ok(Value::Double(f64::from_bits(*b))),
+        (_, C::Null) => Ok(null_value(types, t)),
+        _ => Err(format!("this literal is not a value of {}", types.show(t))),
+    }
+}

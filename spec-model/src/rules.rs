@@ -1,0 +1,145 @@
+//! Rule ids (spec chapters 04–06). Every step of the machine names the rule it
+//! applied; `ub` outcomes name the rule that detected the undefined behaviour.
+
+macro_rules! rules {
+    ($( $(#[$doc:meta])* $v:ident = $id:literal, )*) => {
+        /// A rule of the semantics, by its stable id.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum RuleId { $( $(#[$doc])* $v, )* }
+        impl RuleId {
+            /// Every rule, in spec order.
+            pub const ALL: &'static [RuleId] = &[$(RuleId::$v,)*];
+            /// The stable id, e.g. `int.div-zero-trap`.
+            pub fn id(self) -> &'static str {
+                match self { $(RuleId::$v => $id,)* }
+            }
+            /// The rule with this id.
+            pub fn from_id(s: &str) -> Option<RuleId> {
+                match s { $($id => Some(RuleId::$v),)* _ => None }
+            }
+        }
+    };
+}
+
+rules! {
+    /// ADD SUB MUL AND OR XOR: modulo 2^n.
+    IntArith = "int.arith",
+    /// SHL LSHR ASHR: the shift amount is taken modulo the next power of two >= n.
+    IntShift = "int.shift",
+    /// UDIV SDIV UREM SREM with a non-zero divisor; signed overflow truncates.
+    IntDiv = "int.div",
+    /// Division by zero with an exception clause: continue exceptionally.
+    IntDivZeroExc = "int.div-zero-exc",
+    /// Division by zero without one: `trap div_by_zero` (muni refines Mu's UB).
+    IntDivZeroTrap = "int.div-zero-trap",
+    /// FADD FSUB FMUL FDIV FREM: IEEE 754, round to nearest even.
+    FloatArith = "float.arith",
+    /// EQ NE, signed and unsigned comparisons of ints and pointers.
+    CmpInt = "cmp.int",
+    /// The sixteen floating-point predicates.
+    CmpFloat = "cmp.float",
+    /// EQ NE of references (identity), ULT.. of irefs into the same object.
+    CmpRef = "cmp.ref",
+    /// TRUNC ZEXT SEXT.
+    ConvInt = "conv.int",
+    /// FPTRUNC FPEXT.
+    ConvFloat = "conv.float",
+    /// FPTOUI FPTOSI: round toward zero, saturate, NaN gives 0 (muni refinement).
+    ConvFpToInt = "conv.fp-to-int",
+    /// UITOFP SITOFP: round to nearest even.
+    ConvIntToFp = "conv.int-to-fp",
+    /// BITCAST between int and floating point of one width.
+    ConvBitcast = "conv.bitcast",
+    /// REFCAST: the same reference at another type.
+    ConvRefcast = "conv.refcast",
+    /// PTRCAST: the address as an integer, truncated or zero-extended.
+    ConvPtrcast = "conv.ptrcast",
+    /// SELECT.
+    Select = "select",
+    /// EXTRACTVALUE.
+    AggExtract = "agg.extract",
+    /// INSERTVALUE.
+    AggInsert = "agg.insert",
+    /// BRANCH.
+    Branch = "ctl.branch",
+    /// BRANCH2.
+    Branch2 = "ctl.branch2",
+    /// SWITCH.
+    Switch = "ctl.switch",
+    /// CALL: push a frame for the callee.
+    Call = "call.call",
+    /// CALL or TAILCALL of NULL: `trap null_call` (muni refines Mu's UB).
+    CallNull = "call.null-callee",
+    /// CALL beyond the stack budget with an exception clause: continue exceptionally.
+    CallStackExc = "call.stack-exc",
+    /// CALL beyond the stack budget without one: `exhausted stack`.
+    CallStackExhausted = "call.stack-exhausted",
+    /// TAILCALL: replace the frame.
+    TailCall = "call.tailcall",
+    /// RET to a Mu caller.
+    Ret = "call.ret",
+    /// RET from the first frame: the run ends with `return`.
+    RetTop = "call.ret-top",
+    /// THROW caught by a CALL with an exception clause.
+    Throw = "exc.throw",
+    /// THROW that no frame catches: `trap uncaught_exception`.
+    ThrowUncaught = "exc.uncaught",
+    /// NEW.
+    New = "mem.new",
+    /// NEWHYBRID.
+    NewHybrid = "mem.new-hybrid",
+    /// ALLOCA.
+    Alloca = "mem.alloca",
+    /// ALLOCAHYBRID.
+    AllocaHybrid = "mem.alloca-hybrid",
+    /// Allocation beyond the budget with an exception clause: continue exceptionally.
+    AllocExc = "mem.alloc-exc",
+    /// Allocation beyond the budget without one: `exhausted alloc`.
+    AllocExhausted = "mem.alloc-exhausted",
+    /// GETIREF.
+    GetIRef = "mem.getiref",
+    /// GETFIELDIREF.
+    GetFieldIRef = "mem.getfieldiref",
+    /// GETELEMIREF.
+    GetElemIRef = "mem.getelemiref",
+    /// SHIFTIREF.
+    ShiftIRef = "mem.shiftiref",
+    /// GETVARPARTIREF.
+    GetVarPartIRef = "mem.getvarpartiref",
+    /// LOAD.
+    Load = "mem.load",
+    /// STORE.
+    Store = "mem.store",
+    /// CMPXCHG.
+    CmpXchg = "mem.cmpxchg",
+    /// ATOMICRMW.
+    AtomicRmw = "mem.atomicrmw",
+    /// FENCE (one thread: no effect).
+    Fence = "mem.fence",
+    /// A memory access through NULL with an exception clause: continue exceptionally.
+    NullAccessExc = "mem.null-exc",
+    /// A memory access through NULL without one: `trap null_ref` (refines Mu's UB).
+    NullAccessTrap = "mem.null-trap",
+    /// UB: addressing (GETIREF, GETFIELDIREF, ...) through a NULL reference.
+    NullNavigation = "mem.null-navigation",
+    /// UB: an index or offset outside the object.
+    OutOfBounds = "mem.out-of-bounds",
+    /// UB: an access to an alloca cell whose frame has returned.
+    DeadAlloca = "mem.dead-alloca",
+    /// UB: an access at a type the location does not have.
+    TypeMismatch = "mem.type-mismatch",
+    /// UB: GETVARPARTIREF of a hybrid whose variable part is empty.
+    EmptyVarPart = "mem.empty-var-part",
+    /// TRAP: control goes to the client, which ends the run with `client_trap`.
+    ClientTrap = "trap.client",
+    /// `@uvm.thread_exit`: the run ends with `return` and no values.
+    ThreadExit = "thread.exit",
+    /// A block is entered with less fuel than its length: `exhausted fuel`.
+    FuelExhausted = "budget.fuel",
+}
+
+impl std::fmt::Display for RuleId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
