@@ -183,7 +183,18 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files } => match load_files(&files) {
-            Ok(_) => ExitCode::SUCCESS,
+            Ok(l) if l.unsupported.is_empty() => ExitCode::SUCCESS,
+            Ok(l) => {
+                for d in &l.unsupported {
+                    eprint!("{}", d.render(&l.sources));
+                }
+                let n = l.unsupported.len();
+                eprintln!(
+                    "{n} construct{} outside the subset muni executes",
+                    if n == 1 { "" } else { "s" }
+                );
+                ExitCode::FAILURE
+            }
             Err(Ok(e)) => {
                 eprint!("{}", e.render());
                 eprintln!(

@@ -565,8 +565,11 @@ pub struct Func {
     pub name: Name,
     /// Its signature.
     pub sig: SigId,
-    /// The body, if the bundle defines it.
+    /// The body, if the bundle defines it and muni can execute it.
     pub body: Option<Body>,
+    /// Why the body is missing although the bundle defines it: the first construct
+    /// outside muni's subset that it uses.
+    pub unsupported: Option<String>,
 }
 
 /// A verified bundle.

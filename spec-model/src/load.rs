@@ -15,6 +15,8 @@ pub struct Loaded {
     pub bundle: Bundle,
     /// The verified module.
     pub module: Module,
+    /// Constructs outside muni's subset; the functions using them cannot run.
+    pub unsupported: Vec<Diagnostic>,
 }
 
 /// Why a bundle did not load: its diagnostics, with the sources to render them.
@@ -60,16 +62,19 @@ pub fn load(files: &[(&str, &str)]) -> Result<Loaded, LoadError> {
             }
         }
     }
-    match crate::verify::verify(&bundle) {
-        Ok(module) if diags.is_empty() => Ok(Loaded {
+    let (module, more) = crate::verify::verify(&bundle);
+    diags.extend(more);
+    diags.sort_by_key(|d| (d.span.file, d.span.lo));
+    match module {
+        Some(module) => Ok(Loaded {
             sources,
             bundle,
             module,
+            unsupported: diags,
         }),
-        Ok(_) => Err(LoadError { sources, diags }),
-        Err(mut more) => {
-            diags.append(&mut more);
-            diags.sort_by_key(|d| (d.span.file, d.span.lo));
+        None => {
+            // The invalid ones first: they are what makes the bundle unusable.
+            diags.sort_by_key(|d| d.severity == crate::diag::Severity::Unsupported);
             Err(LoadError { sources, diags })
         }
     }
@@ -114,7 +119,11 @@ impl Loaded {
             .module
             .func(name)
             .ok_or_else(|| format!("there is no function {name}"))?;
-        if self.module.funcs[f as usize].body.is_none() {
+        let func = &self.module.funcs[f as usize];
+        if let Some(why) = &func.unsupported {
+            return Err(format!("{name} cannot run: {why}"));
+        }
+        if func.body.is_none() {
             return Err(format!("{name} is declared but not defined"));
         }
         Ok(f)

@@ -459,14 +459,6 @@ impl Parser {
             return self.expected("a type constructor");
         };
         self.bump();
-        let unsupported = |p: &mut Parser, what: &str| {
-            p.unsupported.push(Diagnostic::new(
-                Severity::Unsupported,
-                "unsupported-type",
-                span,
-                format!("`{what}` is full Mu, outside the subset muni executes"),
-            ));
-        };
         Ok(match w.as_str() {
             "int" => {
                 self.punct("<")?;
@@ -528,30 +520,14 @@ impl Parser {
                 if w == "array" {
                     TypeCtor::Array(t, n)
                 } else {
-                    unsupported(self, "vector");
                     TypeCtor::Other(OtherType::Vector(t, n))
                 }
             }
-            "threadref" => {
-                unsupported(self, &w);
-                TypeCtor::Other(OtherType::ThreadRef)
-            }
-            "stackref" => {
-                unsupported(self, &w);
-                TypeCtor::Other(OtherType::StackRef)
-            }
-            "framecursorref" => {
-                unsupported(self, &w);
-                TypeCtor::Other(OtherType::FrameCursorRef)
-            }
-            "irbuilderref" => {
-                unsupported(self, &w);
-                TypeCtor::Other(OtherType::IrBuilderRef)
-            }
-            "tagref64" => {
-                unsupported(self, &w);
-                TypeCtor::Other(OtherType::TagRef64)
-            }
+            "threadref" => TypeCtor::Other(OtherType::ThreadRef),
+            "stackref" => TypeCtor::Other(OtherType::StackRef),
+            "framecursorref" => TypeCtor::Other(OtherType::FrameCursorRef),
+            "irbuilderref" => TypeCtor::Other(OtherType::IrBuilderRef),
+            "tagref64" => TypeCtor::Other(OtherType::TagRef64),
             _ => {
                 return Err(Diagnostic::new(
                     Severity::Malformed,
@@ -1119,6 +1095,19 @@ impl Parser {
         })
     }
 
+    /// Whether a block label (`%b(<@T> %x ..):` or `%b(..) [%e]:`) starts at token `i`.
+    fn label_at(&self, i: usize) -> bool {
+        let tok = |k: usize| &self.toks[k.min(self.toks.len() - 1)].tok;
+        if !matches!(tok(i + 1), Tok::Punct("(")) {
+            return false;
+        }
+        let mut k = i + 2;
+        while !matches!(tok(k), Tok::Punct(")") | Tok::Eof) {
+            k += 1;
+        }
+        matches!(tok(k + 1), Tok::Punct(":" | "["))
+    }
+
     /// Skips the operands of an unsupported instruction: up to the next token that
     /// starts an instruction or a block, or ends the function.
     fn skip_instruction(&mut self) {
@@ -1131,7 +1120,9 @@ impl Parser {
                 Tok::Punct("}") if depth == 0 => return,
                 Tok::Punct("}") => depth -= 1,
                 Tok::Local(_) | Tok::Global(_)
-                    if depth == 0 && matches!(self.peek_at(1), Tok::Punct("=" | ":")) =>
+                    if depth == 0
+                        && (matches!(self.peek_at(1), Tok::Punct("=" | ":"))
+                            || self.label_at(self.pos)) =>
                 {
                     return;
                 }

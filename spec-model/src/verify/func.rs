@@ -199,9 +199,16 @@ impl Verifier {
         if self.diags.len() > ndiags {
             return;
         }
+        self.in_func = true;
+        self.fn_unsupported = None;
         let mut blocks = Vec::new();
         for b in &f.blocks {
             blocks.push(self.check_block(&mut cx, b));
+        }
+        self.in_func = false;
+        if let Some(why) = self.fn_unsupported.take() {
+            self.m.funcs[fid as usize].unsupported = Some(why);
+            return;
         }
         self.m.funcs[fid as usize].body = Some(Body {
             version: f.version.name.clone(),
@@ -277,16 +284,29 @@ impl Verifier {
 
     /// Resolves an operand in the current block.
     fn operand(&mut self, cx: &Cx, id: &Ident) -> Option<(Operand, TypeId)> {
-        if let Some((s, t)) = cx.scope.get(&id.name) {
-            return Some((Operand::Local(*s), *t));
+        let (o, t) = match cx.scope.get(&id.name) {
+            Some((s, t)) => (Operand::Local(*s), *t),
+            None => self.global_operand(id)?,
+        };
+        if let Type::Other(what) = self.m.types.get(t)
+            && *what != POISON
+        {
+            let what = *what;
+            self.unsupported(
+                "unsupported-type",
+                id.span,
+                format!("{} is a {what}, outside the subset muni executes", id.name),
+            );
+            return None;
         }
-        self.global_operand(id)
+        Some((o, t))
     }
 
     /// An operand that must have type `want`.
     fn operand_of(&mut self, cx: &Cx, id: &Ident, want: TypeId) -> Option<Operand> {
         let (o, t) = self.operand(cx, id)?;
         if matches!(self.m.types.get(t), Type::Other(POISON)) {
+            self.poisoned = true;
             return None;
         }
         if !self.m.types.same(t, want) {
@@ -392,9 +412,10 @@ impl Verifier {
 
     fn check_inst(&mut self, cx: &mut Cx, inst: &ast::Inst) -> Option<Op> {
         let ndiags = self.diags.len();
+        self.poisoned = false;
         let lowered = self.lower(cx, inst);
         let Some((mut op, result_types)) = lowered else {
-            if self.diags.len() == ndiags {
+            if self.diags.len() == ndiags && !self.poisoned && self.fn_unsupported.is_none() {
                 self.err(
                     "invalid-instruction",
                     inst.span,
@@ -711,8 +732,8 @@ impl Verifier {
             InstKind::New { ty, .. } | InstKind::Alloca { ty, .. } => {
                 let t = self.type_arg(
                     ty,
-                    |t| !matches!(t, Type::Hybrid(..) | Type::Void),
-                    "a fixed-size type (not hybrid or void)",
+                    |t| !matches!(t, Type::Hybrid(..)),
+                    "a fixed-size type (not a hybrid)",
                 )?;
                 if matches!(inst.kind, InstKind::New { .. }) {
                     (
@@ -1106,7 +1127,13 @@ impl Verifier {
                 self.local_values(cx, keepalive)?;
                 return self.lower_comminst(cx, inst.span, name, flags, tys, sigs, args);
             }
-            InstKind::Unsupported(_) => return None,
+            InstKind::Unsupported(w) => {
+                // The parser reported it; suppress what follows from it in this function.
+                self.fn_unsupported.get_or_insert_with(|| {
+                    format!("`{w}` is full Mu, outside the subset muni executes")
+                });
+                return None;
+            }
         })
     }
 

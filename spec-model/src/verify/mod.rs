@@ -53,15 +53,14 @@ impl Entity {
     }
 }
 
-/// Verifies a bundle. Returns the module, or every diagnostic found.
-pub fn verify(bundle: &Bundle) -> Result<Module, Vec<Diagnostic>> {
+/// Verifies a bundle. Returns the module unless a diagnostic is `invalid`, and every
+/// diagnostic found. Functions that use constructs outside muni's subset get one
+/// `unsupported` diagnostic each and no body; the rest of the module is usable.
+pub fn verify(bundle: &Bundle) -> (Option<Module>, Vec<Diagnostic>) {
     let mut v = Verifier::default();
     v.run(bundle);
-    if v.diags.is_empty() {
-        Ok(v.m)
-    } else {
-        Err(v.diags)
-    }
+    let ok = v.diags.iter().all(|d| d.severity == Severity::Unsupported);
+    (ok.then_some(v.m), v.diags)
 }
 
 #[derive(Default)]
@@ -72,6 +71,12 @@ pub(crate) struct Verifier {
     /// Constant definitions by id, for lazy evaluation.
     const_defs: Vec<(Ident, Ident, ast::ConstCtor, Span)>,
     const_state: Vec<u8>,
+    /// Set when an operand had the type of an instruction that did not check.
+    pub(crate) poisoned: bool,
+    /// Whether a function body is being checked.
+    pub(crate) in_func: bool,
+    /// The first construct outside muni's subset in the current function.
+    pub(crate) fn_unsupported: Option<String>,
 }
 
 impl Verifier {
@@ -79,7 +84,15 @@ impl Verifier {
         self.diags
             .push(Diagnostic::new(Severity::Invalid, code, span, msg));
     }
+    /// Reports a construct outside muni's subset; inside a function, only the first.
     pub(crate) fn unsupported(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
+        if self.fn_unsupported.is_some() {
+            return;
+        }
+        let msg = msg.into();
+        if self.in_func {
+            self.fn_unsupported = Some(msg.clone());
+        }
         self.diags
             .push(Diagnostic::new(Severity::Unsupported, code, span, msg));
     }
@@ -189,6 +202,7 @@ impl Verifier {
                         name: name.name.clone(),
                         sig: 0,
                         body: None,
+                        unsupported: None,
                     });
                     self.m.func_index.insert(name.name.clone(), id);
                     self.define(name, Entity::Func(id));
@@ -302,7 +316,7 @@ impl Verifier {
                 self.check_expose(name, func, cc, cookie);
             }
         }
-        if !self.diags.is_empty() {
+        if self.diags.iter().any(|d| d.severity == Severity::Invalid) {
             return;
         }
         // 5. Function bodies.
