@@ -1,1 +1,42 @@
-fn main() {}
+//! Runs every corpus file on the model, one trial per file (libtest-mimic).
+
+use libtest_mimic::{Arguments, Trial};
+use std::path::{Path, PathBuf};
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "uir") {
+            out.push(p);
+        }
+    }
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    let mut paths = Vec::new();
+    files(&root, &mut paths);
+    assert!(
+        paths.len() >= 30,
+        "the corpus has {} files; expected at least 30",
+        paths.len()
+    );
+    let trials = paths
+        .into_iter()
+        .map(|p| {
+            let name = p.strip_prefix(&root).unwrap_or(&p).display().to_string();
+            Trial::test(format!("spec::{name}"), move || {
+                let text = std::fs::read_to_string(&p).map_err(|e| e.to_string())?;
+                muni::corpus::check_file(&name, &text).map_err(Into::into)
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}

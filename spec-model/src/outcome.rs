@@ -130,6 +130,10 @@ fn write_value(f: &mut String, v: &OutValue, r: &mut Renamer) {
         OutValue::Int { width, bits } => {
             write!(f, "{}", crate::machine::value::sext(*bits, *width))
         }
+        // NaN sign and payload are unspecified (spec/06-outcomes.md `outcome.nan`): every
+        // NaN prints as the canonical one, so outcome lines compare as values do.
+        OutValue::Float(b) if f32::from_bits(*b).is_nan() => write!(f, "nanf"),
+        OutValue::Double(b) if f64::from_bits(*b).is_nan() => write!(f, "nand"),
         OutValue::Float(b) => write!(f, "{}", float_literal(*b)),
         OutValue::Double(b) => write!(f, "{}", double_literal(*b)),
         OutValue::Ref(None) | OutValue::IRef(None) | OutValue::FuncRef(None) => write!(f, "NULL"),

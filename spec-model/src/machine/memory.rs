@@ -83,7 +83,7 @@ impl Memory {
         if loc
             .off
             .checked_add(size)
-            .is_none_or(|end| end > o.bytes.len() as u64)
+            .is_none_or(|end| end > self.end(types, loc.obj))
         {
             return Err(RuleId::OutOfBounds);
         }
@@ -91,6 +91,19 @@ impl Memory {
             return Err(RuleId::TypeMismatch);
         }
         Ok(())
+    }
+
+    /// One past the last byte of an object's contents: its size, except that a
+    /// hybrid ends with its last element, before any tail padding.
+    pub fn end(&self, types: &Types, obj: ObjId) -> u64 {
+        let o = &self.objs[obj as usize];
+        match types.get(o.ty) {
+            Type::Hybrid(fs, v) => {
+                let (_, var_off) = hybrid_layout(types, fs, *v, 0);
+                var_off + layout::layout(types, *v).size.saturating_mul(o.var_len)
+            }
+            _ => o.bytes.len() as u64,
+        }
     }
 
     /// Reads a value of type `ty` at a checked location.

@@ -743,7 +743,7 @@ impl<'m> Machine<'m> {
                     Err(u) => return Self::end(u, Outcome::Ub(u)),
                 };
                 let off = i128::from(l.off) + d;
-                let size = self.mem.objs[l.obj as usize].bytes.len() as i128;
+                let size = i128::from(self.mem.end(&self.module.types, l.obj));
                 if !self.mem.objs[l.obj as usize].live {
                     return Self::end(RuleId::DeadAlloca, Outcome::Ub(RuleId::DeadAlloca));
                 }

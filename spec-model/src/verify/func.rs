@@ -5,9 +5,7 @@ use crate::ir::*;
 use crate::syntax::ast::{self, BinOp, CmpOp, ConvOp, Ident, InstKind, Name, RmwOp, Span};
 use std::collections::HashMap;
 
-/// The type of the results of an instruction that did not check: compatible with
-/// nothing, reported never.
-const POISON: &str = "<error>";
+use super::POISON;
 
 struct BlockSig {
     index: u32,

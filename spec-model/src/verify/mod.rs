@@ -26,6 +26,10 @@ use crate::ir::*;
 use crate::syntax::ast::{self, Bundle, Ident, Name, Span, TopLevel};
 use std::collections::HashMap;
 
+/// The type of what did not check (an instruction's results, a constant): compatible
+/// with nothing, reported never.
+pub(crate) const POISON: &str = "<error>";
+
 /// What a global name denotes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Entity {
@@ -316,10 +320,8 @@ impl Verifier {
                 self.check_expose(name, func, cc, cookie);
             }
         }
-        if self.diags.iter().any(|d| d.severity == Severity::Invalid) {
-            return;
-        }
-        // 5. Function bodies.
+        // 5. Function bodies (constants that did not check have the error type, so
+        // their uses report nothing more).
         let mut defined: HashMap<Name, Span> = HashMap::new();
         for d in &b.defs {
             if let TopLevel::FuncDef(f) = d {
@@ -462,6 +464,7 @@ impl Verifier {
             }
             None => {
                 self.const_state[c as usize] = 3;
+                self.m.consts[c as usize].ty = self.m.types.anon(Type::Other(POISON));
                 None
             }
         }

@@ -1,0 +1,185 @@
+//! Corpus files (spec/07-corpus.md): Mu IR bundles whose expected outcomes are
+//! written in comments, next to what they check.
+//!
+//! - `// run: @f(ARGS) == OUTCOME` runs `@f` with literal arguments and expects the
+//!   outcome line exactly; budgets may follow the call: `@f() [fuel=100 stack=8] == exhausted fuel`.
+//! - `//~ KIND CODE` at the end of a line expects a diagnostic of that kind
+//!   (`malformed`, `invalid`, `unsupported`) and code on that line. Every diagnostic
+//!   must be expected and every expectation met, so forgotten annotations fail.
+
+use spec_model::{Budgets, load};
+use std::fmt::Write;
+
+/// One `// run:` directive.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunDirective {
+    /// Line number (1-based).
+    pub line: usize,
+    /// Function name with `@`.
+    pub func: String,
+    /// Argument literals.
+    pub args: Vec<String>,
+    /// Budgets for this run.
+    pub budgets: Budgets,
+    /// The expected outcome line.
+    pub expect: String,
+}
+
+/// One `//~` annotation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiagDirective {
+    /// Line number (1-based).
+    pub line: usize,
+    /// `malformed`, `invalid` or `unsupported`.
+    pub kind: String,
+    /// The code.
+    pub code: String,
+}
+
+/// The directives of a corpus file.
+#[derive(Clone, Debug, Default)]
+pub struct Directives {
+    /// Runs and their expected outcomes.
+    pub runs: Vec<RunDirective>,
+    /// Expected diagnostics.
+    pub diags: Vec<DiagDirective>,
+}
+
+/// Reads the directives of a corpus file.
+pub fn parse_directives(text: &str) -> Result<Directives, String> {
+    let mut d = Directives::default();
+    for (i, l) in text.lines().enumerate() {
+        let line = i + 1;
+        if let Some(rest) = l.trim_start().strip_prefix("// run:") {
+            d.runs
+                .push(parse_run(line, rest).map_err(|e| format!("line {line}: {e}"))?);
+        }
+        if let Some(pos) = l.find("//~") {
+            let mut w = l[pos + 3..].split_whitespace();
+            let (Some(kind), Some(code)) = (w.next(), w.next()) else {
+                return Err(format!("line {line}: `//~` needs a kind and a code"));
+            };
+            d.diags.push(DiagDirective {
+                line,
+                kind: kind.into(),
+                code: code.into(),
+            });
+        }
+    }
+    Ok(d)
+}
+
+fn parse_run(line: usize, s: &str) -> Result<RunDirective, String> {
+    let (call, expect) = s.split_once("==").ok_or("a run needs `== OUTCOME`")?;
+    let call = call.trim();
+    let open = call.find('(').ok_or("a run calls `@f(ARGS)`")?;
+    let close = call.rfind(')').ok_or("a run calls `@f(ARGS)`")?;
+    let func = call[..open].trim().to_string();
+    let args = call[open + 1..close]
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let mut budgets = Budgets::default();
+    let opts = call[close + 1..].trim();
+    if let Some(opts) = opts.strip_prefix('[').and_then(|o| o.strip_suffix(']')) {
+        for kv in opts.split_whitespace() {
+            let (k, v) = kv.split_once('=').ok_or("budgets are `name=value`")?;
+            let n: u64 = v.parse().map_err(|_| format!("`{v}` is not a number"))?;
+            match k {
+                "fuel" => budgets.fuel = n,
+                "alloc" => budgets.alloc = n,
+                "stack" => {
+                    budgets.stack = u32::try_from(n).map_err(|_| "stack budget too large")?
+                }
+                _ => return Err(format!("unknown budget `{k}`")),
+            }
+        }
+    } else if !opts.is_empty() {
+        return Err(format!("unexpected `{opts}` after the call"));
+    }
+    Ok(RunDirective {
+        line,
+        func,
+        args,
+        budgets,
+        expect: expect.trim().to_string(),
+    })
+}
+
+/// Runs one corpus file on the model. `Ok` if every expectation holds; otherwise
+/// a report of what differed.
+pub fn check_file(name: &str, text: &str) -> Result<(), String> {
+    let d = parse_directives(text)?;
+    if d.runs.is_empty() && d.diags.is_empty() {
+        return Err(format!("{name} has no `// run:` or `//~` directive"));
+    }
+    let mut report = String::new();
+    let (loaded, found) = match load(&[(name, text)]) {
+        Ok(l) => {
+            let found = l.unsupported.clone();
+            (Some(l), found)
+        }
+        Err(e) => (None, e.diags.clone()),
+    };
+    let sources = {
+        let mut s = spec_model::syntax::SourceMap::new();
+        s.add(name, text);
+        s
+    };
+    let mut found: Vec<(usize, String, String)> = found
+        .iter()
+        .map(|g| {
+            (
+                sources.line_col(g.span).0,
+                g.severity.word().to_string(),
+                g.code.to_string(),
+            )
+        })
+        .collect();
+    for e in &d.diags {
+        match found
+            .iter()
+            .position(|f| f.0 == e.line && f.1 == e.kind && f.2 == e.code)
+        {
+            Some(i) => {
+                found.remove(i);
+            }
+            None => {
+                let _ = writeln!(
+                    report,
+                    "{name}:{}: expected `{} {}`, not reported",
+                    e.line, e.kind, e.code
+                );
+            }
+        }
+    }
+    for (line, kind, code) in &found {
+        let _ = writeln!(report, "{name}:{line}: unexpected `{kind} {code}`");
+    }
+    if let Some(l) = &loaded {
+        for r in &d.runs {
+            let args: Vec<&str> = r.args.iter().map(String::as_str).collect();
+            let got = match l.run(&r.func, &args, r.budgets) {
+                Ok(o) => o.to_string(),
+                Err(e) => format!("error: {e}"),
+            };
+            if got != r.expect {
+                let _ = writeln!(
+                    report,
+                    "{name}:{}: {}: expected `{}`, got `{got}`",
+                    r.line, r.func, r.expect
+                );
+            }
+        }
+    } else if !d.runs.is_empty() {
+        let _ = writeln!(
+            report,
+            "{name}: the bundle does not load, so its runs cannot happen"
+        );
+    }
+    if report.is_empty() {
+        Ok(())
+    } else {
+        Err(report)
+    }
+}
