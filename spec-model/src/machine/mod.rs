@@ -1002,3 +1002,20 @@ pub fn literal_value(
         _ => Err(format!("this literal is not a value of {}", types.show(t))),
     }
 }
+
+/// The zero value of a type: 0, +0.0, NULL, or an aggregate of zeros (what fresh
+/// memory holds).
+pub fn zero_value(types: &Types, t: TypeId) -> Value {
+    match types.get(t) {
+        Type::Int(_) => Value::Int(0),
+        Type::Float => Value::Float(0.0),
+        Type::Double => Value::Double(0.0),
+        Type::Struct(fs) => Value::Agg(fs.iter().map(|f| zero_value(types, *f)).collect()),
+        Type::Array(e, n) => Value::Agg(
+            (0..(*n).min(1 << 16))
+                .map(|_| zero_value(types, *e))
+                .collect(),
+        ),
+        _ => null_value(types, t),
+    }
+}

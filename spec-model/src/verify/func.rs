@@ -111,6 +111,9 @@ impl Verifier {
             return;
         };
         let sig = self.m.funcs[fid as usize].sig;
+        if sig == SigId::MAX {
+            return; // Its signature did not resolve; that is reported already.
+        }
         let s = self.m.types.sig(sig).clone();
         let ndiags = self.diags.len();
         if !f

@@ -204,7 +204,7 @@ impl Verifier {
                     let id = u32::try_from(self.m.funcs.len()).unwrap_or(u32::MAX);
                     self.m.funcs.push(Func {
                         name: name.name.clone(),
-                        sig: 0,
+                        sig: SigId::MAX,
                         body: None,
                         unsupported: None,
                     });
@@ -410,12 +410,22 @@ impl Verifier {
             }
             Entity::Func(f) => {
                 let s = self.m.funcs[f as usize].sig;
-                Some((Operand::Func(f), self.m.types.anon(Type::FuncRef(s))))
+                let t = if s == SigId::MAX {
+                    Type::Other(POISON)
+                } else {
+                    Type::FuncRef(s)
+                };
+                Some((Operand::Func(f), self.m.types.anon(t)))
             }
             Entity::Expose(e) => {
                 let f = self.m.exposes[e as usize].func;
-                let s = self.m.funcs[f as usize].sig;
-                Some((Operand::Expose(e), self.m.types.anon(Type::UFuncPtr(s))))
+                let s = self.m.funcs.get(f as usize).map_or(SigId::MAX, |f| f.sig);
+                let t = if s == SigId::MAX {
+                    Type::Other(POISON)
+                } else {
+                    Type::UFuncPtr(s)
+                };
+                Some((Operand::Expose(e), self.m.types.anon(t)))
             }
             Entity::Local => {
                 self.err(
