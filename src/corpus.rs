@@ -106,9 +106,11 @@ fn parse_run(line: usize, s: &str) -> Result<RunDirective, String> {
     })
 }
 
-/// Runs one corpus file on the model. `Ok` if every expectation holds; otherwise
-/// a report of what differed.
-pub fn check_file(name: &str, text: &str) -> Result<(), String> {
+/// Runs one corpus file on the model. `Ok` with how often each rule fired
+/// (indexed by `RuleId as usize`) if every expectation holds; otherwise a report of
+/// what differed.
+pub fn check_file(name: &str, text: &str) -> Result<Vec<u64>, String> {
+    let mut fired = vec![0u64; spec_model::RuleId::ALL.len()];
     let d = parse_directives(text)?;
     if d.runs.is_empty() && d.diags.is_empty() {
         return Err(format!("{name} has no `// run:` or `//~` directive"));
@@ -159,8 +161,13 @@ pub fn check_file(name: &str, text: &str) -> Result<(), String> {
     if let Some(l) = &loaded {
         for r in &d.runs {
             let args: Vec<&str> = r.args.iter().map(String::as_str).collect();
-            let got = match l.run(&r.func, &args, r.budgets) {
-                Ok(o) => o.to_string(),
+            let got = match l.run_counting(&r.func, &args, r.budgets) {
+                Ok((o, counts)) => {
+                    for (f, c) in fired.iter_mut().zip(counts) {
+                        *f += c;
+                    }
+                    o.to_string()
+                }
                 Err(e) => format!("error: {e}"),
             };
             if got != r.expect {
@@ -178,7 +185,7 @@ pub fn check_file(name: &str, text: &str) -> Result<(), String> {
         );
     }
     if report.is_empty() {
-        Ok(())
+        Ok(fired)
     } else {
         Err(report)
     }

@@ -1,6 +1,7 @@
 //! Runs every corpus file on the model, one trial per file (libtest-mimic).
 
 use libtest_mimic::{Arguments, Trial};
+use spec_model::RuleId;
 use std::path::{Path, PathBuf};
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -28,15 +29,38 @@ fn main() {
         "the corpus has {} files; expected at least 30",
         paths.len()
     );
-    let trials = paths
-        .into_iter()
+    let mut trials: Vec<Trial> = paths
+        .iter()
+        .cloned()
         .map(|p| {
             let name = p.strip_prefix(&root).unwrap_or(&p).display().to_string();
             Trial::test(format!("spec::{name}"), move || {
                 let text = std::fs::read_to_string(&p).map_err(|e| e.to_string())?;
-                muni::corpus::check_file(&name, &text).map_err(Into::into)
+                muni::corpus::check_file(&name, &text)
+                    .map(|_| ())
+                    .map_err(Into::into)
             })
         })
         .collect();
+    // Every rule of the semantics fires in at least one corpus run.
+    trials.push(Trial::test("spec::rule-coverage", move || {
+        let mut fired = vec![0u64; RuleId::ALL.len()];
+        for p in &paths {
+            let text = std::fs::read_to_string(p).map_err(|e| e.to_string())?;
+            if let Ok(counts) = muni::corpus::check_file(&p.display().to_string(), &text) {
+                fired.iter_mut().zip(counts).for_each(|(f, c)| *f += c);
+            }
+        }
+        let missing: Vec<&str> = RuleId::ALL
+            .iter()
+            .filter(|r| fired[**r as usize] == 0)
+            .map(|r| r.id())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("rules no corpus run fires: {}", missing.join(", ")).into())
+        }
+    }));
     libtest_mimic::run(&args, trials).exit();
 }

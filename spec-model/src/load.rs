@@ -99,13 +99,25 @@ pub fn parse_literal(text: &str) -> Result<ConstCtor, String> {
 impl Loaded {
     /// Runs `func` (e.g. `@main`) on the model with literal arguments.
     pub fn run(&self, func: &str, args: &[&str], budgets: Budgets) -> Result<Outcome, ModelError> {
+        self.run_counting(func, args, budgets).map(|(o, _)| o)
+    }
+
+    /// Like [`Loaded::run`], also returning how often each rule fired
+    /// (indexed by `RuleId as usize`).
+    pub fn run_counting(
+        &self,
+        func: &str,
+        args: &[&str],
+        budgets: Budgets,
+    ) -> Result<(Outcome, Vec<u64>), ModelError> {
         let mut m = self.machine(budgets);
         let f = self.func(func).map_err(ModelError::Unsupported)?;
         let args = self.args(f, args).map_err(ModelError::Unsupported)?;
-        if let Some(o) = m.start(f, args)? {
-            return Ok(o);
-        }
-        m.run()
+        let o = match m.start(f, args)? {
+            Some(o) => o,
+            None => m.run()?,
+        };
+        Ok((o, m.rule_counts))
     }
 
     /// A fresh machine for this module.

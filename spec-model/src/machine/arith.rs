@@ -188,7 +188,6 @@ pub fn convert(op: ConvOp, from: Num, to: Num, x: &Value) -> Value {
             _ => Value::Int(0),
         },
         (ConvOp::Ptrcast, _, Num::Int(m)) => Value::Int(x.bits() & mask(m)),
-        (ConvOp::Ptrcast, _, _) => Value::Ptr(x.bits()),
         _ => x.clone(),
     }
 }

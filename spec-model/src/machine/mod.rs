@@ -111,6 +111,8 @@ pub struct Machine<'m> {
     pub stack_max: u32,
     /// Steps taken.
     pub steps: u64,
+    /// How often each rule fired, indexed by `RuleId as usize`.
+    pub rule_counts: Vec<u64>,
     consts: Vec<Option<Value>>,
 }
 
@@ -173,6 +175,7 @@ impl<'m> Machine<'m> {
             alloc_left: budgets.alloc,
             stack_max: budgets.stack,
             steps: 0,
+            rule_counts: vec![0; RuleId::ALL.len()],
             consts,
         }
     }
@@ -189,6 +192,7 @@ impl<'m> Machine<'m> {
             )));
         };
         if self.stack_max == 0 {
+            self.rule_counts[RuleId::CallStackExhausted as usize] += 1;
             return Ok(Some(Outcome::Exhausted(Budget::Stack)));
         }
         self.frames.push(Frame {
@@ -353,6 +357,13 @@ impl<'m> Machine<'m> {
 
     /// Applies one rule.
     pub fn step(&mut self) -> R<Step> {
+        let s = self.apply()?;
+        self.rule_counts[s.rule as usize] += 1;
+        Ok(s)
+    }
+
+    /// The rule dispatch: one arm per instruction.
+    fn apply(&mut self) -> R<Step> {
         let Some(inst) = self.current() else {
             return Err(ModelError::Bug("step with no current instruction".into()));
         };
@@ -690,10 +701,11 @@ impl<'m> Machine<'m> {
     fn conv(&mut self, op: ConvOp, from: TypeId, to: TypeId, x: Operand, r: &[u32]) -> R<Step> {
         let x = self.val(x)?;
         let t = &self.module.types;
-        let v = if op == ConvOp::Refcast {
-            x
-        } else {
-            arith::convert(op, num(t, from), num(t, to), &x)
+        let v = match op {
+            ConvOp::Refcast => x,
+            // The address as an integer: truncated or zero-extended.
+            ConvOp::Ptrcast if t.is_ptr(to) => Value::Ptr(x.bits()),
+            _ => arith::convert(op, num(t, from), num(t, to), &x),
         };
         let rule = match op {
             ConvOp::Trunc | ConvOp::Zext | ConvOp::Sext => RuleId::ConvInt,
