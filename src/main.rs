@@ -25,6 +25,12 @@ enum Command {
     Run(RunArgs),
     /// Run a function, printing one line per step: the rule applied and the instruction.
     Trace(RunArgs),
+    /// Run corpus files (default: corpus/) on the reference model and check their
+    /// expected outcomes; prints `N passed, N failed` last.
+    Conform {
+        /// Files or folders of `.uir` corpus files.
+        paths: Vec<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -179,6 +185,60 @@ fn run(a: &RunArgs, trace: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn corpus_files(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    if path.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for e in entries {
+            corpus_files(&e, out);
+        }
+    } else if path.extension().is_some_and(|e| e == "uir") {
+        out.push(path.to_path_buf());
+    }
+}
+
+fn conform(paths: &[String]) -> ExitCode {
+    let roots: Vec<String> = if paths.is_empty() {
+        vec!["corpus".into()]
+    } else {
+        paths.to_vec()
+    };
+    let mut files = Vec::new();
+    for r in &roots {
+        let p = std::path::Path::new(r);
+        if !p.exists() {
+            eprintln!("muni: {r} does not exist");
+            return ExitCode::from(2);
+        }
+        corpus_files(p, &mut files);
+    }
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for f in &files {
+        let name = f.display().to_string();
+        let result = std::fs::read_to_string(f)
+            .map_err(|e| e.to_string())
+            .and_then(|t| muni::corpus::check_file(&name, &t));
+        match result {
+            Ok(_) => passed += 1,
+            Err(report) => {
+                failed += 1;
+                print!("FAIL {name}\n{report}");
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -211,5 +271,6 @@ fn main() -> ExitCode {
         },
         Command::Run(a) => run(&a, false),
         Command::Trace(a) => run(&a, true),
+        Command::Conform { paths } => conform(&paths),
     }
 }

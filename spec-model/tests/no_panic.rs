@@ -30,11 +30,24 @@ fn run_all(l: &Loaded) {
 }
 
 fn check(text: &str) {
-    if let Ok(l) = load(&[("input.uir", text)]) {
-        run_all(&l);
-    } else if let Err(e) = load(&[("input.uir", text)]) {
-        // Rendering the diagnostics must not panic either.
-        let _ = e.render();
+    let diags = match load(&[("input.uir", text)]) {
+        Ok(l) => {
+            run_all(&l);
+            l.unsupported
+        }
+        Err(e) => {
+            // Rendering the diagnostics must not panic either.
+            let _ = e.render();
+            e.diags
+        }
+    };
+    for d in diags {
+        assert!(
+            spec_model::diag::CODES.contains(&(d.code, d.severity)),
+            "undocumented diagnostic {} {}",
+            d.severity.word(),
+            d.code
+        );
     }
 }
 

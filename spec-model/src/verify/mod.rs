@@ -463,8 +463,8 @@ impl Verifier {
             _ => {}
         }
         self.const_state[c as usize] = 1;
-        let (name, ty, ctor, span) = self.const_defs[c as usize].clone();
-        let r = self.const_value(&name, &ty, &ctor, span);
+        let (_, ty, ctor, span) = self.const_defs[c as usize].clone();
+        let r = self.const_value(&ty, &ctor, span);
         match r {
             Some((t, v)) => {
                 self.m.consts[c as usize].ty = t;
@@ -482,7 +482,6 @@ impl Verifier {
 
     fn const_value(
         &mut self,
-        name: &Ident,
         ty: &Ident,
         ctor: &ast::ConstCtor,
         span: Span,
@@ -599,10 +598,6 @@ impl Verifier {
             (C::Null, _) => mismatch(self, "NULL"),
             (C::List(_), _) => mismatch(self, "a list"),
         }
-        .map(|r| {
-            let _ = name;
-            r
-        })
     }
 
     fn const_elems(&mut self, elems: &[Ident], fs: &[TypeId]) -> Option<Vec<ConstId>> {

@@ -73,15 +73,13 @@ impl Verifier {
                 }
                 self.check_memory_type(*v, span, "a hybrid's variable part");
             }
-            Type::UPtr(t) => {
-                if !self.m.types.native_safe(*t) {
-                    let s = self.m.types.show(*t);
-                    self.err(
-                        "not-native-safe",
-                        span,
-                        format!("uptr<{s}> is not well-formed: {s} is not native-safe"),
-                    );
-                }
+            Type::UPtr(t) if !self.m.types.native_safe(*t) => {
+                let s = self.m.types.show(*t);
+                self.err(
+                    "not-native-safe",
+                    span,
+                    format!("uptr<{s}> is not well-formed: {s} is not native-safe"),
+                );
             }
             Type::UFuncPtr(s) => {
                 let sig = self.m.types.sig(*s).clone();
