@@ -38,7 +38,7 @@ struct RunArgs {
     /// The bundle's file (repeat `--with FILE` for more files loaded before it).
     file: String,
     /// Arguments for the function's parameters, as Mu literals (`42`, `1.5d`, `NULL`).
-    #[arg(allow_hyphen_values = true)]
+    #[arg(allow_negative_numbers = true)]
     args: Vec<String>,
     /// Files loaded before FILE, e.g. shared type definitions.
     #[arg(long = "with", value_name = "FILE")]
@@ -116,10 +116,11 @@ fn print_outcome(o: &Outcome, json: bool) {
 
 fn model_error(e: ModelError) -> ExitCode {
     match &e {
-        ModelError::Unsupported(s) => {
-            eprintln!("muni: unsupported: {s}");
-            println!("unsupported model");
+        ModelError::Unsupported { code, message } => {
+            eprintln!("muni: {message}");
+            println!("unsupported {code}");
         }
+        ModelError::Usage(s) => eprintln!("muni: {s}"),
         ModelError::Bug(s) => {
             eprintln!("muni: internal error (a bug in muni, please report it): {s}")
         }

@@ -160,4 +160,6 @@ pub const CODES: &[(&str, Severity)] = &[
     ("unsupported-instruction", Severity::Unsupported),
     ("unsupported-comminst", Severity::Unsupported),
     ("unsupported-flag", Severity::Unsupported),
+    ("native-interface", Severity::Unsupported),
+    ("not-runnable", Severity::Unsupported),
 ];

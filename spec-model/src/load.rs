@@ -111,8 +111,8 @@ impl Loaded {
         budgets: Budgets,
     ) -> Result<(Outcome, Vec<u64>), ModelError> {
         let mut m = self.machine(budgets);
-        let f = self.func(func).map_err(ModelError::Unsupported)?;
-        let args = self.args(f, args).map_err(ModelError::Unsupported)?;
+        let f = self.func(func).map_err(ModelError::Usage)?;
+        let args = self.args(f, args).map_err(ModelError::Usage)?;
         let o = match m.start(f, args)? {
             Some(o) => o,
             None => m.run()?,

@@ -51,16 +51,44 @@ impl Default for Budgets {
 /// Why the model stopped without an outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ModelError {
-    /// The program reached a construct the model does not execute.
-    Unsupported(String),
+    /// The program reached a construct the model does not execute; `code` is its
+    /// `unsupported` code (spec/03-verifier-errors.md).
+    Unsupported {
+        /// `native-interface` or `not-runnable`.
+        code: &'static str,
+        /// What was reached.
+        message: String,
+    },
+    /// The run could not start: no such function, or arguments that do not fit.
+    Usage(String),
     /// Verified code reached an impossible state: a bug in muni.
     Bug(String),
+}
+
+/// A function the model cannot run: declared only, or using a construct outside the subset.
+fn not_runnable(f: &Func) -> ModelError {
+    let message = match &f.unsupported {
+        Some(why) => format!("{} cannot run: {why}", f.name),
+        None => format!("{} is declared but not defined", f.name),
+    };
+    ModelError::Unsupported {
+        code: "not-runnable",
+        message,
+    }
+}
+
+fn native(what: &str) -> ModelError {
+    ModelError::Unsupported {
+        code: "native-interface",
+        message: format!("{what} come with the native interface"),
+    }
 }
 
 impl std::fmt::Display for ModelError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ModelError::Unsupported(s) => write!(f, "unsupported: {s}"),
+            ModelError::Unsupported { code, message } => write!(f, "unsupported {code}: {message}"),
+            ModelError::Usage(s) => write!(f, "{s}"),
             ModelError::Bug(s) => write!(f, "model bug: {s}"),
         }
     }
@@ -186,10 +214,7 @@ impl<'m> Machine<'m> {
         let m = self.module;
         let f = &m.funcs[func as usize];
         let Some(body) = &f.body else {
-            return Err(ModelError::Unsupported(format!(
-                "{} is declared but not defined",
-                f.name
-            )));
+            return Err(not_runnable(f));
         };
         if self.stack_max == 0 {
             self.rule_counts[RuleId::CallStackExhausted as usize] += 1;
@@ -250,9 +275,7 @@ impl<'m> Machine<'m> {
             Operand::Const(c) => match &self.consts[c as usize] {
                 Some(v) => v.clone(),
                 None => {
-                    return Err(ModelError::Unsupported(
-                        "EXTERN constants come with the native interface".into(),
-                    ));
+                    return Err(native("EXTERN constants"));
                 }
             },
             Operand::Global(g) => Value::IRef(Some(Loc {
@@ -261,9 +284,7 @@ impl<'m> Machine<'m> {
             })),
             Operand::Func(f) => Value::FuncRef(Some(f)),
             Operand::Expose(_) => {
-                return Err(ModelError::Unsupported(
-                    "exposed functions come with the native interface".into(),
-                ));
+                return Err(native("exposed functions"));
             }
         })
     }
@@ -608,9 +629,9 @@ impl<'m> Machine<'m> {
             Op::CommInst(CommInst::ThreadExit) => {
                 Self::end(RuleId::ThreadExit, Outcome::Return(Vec::new()))
             }
-            Op::CCall { .. } | Op::CommInst(_) => Err(ModelError::Unsupported(
-                "CCALL, pinning and exposing come with the native interface".into(),
-            )),
+            Op::CCall { .. } | Op::CommInst(_) => {
+                Err(native("CCALL, pinning, exposing and get_cookie"))
+            }
         }
     }
 
@@ -724,9 +745,7 @@ impl<'m> Machine<'m> {
     /// native memory comes with the native interface.
     fn location(&self, ptr: bool, loc: Operand) -> R<Option<Loc>> {
         if ptr {
-            return Err(ModelError::Unsupported(
-                "memory access through PTR comes with the native interface".into(),
-            ));
+            return Err(native("memory accesses through PTR"));
         }
         match self.val(loc)? {
             Value::IRef(l) => Ok(l),
@@ -850,10 +869,7 @@ impl<'m> Machine<'m> {
     fn push_frame(&mut self, f: FuncId, args: Vec<Value>, rule: RuleId) -> R<Step> {
         let m = self.module;
         let Some(body) = &m.funcs[f as usize].body else {
-            return Err(ModelError::Unsupported(format!(
-                "{} is declared but not defined",
-                m.funcs[f as usize].name
-            )));
+            return Err(not_runnable(&m.funcs[f as usize]));
         };
         self.frames.push(Frame {
             func: f,

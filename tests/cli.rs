@@ -1,0 +1,106 @@
+//! The command line as users see it: outcome lines, diagnostics, exit codes.
+
+use std::process::Command;
+
+fn muni(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_muni"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("muni runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_prints_the_outcome_line() {
+    let (code, out, _) = muni(&["run", "corpus/core/factorial.uir"]);
+    assert_eq!((code, out.as_str()), (0, "return 2432902008176640000\n"));
+    let (_, out, _) = muni(&["run", "corpus/core/factorial.uir", "--fn", "@fact", "5"]);
+    assert_eq!(out, "return 120\n");
+}
+
+#[test]
+fn budgets_end_runs() {
+    let (_, out, _) = muni(&["run", "corpus/budget/fuel_forever.uir", "--fn", "@spin"]);
+    assert_eq!(out, "exhausted fuel\n");
+    let (_, out, _) = muni(&["run", "corpus/budget/stack.uir", "--fn", "@forever"]);
+    assert_eq!(out, "exhausted stack\n");
+    let (_, out, _) = muni(&[
+        "run",
+        "corpus/core/sum_loop.uir",
+        "--fn",
+        "@sum",
+        "3",
+        "--fuel",
+        "18",
+    ]);
+    assert_eq!(out, "exhausted fuel\n");
+}
+
+#[test]
+fn json_outcome() {
+    let (_, out, _) = muni(&[
+        "run",
+        "--json",
+        "corpus/core/multi_return.uir",
+        "--fn",
+        "@divmod",
+        "17",
+        "5",
+    ]);
+    assert_eq!(
+        out.trim(),
+        r#"{"kind":"return","values":["3","2"],"line":"return 3 2"}"#
+    );
+}
+
+#[test]
+fn check_reports_located_diagnostics() {
+    let (code, _, err) = muni(&["check", "corpus/invalid/type_mismatch.uir"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("corpus/invalid/type_mismatch.uir:12:31"),
+        "{err}"
+    );
+    assert!(err.contains("[type-mismatch]"), "{err}");
+    assert!(err.contains("^^"), "a caret snippet: {err}");
+    let (code, _, _) = muni(&["check", "corpus/core/gcd.uir"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn run_of_an_invalid_bundle_prints_its_code() {
+    let (code, out, _) = muni(&["run", "corpus/malformed/int_width.uir"]);
+    assert_eq!((code, out.as_str()), (1, "malformed bad-int-width\n"));
+}
+
+#[test]
+fn trace_names_each_rule() {
+    let (code, out, _) = muni(&[
+        "trace",
+        "corpus/int/div_zero.uir",
+        "--fn",
+        "@guarded",
+        "1",
+        "0",
+    ]);
+    assert_eq!(code, 0);
+    let rules: Vec<&str> = out
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap_or(""))
+        .collect();
+    assert_eq!(rules, ["int.div-zero-exc", "call.ret-top", "return"]);
+}
+
+#[test]
+fn bad_arguments_are_usage_errors() {
+    let (code, _, err) = muni(&["run", "corpus/core/gcd.uir", "--fn", "@gcd", "1"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("takes 2 arguments"), "{err}");
+    let (code, _, _) = muni(&["run", "corpus/core/gcd.uir", "--fn", "@nope"]);
+    assert_eq!(code, 2);
+}
