@@ -120,6 +120,33 @@ impl Loaded {
         Ok((o, m.rule_counts))
     }
 
+    /// Runs every function the model can run, with zero arguments, each on a fresh
+    /// machine: what the fuzz targets and the no-panic tests do with any bundle.
+    pub fn run_every_function(&self, budgets: Budgets) -> Vec<(u32, Result<Outcome, ModelError>)> {
+        let mut out = Vec::new();
+        for (i, f) in self.module.funcs.iter().enumerate() {
+            let Ok(i) = u32::try_from(i) else { break };
+            if f.body.is_none() {
+                continue;
+            }
+            let types = &self.module.types;
+            let args = types
+                .sig(f.sig)
+                .params
+                .iter()
+                .map(|t| crate::machine::zero_value(types, *t))
+                .collect();
+            let mut m = self.machine(budgets);
+            let r = match m.start(i, args) {
+                Ok(Some(o)) => Ok(o),
+                Ok(None) => m.run(),
+                Err(e) => Err(e),
+            };
+            out.push((i, r));
+        }
+        out
+    }
+
     /// A fresh machine for this module.
     pub fn machine(&self, budgets: Budgets) -> Machine<'_> {
         Machine::new(&self.module, budgets)

@@ -3,28 +3,17 @@
 //! of their structure, so many still verify and run).
 
 use proptest::prelude::*;
-use spec_model::machine::zero_value;
-use spec_model::{Budgets, Loaded, load};
+use spec_model::{Budgets, Loaded, ModelError, load};
 
 fn run_all(l: &Loaded) {
-    let budgets = Budgets {
+    let results = l.run_every_function(Budgets {
         fuel: 20_000,
         alloc: 1 << 20,
         stack: 64,
-    };
-    for (i, f) in l.module.funcs.iter().enumerate() {
-        if f.body.is_none() {
-            continue;
-        }
-        let sig = l.module.types.sig(f.sig);
-        let args = sig
-            .params
-            .iter()
-            .map(|t| zero_value(&l.module.types, *t))
-            .collect();
-        let mut m = l.machine(budgets);
-        if let Ok(None) = m.start(i as u32, args) {
-            let _ = m.run();
+    });
+    for (f, r) in results {
+        if let Err(ModelError::Bug(b)) = r {
+            panic!("model bug in {}: {b}", l.module.funcs[f as usize].name);
         }
     }
 }

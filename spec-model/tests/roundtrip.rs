@@ -452,29 +452,18 @@ proptest! {
 }
 
 mod spec_model_test_support {
-    use spec_model::machine::zero_value;
-    use spec_model::{Budgets, Loaded};
+    use spec_model::{Budgets, Loaded, ModelError};
 
-    /// Runs every runnable function with zero arguments and small budgets.
+    /// Runs every runnable function with zero arguments and small budgets; a model
+    /// bug is a failure.
     pub fn run_all(l: &Loaded) {
-        let budgets = Budgets {
+        for (f, r) in l.run_every_function(Budgets {
             fuel: 20_000,
             alloc: 1 << 20,
             stack: 64,
-        };
-        for (i, f) in l.module.funcs.iter().enumerate() {
-            if f.body.is_none() {
-                continue;
-            }
-            let sig = l.module.types.sig(f.sig);
-            let args = sig
-                .params
-                .iter()
-                .map(|t| zero_value(&l.module.types, *t))
-                .collect();
-            let mut m = l.machine(budgets);
-            if let Ok(None) = m.start(i as u32, args) {
-                let _ = m.run();
+        }) {
+            if let Err(ModelError::Bug(b)) = r {
+                panic!("model bug in {}: {b}", l.module.funcs[f as usize].name);
             }
         }
     }

@@ -515,17 +515,10 @@ impl<'m> Machine<'m> {
                 })
             }
             Op::Load { ptr, ty, loc, exc } => {
-                let Some(l) = self.location(*ptr, *loc)? else {
-                    return self.fail(
-                        exc,
-                        RuleId::NullAccessExc,
-                        RuleId::NullAccessTrap,
-                        Outcome::Trap(TrapCode::NullRef),
-                    );
+                let l = match self.access(*ptr, *loc, *ty, exc)? {
+                    Ok(l) => l,
+                    Err(stop) => return Ok(stop),
                 };
-                if let Err(u) = self.mem.check(&self.module.types, l, *ty) {
-                    return Self::end(u, Outcome::Ub(u));
-                }
                 let v = self.mem.load(&self.module.types, l, *ty);
                 self.set(r, 0, v);
                 self.next(exc, RuleId::Load)
@@ -537,17 +530,10 @@ impl<'m> Machine<'m> {
                 v,
                 exc,
             } => {
-                let Some(l) = self.location(*ptr, *loc)? else {
-                    return self.fail(
-                        exc,
-                        RuleId::NullAccessExc,
-                        RuleId::NullAccessTrap,
-                        Outcome::Trap(TrapCode::NullRef),
-                    );
+                let l = match self.access(*ptr, *loc, *ty, exc)? {
+                    Ok(l) => l,
+                    Err(stop) => return Ok(stop),
                 };
-                if let Err(u) = self.mem.check(&self.module.types, l, *ty) {
-                    return Self::end(u, Outcome::Ub(u));
-                }
                 let v = self.val(*v)?;
                 self.mem.store(&self.module.types, l, *ty, &v);
                 self.next(exc, RuleId::Store)
@@ -560,17 +546,10 @@ impl<'m> Machine<'m> {
                 desired,
                 exc,
             } => {
-                let Some(l) = self.location(*ptr, *loc)? else {
-                    return self.fail(
-                        exc,
-                        RuleId::NullAccessExc,
-                        RuleId::NullAccessTrap,
-                        Outcome::Trap(TrapCode::NullRef),
-                    );
+                let l = match self.access(*ptr, *loc, *ty, exc)? {
+                    Ok(l) => l,
+                    Err(stop) => return Ok(stop),
                 };
-                if let Err(u) = self.mem.check(&self.module.types, l, *ty) {
-                    return Self::end(u, Outcome::Ub(u));
-                }
                 let old = self.mem.load(&self.module.types, l, *ty);
                 let ok = old == self.val(*expected)?;
                 if ok {
@@ -589,17 +568,10 @@ impl<'m> Machine<'m> {
                 v,
                 exc,
             } => {
-                let Some(l) = self.location(*ptr, *loc)? else {
-                    return self.fail(
-                        exc,
-                        RuleId::NullAccessExc,
-                        RuleId::NullAccessTrap,
-                        Outcome::Trap(TrapCode::NullRef),
-                    );
+                let l = match self.access(*ptr, *loc, *ty, exc)? {
+                    Ok(l) => l,
+                    Err(stop) => return Ok(stop),
                 };
-                if let Err(u) = self.mem.check(&self.module.types, l, *ty) {
-                    return Self::end(u, Outcome::Ub(u));
-                }
                 let old = self.mem.load(&self.module.types, l, *ty);
                 let v = self.val(*v)?;
                 let new = match (op, self.module.types.int_width(*ty)) {
@@ -739,6 +711,33 @@ impl<'m> Machine<'m> {
         };
         self.set(r, 0, v);
         self.next(&None, rule)
+    }
+
+    /// The location a memory access at type `ty` uses, or the step that ends it:
+    /// `mem.null-exc`/`mem.null-trap` for NULL, the UB rules of `Memory::check`.
+    fn access(
+        &mut self,
+        ptr: bool,
+        loc: Operand,
+        ty: TypeId,
+        exc: &Option<Exc>,
+    ) -> R<Result<Loc, Step>> {
+        let Some(l) = self.location(ptr, loc)? else {
+            let stop = self.fail(
+                exc,
+                RuleId::NullAccessExc,
+                RuleId::NullAccessTrap,
+                Outcome::Trap(TrapCode::NullRef),
+            )?;
+            return Ok(Err(stop));
+        };
+        Ok(match self.mem.check(&self.module.types, l, ty) {
+            Ok(()) => Ok(l),
+            Err(u) => Err(Step {
+                rule: u,
+                outcome: Some(Outcome::Ub(u)),
+            }),
+        })
     }
 
     /// The location an `iref` operand names (`None` for NULL). `PTR` access to
