@@ -25,6 +25,22 @@ enum Command {
     Run(RunArgs),
     /// Run a function, printing one line per step: the rule applied and the instruction.
     Trace(RunArgs),
+    /// Print the native layout of a type (size, alignment, field offsets, SysV
+    /// classification), or the SysV lowering of a call with a signature.
+    Layout {
+        /// The bundle's files.
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// The type (e.g. `@Point`).
+        #[arg(long = "type", value_name = "@T", required_unless_present = "sig")]
+        ty: Option<String>,
+        /// A signature: where each argument and the result go.
+        #[arg(long, value_name = "@S")]
+        sig: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run corpus files (default: corpus/) on the reference model and check their
     /// expected outcomes; prints `N passed, N failed` last.
     Conform {
@@ -240,6 +256,55 @@ fn conform(paths: &[String]) -> ExitCode {
     }
 }
 
+fn layout(files: &[String], ty: Option<&str>, sig: Option<&str>, json: bool) -> ExitCode {
+    let loaded = match load_files(files) {
+        Ok(l) => l,
+        Err(e) => return report_load_error(e, json),
+    };
+    let types = &loaded.module.types;
+    let lookup = |what: &str, names: &[String]| {
+        let n = what.strip_prefix('@').unwrap_or(what);
+        names.iter().position(|x| x == n).map(|i| i as u32)
+    };
+    if let Some(t) = ty {
+        let Some(id) = lookup(t, &types.names) else {
+            eprintln!("muni: {t} is not a type of this bundle");
+            return ExitCode::from(2);
+        };
+        let r = spec_model::layout::report(types, id);
+        if json {
+            println!("{}", serde_json::to_string(&r).unwrap_or_default());
+        } else {
+            print!("{}", r.render());
+        }
+    }
+    if let Some(s) = sig {
+        let Some(id) = lookup(s, &types.sig_names) else {
+            eprintln!("muni: {s} is not a signature of this bundle");
+            return ExitCode::from(2);
+        };
+        let l = spec_model::layout::classify::lower_call(types, id);
+        if json {
+            println!("{}", serde_json::to_string(&l).unwrap_or_default());
+        } else {
+            println!(
+                "result: {:?}{}",
+                l.result,
+                if l.sret {
+                    " (sret: the caller's buffer is passed in rdi)"
+                } else {
+                    ""
+                }
+            );
+            for (i, a) in l.args.iter().enumerate() {
+                println!("argument {i}: {a:?}");
+            }
+            println!("stack arguments: {} bytes", l.stack_bytes);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -273,5 +338,11 @@ fn main() -> ExitCode {
         Command::Run(a) => run(&a, false),
         Command::Trace(a) => run(&a, true),
         Command::Conform { paths } => conform(&paths),
+        Command::Layout {
+            files,
+            ty,
+            sig,
+            json,
+        } => layout(&files, ty.as_deref(), sig.as_deref(), json),
     }
 }

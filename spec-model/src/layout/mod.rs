@@ -7,6 +7,8 @@
 //! with a flexible array member: the variable part starts at the fixed part's end
 //! aligned to the element, before tail padding).
 
+pub mod classify;
+
 use crate::ir::{Type, TypeId, Types};
 
 /// Size and alignment of a type.
@@ -98,5 +100,127 @@ pub fn alloc_size(types: &Types, t: TypeId, n: u64) -> u64 {
     match types.get(t) {
         Type::Hybrid(fs, v) => hybrid_layout(types, fs, *v, n).0.size,
         _ => layout(types, t).size,
+    }
+}
+
+/// A type's layout for `muni layout`: size, alignment, fields (recursively) and
+/// how it is passed by value.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Report {
+    /// The type, as written.
+    pub ty: String,
+    /// `sizeof` (a hybrid's with no elements).
+    pub size: u64,
+    /// `_Alignof`.
+    pub align: u64,
+    /// Offset from the enclosing type's start.
+    pub offset: u64,
+    /// Fields or array elements (arrays: the first element only, with `count`).
+    pub fields: Vec<Report>,
+    /// For arrays: the number of elements.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u64>,
+    /// For hybrids: the offset of the variable part and its element's layout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub var_part: Option<Box<Report>>,
+    /// SysV classification by value (`None` for types that are not passed by value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passing: Option<classify::Passing>,
+}
+
+/// The layout report of `t`, with how it is passed by value.
+pub fn report(types: &Types, t: TypeId) -> Report {
+    let mut r = report_at(types, t, 0);
+    if !matches!(
+        types.get(t),
+        Type::Hybrid(..) | Type::Array(..) | Type::Void
+    ) && types.native_safe(t)
+    {
+        r.passing = Some(classify::classify(types, t));
+    }
+    r
+}
+
+fn report_at(types: &Types, t: TypeId, offset: u64) -> Report {
+    let l = layout(types, t);
+    let mut r = Report {
+        ty: types.show(t),
+        size: l.size,
+        align: l.align,
+        offset,
+        fields: Vec::new(),
+        count: None,
+        var_part: None,
+        passing: None,
+    };
+    match types.get(t) {
+        Type::Struct(fs) => {
+            r.fields = fields(types, fs)
+                .zip(fs)
+                .map(|((o, _), f)| report_at(types, *f, offset + o))
+                .collect();
+        }
+        Type::Array(e, n) => {
+            r.fields = vec![report_at(types, *e, offset)];
+            r.count = Some(*n);
+        }
+        Type::Hybrid(fs, v) => {
+            r.fields = fields(types, fs)
+                .zip(fs)
+                .map(|((o, _), f)| report_at(types, *f, offset + o))
+                .collect();
+            let (_, var_off) = hybrid_layout(types, fs, *v, 0);
+            r.var_part = Some(Box::new(report_at(types, *v, offset + var_off)));
+        }
+        _ => {}
+    }
+    r
+}
+
+impl Report {
+    /// The human-readable form: one line per field, indented by nesting.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        self.render_into(&mut out, 0, None);
+        out
+    }
+
+    fn render_into(&self, out: &mut String, depth: usize, label: Option<String>) {
+        use std::fmt::Write;
+        let pad = "  ".repeat(depth);
+        let label = label.map(|l| format!("{l} ")).unwrap_or_default();
+        let count = self.count.map(|n| format!(" x {n}")).unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{pad}{label}{}{count}: offset {}, size {}, align {}",
+            self.ty, self.offset, self.size, self.align
+        );
+        for (i, f) in self.fields.iter().enumerate() {
+            let l = if self.count.is_some() {
+                "element".to_string()
+            } else {
+                format!("field {i}")
+            };
+            f.render_into(out, depth + 1, Some(l));
+        }
+        if let Some(v) = &self.var_part {
+            v.render_into(out, depth + 1, Some("variable part".into()));
+        }
+        if let Some(p) = &self.passing {
+            let s = match p {
+                classify::Passing::Ignored => "nothing (zero-sized)".to_string(),
+                classify::Passing::Memory => "MEMORY".to_string(),
+                classify::Passing::Registers(cs) => cs
+                    .iter()
+                    .map(|c| match c {
+                        classify::Class::Integer => "INTEGER",
+                        classify::Class::Sse => "SSE",
+                        classify::Class::NoClass => "NO_CLASS",
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            };
+            let _ = writeln!(out, "{pad}passed by value as: {s}");
+        }
     }
 }
