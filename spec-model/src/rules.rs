@@ -136,6 +136,26 @@ rules! {
     ThreadExit = "thread.exit",
     /// A block is entered with less fuel than its length: `exhausted fuel`.
     FuelExhausted = "budget.fuel",
+    /// `@uvm.native.pin`: one more instance of the location in the pin multiset; the
+    /// result is its address (0 for NULL).
+    Pin = "pin.pin",
+    /// `@uvm.native.unpin`: one instance fewer; when an object's last pin goes, the
+    /// object moves.
+    Unpin = "pin.unpin",
+    /// UB: an unpin with no matching instance in the multiset.
+    UnmatchedUnpin = "pin.unmatched-unpin",
+    /// UB: a PTR access into Mu memory outside every pinned object (past the end of
+    /// a pinned object, or into one that is not pinned).
+    PtrOutOfBounds = "ptr.out-of-bounds",
+    /// UB: a PTR access that overlaps a reference field.
+    PtrRefField = "ptr.ref-field",
+    /// UB: a PTR access through an address an object had before it moved or died.
+    PtrUseAfterUnpin = "ptr.use-after-unpin",
+    /// UB: a PTR access where no memory is mapped.
+    PtrUnmapped = "ptr.unmapped",
+    /// `@uvm.native.get_cookie`: 0 when called from Mu, the exposure's cookie when
+    /// called from native code.
+    GetCookie = "native.get-cookie",
 }
 
 impl std::fmt::Display for RuleId {

@@ -23,6 +23,50 @@ pub enum Space {
     Stack,
 }
 
+/// An object's storage: zeroed bytes whose start is 16-aligned, so that the address
+/// of a pinned object suits any C type.
+#[derive(Clone, Debug, Default)]
+pub struct Storage {
+    buf: Vec<u8>,
+    base: usize,
+    len: usize,
+}
+
+impl Storage {
+    /// `len` zeroed bytes.
+    pub fn zeroed(len: usize) -> Storage {
+        let buf = vec![0u8; len + 15];
+        let base = buf.as_ptr().align_offset(16).min(15);
+        Storage { buf, base, len }
+    }
+    /// A copy of `other` at a new address.
+    pub fn moved_from(other: &Storage) -> Storage {
+        let mut s = Storage::zeroed(other.len);
+        s.bytes_mut().copy_from_slice(other.bytes());
+        s
+    }
+    /// The contents.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[self.base..self.base + self.len]
+    }
+    /// The contents, for writing.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[self.base..self.base + self.len]
+    }
+    /// The address of the first byte.
+    pub fn addr(&self) -> u64 {
+        self.buf.as_ptr() as u64 + self.base as u64
+    }
+    /// The number of bytes.
+    pub fn len(&self) -> u64 {
+        self.len as u64
+    }
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// One memory object.
 #[derive(Clone, Debug)]
 pub struct Obj {
@@ -33,18 +77,38 @@ pub struct Obj {
     /// Its space.
     pub space: Space,
     /// The native-layout bytes of its non-reference parts.
-    pub bytes: Vec<u8>,
+    pub bytes: Storage,
     /// Reference-typed fields by offset (absent means NULL).
     pub refs: BTreeMap<u64, Value>,
     /// False once an alloca's frame has returned.
     pub live: bool,
+    /// Instances of its locations in the pin multiset.
+    pub pins: u32,
+    /// Whether it was ever pinned (its address may be known outside the model).
+    pub exposed: bool,
 }
 
-/// All objects of a run.
+/// All objects of a run, and where their storage is.
 #[derive(Clone, Debug, Default)]
 pub struct Memory {
     /// Objects by id.
     pub objs: Vec<Obj>,
+    /// Start address of each object's current storage.
+    ranges: BTreeMap<u64, ObjId>,
+    /// Storage that an exposed object left behind when it moved or died, kept so that
+    /// its addresses are never reused and stale pointers into it are recognised.
+    graves: BTreeMap<u64, (ObjId, Storage)>,
+}
+
+/// What an address points into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The current storage of an object, at this offset.
+    Obj(ObjId, u64),
+    /// Storage an object has left (it moved after its last unpin, or died).
+    Grave(ObjId, u64),
+    /// Memory the model does not own.
+    Native,
 }
 
 impl Memory {
@@ -52,24 +116,68 @@ impl Memory {
     pub fn alloc(&mut self, types: &Types, ty: TypeId, var_len: u64, space: Space) -> ObjId {
         let size = layout::alloc_size(types, ty, var_len);
         let id = ObjId::try_from(self.objs.len()).unwrap_or(ObjId::MAX);
+        let bytes = Storage::zeroed(usize::try_from(size).unwrap_or(0));
+        self.ranges.insert(bytes.addr(), id);
         self.objs.push(Obj {
             ty,
             var_len,
             space,
-            bytes: vec![0; usize::try_from(size).unwrap_or(0)],
+            bytes,
             refs: BTreeMap::new(),
             live: true,
+            pins: 0,
+            exposed: false,
         });
         id
     }
 
     /// Ends an alloca cell's lifetime.
     pub fn kill(&mut self, obj: ObjId) {
-        if let Some(o) = self.objs.get_mut(obj as usize) {
-            o.live = false;
-            o.bytes = Vec::new();
-            o.refs.clear();
+        let Some(o) = self.objs.get_mut(obj as usize) else {
+            return;
+        };
+        o.live = false;
+        o.refs.clear();
+        let old = std::mem::take(&mut o.bytes);
+        self.ranges.remove(&old.addr());
+        if o.exposed {
+            self.graves.insert(old.addr(), (obj, old));
         }
+    }
+
+    /// Gives an object new storage (its contents copied); the old storage becomes a
+    /// grave. What the model does when the last pin of an object goes.
+    pub fn relocate(&mut self, obj: ObjId) {
+        let o = &mut self.objs[obj as usize];
+        let new = Storage::moved_from(&o.bytes);
+        let old = std::mem::replace(&mut o.bytes, new);
+        self.ranges.remove(&old.addr());
+        self.ranges.insert(o.bytes.addr(), obj);
+        self.graves.insert(old.addr(), (obj, old));
+    }
+
+    /// What `addr` points into.
+    pub fn place(&self, addr: u64) -> Place {
+        if let Some((start, obj)) = self.ranges.range(..=addr).next_back() {
+            let len = self.objs[*obj as usize].bytes.len();
+            if addr - start < len.max(1) {
+                return Place::Obj(*obj, addr - start);
+            }
+        }
+        if let Some((start, (obj, st))) = self.graves.range(..=addr).next_back()
+            && addr - start < st.len().max(1)
+        {
+            return Place::Grave(*obj, addr - start);
+        }
+        Place::Native
+    }
+
+    /// Whether bytes `[off, off + len)` of an object overlap a reference field.
+    pub fn overlaps_ref(&self, types: &Types, obj: ObjId, off: u64, len: u64) -> bool {
+        let o = &self.objs[obj as usize];
+        let mut refs = Vec::new();
+        ref_offsets(types, o.ty, o.var_len, 0, &mut refs);
+        refs.iter().any(|r| *r < off + len && off < r + 8)
     }
 
     /// Checks that `loc` may be accessed at type `ty` (`mem.dead-alloca`,
@@ -102,20 +210,20 @@ impl Memory {
                 let (_, var_off) = hybrid_layout(types, fs, *v, 0);
                 var_off + layout::layout(types, *v).size.saturating_mul(o.var_len)
             }
-            _ => o.bytes.len() as u64,
+            _ => o.bytes.len(),
         }
     }
 
     /// Reads a value of type `ty` at a checked location.
     pub fn load(&self, types: &Types, loc: Loc, ty: TypeId) -> Value {
         let o = &self.objs[loc.obj as usize];
-        read(types, o, loc.off, ty)
+        read_in(types, o.bytes.bytes(), &o.refs, loc.off, ty)
     }
 
     /// Writes a value of type `ty` at a checked location.
     pub fn store(&mut self, types: &Types, loc: Loc, ty: TypeId, v: &Value) {
         let o = &mut self.objs[loc.obj as usize];
-        write(types, o, loc.off, ty, v);
+        write_in(types, o.bytes.bytes_mut(), &mut o.refs, loc.off, ty, v);
     }
 }
 
@@ -173,60 +281,120 @@ fn write_uint(bytes: &mut [u8], off: u64, size: u64, v: u64) {
     bytes[o..o + s].copy_from_slice(&v.to_le_bytes()[..s]);
 }
 
-fn read(types: &Types, o: &Obj, off: u64, ty: TypeId) -> Value {
+/// The value of type `ty` at `off` in `bytes` (native-safe parts) and `refs`
+/// (reference fields).
+fn read_in(
+    types: &Types,
+    bytes: &[u8],
+    refs: &BTreeMap<u64, Value>,
+    off: u64,
+    ty: TypeId,
+) -> Value {
     match types.get(ty) {
         Type::Int(n) => {
-            Value::Int(read_uint(&o.bytes, off, layout::layout(types, ty).size) & mask(*n))
+            Value::Int(read_uint(bytes, off, layout::layout(types, ty).size) & mask(*n))
         }
-        Type::Float => Value::Float(f32::from_bits(read_uint(&o.bytes, off, 4) as u32)),
-        Type::Double => Value::Double(f64::from_bits(read_uint(&o.bytes, off, 8))),
-        Type::UPtr(_) | Type::UFuncPtr(_) => Value::Ptr(read_uint(&o.bytes, off, 8)),
-        Type::Ref(_) | Type::IRef(_) | Type::WeakRef(_) | Type::FuncRef(_) | Type::Other(_) => o
-            .refs
+        Type::Float => Value::Float(f32::from_bits(read_uint(bytes, off, 4) as u32)),
+        Type::Double => Value::Double(f64::from_bits(read_uint(bytes, off, 8))),
+        Type::UPtr(_) | Type::UFuncPtr(_) => Value::Ptr(read_uint(bytes, off, 8)),
+        Type::Ref(_) | Type::IRef(_) | Type::WeakRef(_) | Type::FuncRef(_) | Type::Other(_) => refs
             .get(&off)
             .cloned()
             .unwrap_or_else(|| null_of(types, ty)),
         Type::Struct(fs) => {
             let vs: Vec<Value> = fields(types, fs)
                 .zip(fs)
-                .map(|((fo, _), f)| read(types, o, off + fo, *f))
+                .map(|((fo, _), f)| read_in(types, bytes, refs, off + fo, *f))
                 .collect();
             Value::Agg(Rc::from(vs))
         }
         Type::Array(e, n) => {
             let es = layout::layout(types, *e).size;
-            let vs: Vec<Value> = (0..*n).map(|i| read(types, o, off + i * es, *e)).collect();
+            let vs: Vec<Value> = (0..*n)
+                .map(|i| read_in(types, bytes, refs, off + i * es, *e))
+                .collect();
             Value::Agg(Rc::from(vs))
         }
         Type::Void | Type::Hybrid(..) => Value::Agg(Rc::from(Vec::new())),
     }
 }
 
-fn write(types: &Types, o: &mut Obj, off: u64, ty: TypeId, v: &Value) {
+/// Writes `v` of type `ty` at `off`.
+fn write_in(
+    types: &Types,
+    bytes: &mut [u8],
+    refs: &mut BTreeMap<u64, Value>,
+    off: u64,
+    ty: TypeId,
+    v: &Value,
+) {
     match (types.get(ty), v) {
         (Type::Int(_), Value::Int(b)) | (Type::UPtr(_) | Type::UFuncPtr(_), Value::Ptr(b)) => {
-            write_uint(&mut o.bytes, off, layout::layout(types, ty).size, *b);
+            write_uint(bytes, off, layout::layout(types, ty).size, *b);
         }
-        (Type::Float, Value::Float(f)) => write_uint(&mut o.bytes, off, 4, u64::from(f.to_bits())),
-        (Type::Double, Value::Double(d)) => write_uint(&mut o.bytes, off, 8, d.to_bits()),
+        (Type::Float, Value::Float(f)) => write_uint(bytes, off, 4, u64::from(f.to_bits())),
+        (Type::Double, Value::Double(d)) => write_uint(bytes, off, 8, d.to_bits()),
         (Type::Struct(fs), Value::Agg(vs)) => {
             let offs: Vec<u64> = fields(types, fs).map(|(fo, _)| fo).collect();
             for ((fo, f), v) in offs.iter().zip(fs.clone()).zip(vs.iter()) {
-                write(types, o, off + fo, f, v);
+                write_in(types, bytes, refs, off + fo, f, v);
             }
         }
         (Type::Array(e, _), Value::Agg(vs)) => {
             let (e, es) = (*e, layout::layout(types, *e).size);
             for (i, v) in vs.iter().enumerate() {
-                write(types, o, off + i as u64 * es, e, v);
+                write_in(types, bytes, refs, off + i as u64 * es, e, v);
             }
         }
         (_, Value::Ref(None) | Value::IRef(None) | Value::FuncRef(None)) => {
-            o.refs.remove(&off);
+            refs.remove(&off);
         }
         (_, v) => {
-            o.refs.insert(off, v.clone());
+            refs.insert(off, v.clone());
         }
+    }
+}
+
+/// Decodes a value of a native-safe type from bytes in its native layout.
+pub fn decode(types: &Types, bytes: &[u8], off: u64, ty: TypeId) -> Value {
+    read_in(types, bytes, &BTreeMap::new(), off, ty)
+}
+
+/// Encodes a value of a native-safe type into bytes in its native layout.
+pub fn encode(types: &Types, bytes: &mut [u8], off: u64, ty: TypeId, v: &Value) {
+    write_in(types, bytes, &mut BTreeMap::new(), off, ty, v);
+}
+
+/// Offsets of the reference-typed fields of a value of type `t` placed at `base`.
+fn ref_offsets(types: &Types, t: TypeId, var_len: u64, base: u64, out: &mut Vec<u64>) {
+    match types.get(t) {
+        Type::Ref(_) | Type::IRef(_) | Type::WeakRef(_) | Type::FuncRef(_) | Type::Other(_) => {
+            out.push(base)
+        }
+        Type::Struct(fs) => {
+            for ((o, _), f) in fields(types, fs).zip(fs) {
+                ref_offsets(types, *f, 0, base + o, out);
+            }
+        }
+        Type::Array(e, n) if !types.native_safe(*e) => {
+            let es = layout::layout(types, *e).size;
+            for i in 0..*n {
+                ref_offsets(types, *e, 0, base + i * es, out);
+            }
+        }
+        Type::Hybrid(fs, v) => {
+            for ((o, _), f) in fields(types, fs).zip(fs) {
+                ref_offsets(types, *f, 0, base + o, out);
+            }
+            if !types.native_safe(*v) {
+                let (_, var_off) = hybrid_layout(types, fs, *v, 0);
+                let vs = layout::layout(types, *v).size;
+                for i in 0..var_len {
+                    ref_offsets(types, *v, 0, base + var_off + i * vs, out);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

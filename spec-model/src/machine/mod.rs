@@ -13,6 +13,7 @@
 
 mod arith;
 pub mod memory;
+mod native;
 pub mod value;
 
 use crate::ir::*;
@@ -21,7 +22,8 @@ use crate::outcome::{Budget, IRefBase, OutValue, Outcome, TrapCode};
 use crate::rules::RuleId;
 use crate::syntax::ast::{BinOp, CmpOp, ConvOp, RmwOp, Span};
 use arith::Num;
-use memory::{Memory, Space};
+use memory::{Memory, Place, Space};
+use std::collections::HashMap;
 use std::rc::Rc;
 pub use value::{Loc, ObjId, Value};
 
@@ -118,6 +120,19 @@ pub struct Frame {
     pub slots: Vec<Value>,
     /// Alloca cells of this frame; they die when it is popped.
     pub allocas: Vec<ObjId>,
+    /// The exposure's cookie if native code called this frame's function.
+    pub cookie: Option<u64>,
+}
+
+/// Where a memory access goes.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    /// A Mu location, through an `iref`: checked at the location's type.
+    Loc(Loc),
+    /// Bytes of a pinned object, through a pointer.
+    Pinned(ObjId, u64),
+    /// Memory the model does not own.
+    Native(u64),
 }
 
 /// The configuration of the machine.
@@ -141,6 +156,8 @@ pub struct Machine<'m> {
     pub steps: u64,
     /// How often each rule fired, indexed by `RuleId as usize`.
     pub rule_counts: Vec<u64>,
+    /// The thread's pin multiset: instances of each pinned location (`None` is NULL).
+    pub pins: HashMap<Option<Loc>, u32>,
     consts: Vec<Option<Value>>,
 }
 
@@ -204,6 +221,7 @@ impl<'m> Machine<'m> {
             stack_max: budgets.stack,
             steps: 0,
             rule_counts: vec![0; RuleId::ALL.len()],
+            pins: HashMap::new(),
             consts,
         }
     }
@@ -226,6 +244,7 @@ impl<'m> Machine<'m> {
             pc: 0,
             slots: vec![Value::Int(0); body.slots as usize],
             allocas: Vec::new(),
+            cookie: None,
         });
         Ok(self.enter(0, args, None))
     }
@@ -515,11 +534,14 @@ impl<'m> Machine<'m> {
                 })
             }
             Op::Load { ptr, ty, loc, exc } => {
-                let l = match self.access(*ptr, *loc, *ty, exc)? {
-                    Ok(l) => l,
+                let t = match self.access(*ptr, *loc, *ty, exc)? {
+                    Ok(t) => t,
                     Err(stop) => return Ok(stop),
                 };
-                let v = self.mem.load(&self.module.types, l, *ty);
+                let v = match self.read(t, *ty) {
+                    Ok(v) => v,
+                    Err(u) => return Self::end(u, Outcome::Ub(u)),
+                };
                 self.set(r, 0, v);
                 self.next(exc, RuleId::Load)
             }
@@ -530,12 +552,14 @@ impl<'m> Machine<'m> {
                 v,
                 exc,
             } => {
-                let l = match self.access(*ptr, *loc, *ty, exc)? {
-                    Ok(l) => l,
+                let t = match self.access(*ptr, *loc, *ty, exc)? {
+                    Ok(t) => t,
                     Err(stop) => return Ok(stop),
                 };
                 let v = self.val(*v)?;
-                self.mem.store(&self.module.types, l, *ty, &v);
+                if let Err(u) = self.write(t, *ty, &v) {
+                    return Self::end(u, Outcome::Ub(u));
+                }
                 self.next(exc, RuleId::Store)
             }
             Op::CmpXchg {
@@ -546,15 +570,20 @@ impl<'m> Machine<'m> {
                 desired,
                 exc,
             } => {
-                let l = match self.access(*ptr, *loc, *ty, exc)? {
-                    Ok(l) => l,
+                let t = match self.access(*ptr, *loc, *ty, exc)? {
+                    Ok(t) => t,
                     Err(stop) => return Ok(stop),
                 };
-                let old = self.mem.load(&self.module.types, l, *ty);
+                let old = match self.read(t, *ty) {
+                    Ok(v) => v,
+                    Err(u) => return Self::end(u, Outcome::Ub(u)),
+                };
                 let ok = old == self.val(*expected)?;
                 if ok {
                     let d = self.val(*desired)?;
-                    self.mem.store(&self.module.types, l, *ty, &d);
+                    if let Err(u) = self.write(t, *ty, &d) {
+                        return Self::end(u, Outcome::Ub(u));
+                    }
                 }
                 self.set(r, 0, old);
                 self.set(r, 1, Value::Int(u64::from(ok)));
@@ -568,17 +597,22 @@ impl<'m> Machine<'m> {
                 v,
                 exc,
             } => {
-                let l = match self.access(*ptr, *loc, *ty, exc)? {
-                    Ok(l) => l,
+                let t = match self.access(*ptr, *loc, *ty, exc)? {
+                    Ok(t) => t,
                     Err(stop) => return Ok(stop),
                 };
-                let old = self.mem.load(&self.module.types, l, *ty);
+                let old = match self.read(t, *ty) {
+                    Ok(v) => v,
+                    Err(u) => return Self::end(u, Outcome::Ub(u)),
+                };
                 let v = self.val(*v)?;
                 let new = match (op, self.module.types.int_width(*ty)) {
                     (RmwOp::Xchg, _) | (_, None) => v,
                     (op, Some(n)) => Value::Int(arith::rmw(*op, n, old.bits(), v.bits())),
                 };
-                self.mem.store(&self.module.types, l, *ty, &new);
+                if let Err(u) = self.write(t, *ty, &new) {
+                    return Self::end(u, Outcome::Ub(u));
+                }
                 self.set(r, 0, old);
                 self.next(exc, RuleId::AtomicRmw)
             }
@@ -600,6 +634,13 @@ impl<'m> Machine<'m> {
             }
             Op::CommInst(CommInst::ThreadExit) => {
                 Self::end(RuleId::ThreadExit, Outcome::Return(Vec::new()))
+            }
+            Op::CommInst(CommInst::Pin { x, .. }) => self.pin(*x, r),
+            Op::CommInst(CommInst::Unpin { x, .. }) => self.unpin(*x),
+            Op::CommInst(CommInst::GetCookie) => {
+                let cookie = self.frames.last().and_then(|f| f.cookie).unwrap_or(0);
+                self.set(r, 0, Value::Int(cookie));
+                self.next(&None, RuleId::GetCookie)
             }
             Op::CCall { .. } | Op::CommInst(_) => {
                 Err(native("CCALL, pinning, exposing and get_cookie"))
@@ -713,16 +754,44 @@ impl<'m> Machine<'m> {
         self.next(&None, rule)
     }
 
-    /// The location a memory access at type `ty` uses, or the step that ends it:
-    /// `mem.null-exc`/`mem.null-trap` for NULL, the UB rules of `Memory::check`.
+    /// Where a memory access at type `ty` goes, or the step that ends it:
+    /// through an `iref`, `mem.null-exc`/`mem.null-trap` for NULL and the UB rules of
+    /// `Memory::check`; through a pointer, the `ptr.*` rules.
     fn access(
         &mut self,
         ptr: bool,
         loc: Operand,
         ty: TypeId,
         exc: &Option<Exc>,
-    ) -> R<Result<Loc, Step>> {
-        let Some(l) = self.location(ptr, loc)? else {
+    ) -> R<Result<Target, Step>> {
+        let ub = |u: RuleId| {
+            Ok(Err(Step {
+                rule: u,
+                outcome: Some(Outcome::Ub(u)),
+            }))
+        };
+        if ptr {
+            let addr = self.val(loc)?.bits();
+            let size = layout::layout(&self.module.types, ty).size;
+            return match self.mem.place(addr) {
+                Place::Obj(o, off) => {
+                    let obj = &self.mem.objs[o as usize];
+                    if obj.pins == 0 || off + size > self.mem.end(&self.module.types, o) {
+                        ub(RuleId::PtrOutOfBounds)
+                    } else if self.mem.overlaps_ref(&self.module.types, o, off, size) {
+                        ub(RuleId::PtrRefField)
+                    } else {
+                        Ok(Ok(Target::Pinned(o, off)))
+                    }
+                }
+                Place::Grave(..) => ub(RuleId::PtrUseAfterUnpin),
+                Place::Native => Ok(Ok(Target::Native(addr))),
+            };
+        }
+        let Value::IRef(l) = self.val(loc)? else {
+            return Err(ModelError::Bug("memory access through a non-iref".into()));
+        };
+        let Some(l) = l else {
             let stop = self.fail(
                 exc,
                 RuleId::NullAccessExc,
@@ -731,25 +800,103 @@ impl<'m> Machine<'m> {
             )?;
             return Ok(Err(stop));
         };
-        Ok(match self.mem.check(&self.module.types, l, ty) {
-            Ok(()) => Ok(l),
-            Err(u) => Err(Step {
-                rule: u,
-                outcome: Some(Outcome::Ub(u)),
-            }),
-        })
+        match self.mem.check(&self.module.types, l, ty) {
+            Ok(()) => Ok(Ok(Target::Loc(l))),
+            Err(u) => ub(u),
+        }
     }
 
-    /// The location an `iref` operand names (`None` for NULL). `PTR` access to
-    /// native memory comes with the native interface.
-    fn location(&self, ptr: bool, loc: Operand) -> R<Option<Loc>> {
-        if ptr {
-            return Err(native("memory accesses through PTR"));
+    /// Reads a value of type `ty` at a target (`ptr.unmapped` if native memory is not there).
+    fn read(&self, t: Target, ty: TypeId) -> Result<Value, RuleId> {
+        let types = &self.module.types;
+        match t {
+            Target::Loc(l) => Ok(self.mem.load(types, l, ty)),
+            Target::Pinned(o, off) => Ok(memory::decode(
+                types,
+                self.mem.objs[o as usize].bytes.bytes(),
+                off,
+                ty,
+            )),
+            Target::Native(addr) => {
+                let mut buf = vec![0u8; layout::layout(types, ty).size as usize];
+                if !native::read(addr, &mut buf) {
+                    return Err(RuleId::PtrUnmapped);
+                }
+                Ok(memory::decode(types, &buf, 0, ty))
+            }
         }
-        match self.val(loc)? {
-            Value::IRef(l) => Ok(l),
-            _ => Err(ModelError::Bug("memory access through a non-iref".into())),
+    }
+
+    /// Writes a value of type `ty` at a target.
+    fn write(&mut self, t: Target, ty: TypeId, v: &Value) -> Result<(), RuleId> {
+        let types = &self.module.types;
+        match t {
+            Target::Loc(l) => self.mem.store(types, l, ty, v),
+            Target::Pinned(o, off) => memory::encode(
+                types,
+                self.mem.objs[o as usize].bytes.bytes_mut(),
+                off,
+                ty,
+                v,
+            ),
+            Target::Native(addr) => {
+                let mut buf = vec![0u8; layout::layout(types, ty).size as usize];
+                memory::encode(types, &mut buf, 0, ty, v);
+                if !native::write(addr, &buf) {
+                    return Err(RuleId::PtrUnmapped);
+                }
+            }
         }
+        Ok(())
+    }
+
+    /// `pin.pin`: one more instance of the location; the result is its address.
+    fn pin(&mut self, x: Operand, r: &[u32]) -> R<Step> {
+        let key = match self.val(x)? {
+            Value::Ref(o) => o.map(|obj| Loc { obj, off: 0 }),
+            Value::IRef(l) => l,
+            _ => return Err(ModelError::Bug("pin of a non-reference".into())),
+        };
+        let addr = match key {
+            None => 0,
+            Some(l) => {
+                let obj = &mut self.mem.objs[l.obj as usize];
+                if !obj.live {
+                    return Self::end(RuleId::DeadAlloca, Outcome::Ub(RuleId::DeadAlloca));
+                }
+                obj.pins += 1;
+                obj.exposed = true;
+                obj.bytes.addr() + l.off
+            }
+        };
+        *self.pins.entry(key).or_insert(0) += 1;
+        self.set(r, 0, Value::Ptr(addr));
+        self.next(&None, RuleId::Pin)
+    }
+
+    /// `pin.unpin`, `pin.unmatched-unpin`: one instance fewer; an object whose last
+    /// pin goes moves, so its old address is stale from now on.
+    fn unpin(&mut self, x: Operand) -> R<Step> {
+        let key = match self.val(x)? {
+            Value::Ref(o) => o.map(|obj| Loc { obj, off: 0 }),
+            Value::IRef(l) => l,
+            _ => return Err(ModelError::Bug("unpin of a non-reference".into())),
+        };
+        match self.pins.get_mut(&key) {
+            Some(n) if *n > 0 => *n -= 1,
+            _ => return Self::end(RuleId::UnmatchedUnpin, Outcome::Ub(RuleId::UnmatchedUnpin)),
+        }
+        if self.pins.get(&key) == Some(&0) {
+            self.pins.remove(&key);
+        }
+        if let Some(l) = key {
+            let obj = &mut self.mem.objs[l.obj as usize];
+            obj.pins -= 1;
+            if obj.pins == 0 && obj.live {
+                self.mem.relocate(l.obj);
+            }
+        }
+        self.next(&None, RuleId::Unpin)
     }
 
     /// `mem.getfieldiref` and friends: adds a byte offset to an iref (checked to stay
@@ -876,6 +1023,7 @@ impl<'m> Machine<'m> {
             pc: 0,
             slots: vec![Value::Int(0); body.slots as usize],
             allocas: Vec::new(),
+            cookie: None,
         });
         Ok(match self.enter(0, args, None) {
             Some(o) => Step {
