@@ -77,6 +77,12 @@ struct RunArgs {
     /// Print the outcome as JSON.
     #[arg(long)]
     json: bool,
+    /// Shared libraries whose symbols EXTERN constants may name (dlopen'ed first).
+    #[arg(long = "lib", value_name = "PATH.so")]
+    libs: Vec<String>,
+    /// Print the native trace (CCALLs, callbacks, pins, unpins) before the outcome.
+    #[arg(long)]
+    trace_native: bool,
 }
 
 fn read_files(names: &[String]) -> Result<Vec<(String, String)>, String> {
@@ -145,6 +151,12 @@ fn model_error(e: ModelError) -> ExitCode {
 }
 
 fn run(a: &RunArgs, trace: bool) -> ExitCode {
+    for lib in &a.libs {
+        if let Err(e) = spec_model::load_library(lib) {
+            eprintln!("muni: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let mut names = a.with.clone();
     names.push(a.file.clone());
     let loaded = match load_files(&names) {
@@ -172,6 +184,9 @@ fn run(a: &RunArgs, trace: bool) -> ExitCode {
         }
     };
     let mut m = loaded.machine(budgets);
+    if a.trace_native {
+        m.trace = Some(Vec::new());
+    }
     let out = std::io::stdout();
     let mut out = std::io::BufWriter::new(out.lock());
     let outcome = match m.start(f, args) {
@@ -196,6 +211,11 @@ fn run(a: &RunArgs, trace: bool) -> ExitCode {
             }
         },
     };
+    if let Some(events) = &m.trace {
+        for line in spec_model::outcome::render_trace(events) {
+            let _ = writeln!(out, "{line}");
+        }
+    }
     let _ = out.flush();
     drop(out);
     print_outcome(&outcome, a.json);

@@ -156,6 +156,7 @@ pub const CODES: &[(&str, Severity)] = &[
     ("ccall-array", Severity::Invalid),
     ("unknown-comminst", Severity::Invalid),
     ("invalid-instruction", Severity::Invalid),
+    ("unresolved-extern", Severity::Invalid),
     ("unsupported-type", Severity::Unsupported),
     ("unsupported-instruction", Severity::Unsupported),
     ("unsupported-comminst", Severity::Unsupported),

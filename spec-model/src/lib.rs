@@ -29,6 +29,7 @@ pub mod verify;
 
 mod load;
 pub use load::{LoadError, Loaded, load, parse_literal};
+pub use machine::native::load_library;
 pub use machine::{Budgets, Machine, ModelError};
 pub use outcome::Outcome;
 pub use rules::RuleId;

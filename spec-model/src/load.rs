@@ -64,6 +64,34 @@ pub fn load(files: &[(&str, &str)]) -> Result<Loaded, LoadError> {
     }
     let (module, more) = crate::verify::verify(&bundle);
     diags.extend(more);
+    // EXTERN symbols resolve when the bundle loads: in the process and in the
+    // libraries loaded before it (`load_library`).
+    if module.is_some() {
+        for d in &bundle.defs {
+            if let syntax::TopLevel::Const {
+                value: ConstCtor::Extern(sym),
+                span,
+                ..
+            } = d
+                && crate::machine::native::symbol(sym).is_none()
+            {
+                diags.push(Diagnostic::new(
+                    crate::diag::Severity::Invalid,
+                    "unresolved-extern",
+                    *span,
+                    format!("no symbol `{sym}` in the process or the libraries loaded with --lib"),
+                ));
+            }
+        }
+    }
+    let module = if diags
+        .iter()
+        .any(|d| d.severity == crate::diag::Severity::Invalid)
+    {
+        None
+    } else {
+        module
+    };
     diags.sort_by_key(|d| (d.span.file, d.span.lo));
     match module {
         Some(module) => Ok(Loaded {

@@ -20,6 +20,10 @@ pub enum TrapCode {
     NullCall,
     /// THROW with no handler in any frame.
     UncaughtException,
+    /// `@uvm.native.unexpose` of a pointer no dynamic exposure made.
+    UnexposeUnknown,
+    /// THROW out of a function native code called.
+    ExceptionIntoNative,
 }
 
 impl TrapCode {
@@ -30,6 +34,8 @@ impl TrapCode {
             TrapCode::NullRef => "null_ref",
             TrapCode::NullCall => "null_call",
             TrapCode::UncaughtException => "uncaught_exception",
+            TrapCode::UnexposeUnknown => "unexpose_unknown",
+            TrapCode::ExceptionIntoNative => "exception_into_native",
         }
     }
 }
@@ -77,8 +83,12 @@ pub enum OutValue {
     IRef(Option<(IRefBase, u64)>),
     /// A function reference, by name.
     FuncRef(Option<String>),
-    /// A raw address.
+    /// A raw address outside Mu memory.
     Ptr(u64),
+    /// An address inside a pinned Mu object: the object and the offset.
+    MuPtr(u32, u64),
+    /// The C function pointer of an exposure of this Mu function.
+    Exposed(String),
     /// A struct or array.
     Agg(Vec<OutValue>),
 }
@@ -142,6 +152,8 @@ fn write_value(f: &mut String, v: &OutValue, r: &mut Renamer) {
         OutValue::IRef(Some((IRefBase::Global(g), off))) => write!(f, "@{g}+{off}"),
         OutValue::FuncRef(Some(n)) => write!(f, "@{n}"),
         OutValue::Ptr(p) => write!(f, "{p:#x}"),
+        OutValue::MuPtr(o, off) => write!(f, "&obj#{}+{off}", r.get(*o)),
+        OutValue::Exposed(n) => write!(f, "exposed@{n}"),
         OutValue::Agg(vs) => {
             f.push('{');
             for (i, v) in vs.iter().enumerate() {
@@ -223,4 +235,72 @@ impl Outcome {
             line: self.to_string(),
         }
     }
+}
+
+/// An event at the native boundary (`muni run --trace-native`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum NativeEvent {
+    /// `@uvm.native.pin` of a location (`None`: NULL).
+    Pin(OutValue),
+    /// `@uvm.native.unpin`.
+    Unpin(OutValue),
+    /// A CCALL: the callee (symbol or address), the arguments, the result.
+    CCall {
+        /// The C function's symbol, or its address.
+        callee: String,
+        /// The arguments.
+        args: Vec<OutValue>,
+        /// The result (`None` for void or when the run ended inside).
+        result: Option<OutValue>,
+    },
+    /// Native code called an exposed function.
+    Callback {
+        /// The Mu function.
+        func: String,
+        /// The arguments.
+        args: Vec<OutValue>,
+    },
+    /// The exposed function returned to native code.
+    CallbackReturn(Vec<OutValue>),
+}
+
+/// Renders a native trace, one event a line, objects numbered by first appearance
+/// across the whole trace.
+pub fn render_trace(events: &[NativeEvent]) -> Vec<String> {
+    let mut r = Renamer::default();
+    let list = |vs: &[OutValue], r: &mut Renamer| {
+        let mut s = String::new();
+        for (i, v) in vs.iter().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            write_value(&mut s, v, r);
+        }
+        s
+    };
+    events
+        .iter()
+        .map(|e| match e {
+            NativeEvent::Pin(v) => format!("pin {}", list(std::slice::from_ref(v), &mut r)),
+            NativeEvent::Unpin(v) => format!("unpin {}", list(std::slice::from_ref(v), &mut r)),
+            NativeEvent::CCall {
+                callee,
+                args,
+                result,
+            } => {
+                let a = list(args, &mut r);
+                match result {
+                    Some(v) => format!(
+                        "ccall {callee}({a}) -> {}",
+                        list(std::slice::from_ref(v), &mut r)
+                    ),
+                    None => format!("ccall {callee}({a})"),
+                }
+            }
+            NativeEvent::Callback { func, args } => {
+                format!("callback @{func}({})", list(args, &mut r))
+            }
+            NativeEvent::CallbackReturn(vs) => format!("callback-return {}", list(vs, &mut r)),
+        })
+        .collect()
 }

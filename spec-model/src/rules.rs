@@ -156,6 +156,25 @@ rules! {
     /// `@uvm.native.get_cookie`: 0 when called from Mu, the exposure's cookie when
     /// called from native code.
     GetCookie = "native.get-cookie",
+    /// CCALL #DEFAULT: call the C function with the arguments in the SysV convention.
+    CCall = "ccall.call",
+    /// UB: CCALL of NULL or of an address in Mu memory.
+    CCallBadCallee = "ccall.bad-callee",
+    /// UB: a CCALL argument points into Mu memory that is not pinned now.
+    CCallStalePointer = "ccall.stale-pointer",
+    /// C calls an exposed function: a frame for it is pushed, marked with the cookie.
+    Callback = "native.callback",
+    /// RET from a function native code called: the values go back to C.
+    CallbackReturn = "native.callback-return",
+    /// `@uvm.native.expose`: a new C function pointer that calls the Mu function.
+    Expose = "native.expose",
+    /// `@uvm.native.unexpose`: the pointer is no longer valid.
+    Unexpose = "native.unexpose",
+    /// Unexposing a pointer that no dynamic exposure made: `trap unexpose_unknown`.
+    UnexposeUnknown = "native.unexpose-unknown",
+    /// THROW that would unwind into native frames: `trap exception_into_native`
+    /// (Mu leaves it implementation-defined).
+    ThrowIntoNative = "exc.into-native",
 }
 
 impl std::fmt::Display for RuleId {

@@ -12,16 +12,18 @@
 //! [`ModelError::Bug`] means verified code reached a state that cannot happen.
 
 mod arith;
+mod ccall;
 pub mod memory;
-mod native;
+pub(crate) mod native;
 pub mod value;
 
 use crate::ir::*;
 use crate::layout;
-use crate::outcome::{Budget, IRefBase, OutValue, Outcome, TrapCode};
+use crate::outcome::{Budget, IRefBase, NativeEvent, OutValue, Outcome, TrapCode};
 use crate::rules::RuleId;
 use crate::syntax::ast::{BinOp, CmpOp, ConvOp, RmwOp, Span};
 use arith::Num;
+use ccall::expose;
 use memory::{Memory, Place, Space};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -158,7 +160,21 @@ pub struct Machine<'m> {
     pub rule_counts: Vec<u64>,
     /// The thread's pin multiset: instances of each pinned location (`None` is NULL).
     pub pins: HashMap<Option<Loc>, u32>,
+    /// Events at the native boundary, when recording (`--trace-native`).
+    pub trace: Option<Vec<NativeEvent>>,
     consts: Vec<Option<Value>>,
+    /// The C function pointer of each static `.expose`.
+    static_exposes: Vec<Option<native::Exposure>>,
+    /// Exposures made by `@uvm.native.expose`, by code address.
+    exposures: HashMap<u64, native::Exposure>,
+    /// Call interfaces by signature.
+    cifs: HashMap<SigId, Rc<libffi::middle::Cif>>,
+    /// What a function native code called returned, for the callback to hand to C.
+    callback_return: Option<Vec<Value>>,
+    /// An outcome reached inside a callback, waiting for C to return to the CCALL.
+    pending: Option<(RuleId, Outcome)>,
+    /// A model error inside a callback, likewise.
+    pending_error: Option<ModelError>,
 }
 
 fn null_value(types: &Types, t: TypeId) -> Value {
@@ -182,7 +198,7 @@ fn const_value(m: &Module, c: ConstId) -> Option<Value> {
             let vs: Option<Vec<Value>> = cs.iter().map(|c| const_value(m, *c)).collect();
             Value::Agg(Rc::from(vs?))
         }
-        ConstValue::Extern(_) => return None,
+        ConstValue::Extern(sym) => Value::Ptr(native::symbol(sym)?),
     })
 }
 
@@ -211,6 +227,17 @@ impl<'m> Machine<'m> {
         let consts = (0..module.consts.len())
             .map(|c| const_value(module, u32::try_from(c).unwrap_or(0)))
             .collect();
+        let static_exposes = module
+            .exposes
+            .iter()
+            .map(|e| {
+                let cookie = match module.consts[e.cookie as usize].value {
+                    ConstValue::Int(c) => c,
+                    _ => 0,
+                };
+                expose(module, e.func, module.funcs[e.func as usize].sig, cookie)
+            })
+            .collect();
         Machine {
             module,
             mem,
@@ -222,7 +249,14 @@ impl<'m> Machine<'m> {
             steps: 0,
             rule_counts: vec![0; RuleId::ALL.len()],
             pins: HashMap::new(),
+            trace: None,
             consts,
+            static_exposes,
+            exposures: HashMap::new(),
+            cifs: HashMap::new(),
+            callback_return: None,
+            pending: None,
+            pending_error: None,
         }
     }
 
@@ -302,9 +336,10 @@ impl<'m> Machine<'m> {
                 off: 0,
             })),
             Operand::Func(f) => Value::FuncRef(Some(f)),
-            Operand::Expose(_) => {
-                return Err(native("exposed functions"));
-            }
+            Operand::Expose(e) => match &self.static_exposes[e as usize] {
+                Some(x) => Value::Ptr(x.code()),
+                None => return Err(native("exposed functions with this signature")),
+            },
         })
     }
 
@@ -642,8 +677,34 @@ impl<'m> Machine<'m> {
                 self.set(r, 0, Value::Int(cookie));
                 self.next(&None, RuleId::GetCookie)
             }
-            Op::CCall { .. } | Op::CommInst(_) => {
-                Err(native("CCALL, pinning, exposing and get_cookie"))
+            Op::CCall {
+                sig,
+                callee,
+                args,
+                exc,
+            } => self.ccall(*sig, *callee, args, exc, r),
+            Op::CommInst(CommInst::Expose { sig, f, cookie }) => {
+                let Value::FuncRef(Some(func)) = self.val(*f)? else {
+                    return Self::end(RuleId::CallNull, Outcome::Trap(TrapCode::NullCall));
+                };
+                let cookie = self.val(*cookie)?.bits();
+                let Some(x) = expose(self.module, func, *sig, cookie) else {
+                    return Err(native("exposed functions with this signature"));
+                };
+                let code = x.code();
+                self.exposures.insert(code, x);
+                self.set(r, 0, Value::Ptr(code));
+                self.next(&None, RuleId::Expose)
+            }
+            Op::CommInst(CommInst::Unexpose { p }) => {
+                let code = self.val(*p)?.bits();
+                if self.exposures.remove(&code).is_none() {
+                    return Self::end(
+                        RuleId::UnexposeUnknown,
+                        Outcome::Trap(TrapCode::UnexposeUnknown),
+                    );
+                }
+                self.next(&None, RuleId::Unexpose)
             }
         }
     }
@@ -870,6 +931,10 @@ impl<'m> Machine<'m> {
             }
         };
         *self.pins.entry(key).or_insert(0) += 1;
+        if self.trace.is_some() {
+            let loc = self.loc_out(key);
+            self.record(NativeEvent::Pin(loc));
+        }
         self.set(r, 0, Value::Ptr(addr));
         self.next(&None, RuleId::Pin)
     }
@@ -888,6 +953,10 @@ impl<'m> Machine<'m> {
         }
         if self.pins.get(&key) == Some(&0) {
             self.pins.remove(&key);
+        }
+        if self.trace.is_some() {
+            let loc = self.loc_out(key);
+            self.record(NativeEvent::Unpin(loc));
         }
         if let Some(l) = key {
             let obj = &mut self.mem.objs[l.obj as usize];
@@ -1013,6 +1082,17 @@ impl<'m> Machine<'m> {
     }
 
     fn push_frame(&mut self, f: FuncId, args: Vec<Value>, rule: RuleId) -> R<Step> {
+        self.push_frame_from(f, args, rule, None)
+    }
+
+    /// Pushes a frame for `f`; `cookie` is set when native code called it.
+    fn push_frame_from(
+        &mut self,
+        f: FuncId,
+        args: Vec<Value>,
+        rule: RuleId,
+        cookie: Option<u64>,
+    ) -> R<Step> {
         let m = self.module;
         let Some(body) = &m.funcs[f as usize].body else {
             return Err(not_runnable(&m.funcs[f as usize]));
@@ -1023,7 +1103,7 @@ impl<'m> Machine<'m> {
             pc: 0,
             slots: vec![Value::Int(0); body.slots as usize],
             allocas: Vec::new(),
-            cookie: None,
+            cookie,
         });
         Ok(match self.enter(0, args, None) {
             Some(o) => Step {
@@ -1051,8 +1131,8 @@ impl<'m> Machine<'m> {
             return Self::end(RuleId::CallNull, Outcome::Trap(TrapCode::NullCall));
         };
         let args = self.vals(args)?;
-        self.pop_frame();
-        self.push_frame(f, args, RuleId::TailCall)
+        let cookie = self.pop_frame().and_then(|fr| fr.cookie);
+        self.push_frame_from(f, args, RuleId::TailCall, cookie)
     }
 
     /// `call.ret`, `call.ret-top`.
@@ -1061,6 +1141,14 @@ impl<'m> Machine<'m> {
         let Some(fr) = self.pop_frame() else {
             return Err(ModelError::Bug("RET with no frame".into()));
         };
+        if fr.cookie.is_some() {
+            // Native code called this function: the values go back to it.
+            self.callback_return = Some(vals);
+            return Ok(Step {
+                rule: RuleId::CallbackReturn,
+                outcome: None,
+            });
+        }
         if self.frames.is_empty() {
             let m = self.module;
             let rets = &m.types.sig(m.funcs[fr.func as usize].sig).rets;
@@ -1086,7 +1174,12 @@ impl<'m> Machine<'m> {
     /// `exc.throw`, `exc.uncaught`: unwinds to the nearest CALL with an exception clause.
     fn throw(&mut self, e: Value) -> R<Step> {
         loop {
-            self.pop_frame();
+            if self.pop_frame().is_some_and(|fr| fr.cookie.is_some()) {
+                return Self::end(
+                    RuleId::ThrowIntoNative,
+                    Outcome::Trap(TrapCode::ExceptionIntoNative),
+                );
+            }
             let Some(call) = self.current() else {
                 return Self::end(
                     RuleId::ThrowUncaught,
@@ -1097,6 +1190,32 @@ impl<'m> Machine<'m> {
                 return self.goto(&x.exc, Some(e), RuleId::Throw);
             }
         }
+    }
+
+    /// The Mu function an exposure at `code` runs.
+    fn exposed_func(&self, code: u64) -> Option<FuncId> {
+        self.exposures
+            .get(&code)
+            .or_else(|| {
+                self.static_exposes
+                    .iter()
+                    .flatten()
+                    .find(|x| x.code() == code)
+            })
+            .map(|x| x.func())
+    }
+
+    /// A pinned location as it appears in the native trace.
+    fn loc_out(&self, l: Option<Loc>) -> OutValue {
+        OutValue::IRef(l.map(|l| {
+            let base = match self.mem.objs[l.obj as usize].space {
+                Space::Global(g) => {
+                    IRefBase::Global(self.module.globals[g as usize].name.as_str().to_string())
+                }
+                _ => IRefBase::Obj(l.obj),
+            };
+            (base, l.off)
+        }))
     }
 
     /// A value as it appears in an outcome.
@@ -1122,7 +1241,15 @@ impl<'m> Machine<'m> {
             (_, Value::FuncRef(f)) => OutValue::FuncRef(
                 f.map(|f| self.module.funcs[f as usize].name.as_str().to_string()),
             ),
-            (_, Value::Ptr(p)) => OutValue::Ptr(*p),
+            (_, Value::Ptr(p)) => match self.mem.place(*p) {
+                Place::Obj(o, off) => OutValue::MuPtr(o, off),
+                _ => match self.exposed_func(*p) {
+                    Some(f) => {
+                        OutValue::Exposed(self.module.funcs[f as usize].name.as_str().to_string())
+                    }
+                    None => OutValue::Ptr(*p),
+                },
+            },
             (Type::Struct(fs), Value::Agg(vs)) => OutValue::Agg(
                 fs.iter()
                     .zip(vs.iter())
