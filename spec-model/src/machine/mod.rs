@@ -7,9 +7,13 @@
 //! returns the [`Outcome`].
 //!
 //! `Err` from a step is never an outcome: [`ModelError::Unsupported`] means the
-//! program reached a construct the model does not execute yet (the native
-//! interface: `PTR` memory access, pinning, `CCALL`, exposing), and
-//! [`ModelError::Bug`] means verified code reached a state that cannot happen.
+//! program reached something the model cannot execute (a function outside muni's
+//! subset, a signature libffi cannot express), and [`ModelError::Bug`] means
+//! verified code reached a state that cannot happen.
+//!
+//! The native interface lives beside the core: `memory.rs` (storage C can see,
+//! graves), `native.rs` (the unsafe boundary: raw memory, dlsym, libffi calls and
+//! closures) and `ccall.rs` (CCALL and callbacks).
 
 mod arith;
 mod ccall;
