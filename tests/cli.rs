@@ -111,7 +111,12 @@ fn native_trace_and_libraries() {
     let c = dir.path().join("twice.c");
     let so = dir.path().join("libtwice.so");
     std::fs::write(&c, "long muni_cli_twice(long x) { return 2 * x; }\n").expect("write C");
-    let ok = Command::new("gcc").args(["-shared", "-fPIC", "-o"]).arg(&so).arg(&c).status().expect("gcc runs");
+    let ok = Command::new("gcc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&so)
+        .arg(&c)
+        .status()
+        .expect("gcc runs");
     assert!(ok.success());
     let uir = dir.path().join("twice.uir");
     std::fs::write(
@@ -132,7 +137,10 @@ fn native_trace_and_libraries() {
     let uir = uir.to_str().expect("utf-8");
     let so = so.to_str().expect("utf-8");
     let (code, out, _) = muni(&["run", uir, "21", "--lib", so, "--trace-native"]);
-    assert_eq!((code, out.as_str()), (0, "ccall muni_cli_twice(21) -> 42\nreturn 42\n"));
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "ccall muni_cli_twice(21) -> 42\nreturn 42\n")
+    );
     // Without the library the symbol does not resolve, and muni says which.
     let (code, out, err) = muni(&["run", uir, "21"]);
     assert_eq!((code, out.as_str()), (1, "invalid unresolved-extern\n"));
@@ -143,10 +151,17 @@ fn native_trace_and_libraries() {
 fn layout_prints_offsets_and_classes() {
     let dir = tempfile::tempdir().expect("temp dir");
     let uir = dir.path().join("t.uir");
-    std::fs::write(&uir, ".typedef @i8 = int<8>\n.typedef @double = double\n.typedef @CD = struct<@i8 @double>\n").expect("write");
+    std::fs::write(
+        &uir,
+        ".typedef @i8 = int<8>\n.typedef @double = double\n.typedef @CD = struct<@i8 @double>\n",
+    )
+    .expect("write");
     let (code, out, _) = muni(&["layout", uir.to_str().expect("utf-8"), "--type", "@CD"]);
     assert_eq!(code, 0);
     assert!(out.contains("@CD: offset 0, size 16, align 8"), "{out}");
-    assert!(out.contains("field 1 @double: offset 8, size 8, align 8"), "{out}");
+    assert!(
+        out.contains("field 1 @double: offset 8, size 8, align 8"),
+        "{out}"
+    );
     assert!(out.contains("passed by value as: INTEGER SSE"), "{out}");
 }
