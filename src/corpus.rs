@@ -190,3 +190,71 @@ pub fn check_file(name: &str, text: &str) -> Result<Vec<u64>, String> {
         Err(report)
     }
 }
+
+/// How a corpus file fared on the fast VM.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FastStats {
+    /// Runs whose outcome matched.
+    pub passed: usize,
+    /// Runs skipped: expected `ub` (the model alone promises to detect it), or
+    /// reaching what the fast VM does not compile yet.
+    pub skipped: usize,
+}
+
+/// Runs a corpus file's `// run:` lines on the fast VM. `Err` lists the runs whose
+/// outcome differs from the expected one.
+pub fn check_file_fast(name: &str, text: &str) -> Result<FastStats, String> {
+    let d = parse_directives(text)?;
+    let mut stats = FastStats::default();
+    let Ok(l) = load(&[(name, text)]) else {
+        return Ok(stats);
+    };
+    let mut report = String::new();
+    let programs: Vec<(bool, fast_vm::Program<'_>)> = [true, false]
+        .into_iter()
+        .map(|fuel| fast_vm::Program::compile(&l.module, fuel).map(|p| (fuel, p)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{name}: {e}"))?;
+    for r in &d.runs {
+        if r.expect.starts_with("ub ") {
+            stats.skipped += 1;
+            continue;
+        }
+        let args: Vec<&str> = r.args.iter().map(String::as_str).collect();
+        let (f, argv) = match l
+            .func(&r.func)
+            .and_then(|f| l.args(f, &args).map(|a| (f, a)))
+        {
+            Ok(x) => x,
+            Err(e) => {
+                let _ = writeln!(report, "{name}:{}: {e}", r.line);
+                continue;
+            }
+        };
+        let with_fuel = r.budgets.fuel != Budgets::default().fuel || r.expect == "exhausted fuel";
+        let program = &programs
+            .iter()
+            .find(|(fuel, _)| *fuel == with_fuel)
+            .expect("both compiled")
+            .1;
+        match program.run(f, &argv, r.budgets) {
+            Ok(o) if o.to_string() == r.expect => stats.passed += 1,
+            Ok(o) => {
+                let _ = writeln!(
+                    report,
+                    "{name}:{}: {}: expected `{}`, the fast VM gives `{o}`",
+                    r.line, r.func, r.expect
+                );
+            }
+            Err(fast_vm::FastError::Unsupported(_)) => stats.skipped += 1,
+            Err(e) => {
+                let _ = writeln!(report, "{name}:{}: {}: {e}", r.line, r.func);
+            }
+        }
+    }
+    if report.is_empty() {
+        Ok(stats)
+    } else {
+        Err(report)
+    }
+}

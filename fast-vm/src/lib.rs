@@ -1,6 +1,492 @@
-//! The optimizing Cranelift-JIT engine for Mu IR, with its own runtime (a moving
-//! collector that honours pins, SysV `CCALL` lowering, callbacks). It consumes the
-//! verified [`spec_model::ir::Module`] and is held to the reference model by
-//! `difftest`. Work on it starts with the fast-VM issue; this crate is its place in
-//! the workspace.
+//! The fast VM: an optimizing Cranelift JIT for verified Mu IR, with its own runtime.
+//!
+//! [`Program::compile`] turns every function of a [`spec_model::ir::Module`] into
+//! machine code at Cranelift's `speed` level; [`Program::run`] calls one with fresh
+//! state (heap, global cells, budgets) and reports the same [`Outcome`] as the
+//! reference model. Mu-to-Mu calls use Cranelift's `tail` convention; each function
+//! returns a status and passes results through the run's context (`runtime`).
+//!
+//! Not compiled yet (such a function stops the run as `unsupported`): aggregate SSA
+//! values (struct/array parameters, results, constants, EXTRACTVALUE/INSERTVALUE),
+//! CCALL, pinning and exposing. The heap does not move objects yet.
 #![deny(missing_docs)]
+
+mod lower;
+pub mod runtime;
+
+use cranelift_codegen::ir::types::{I32, I64};
+use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Signature, UserFuncName};
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId as ClFuncId, Linkage, Module as _};
+use lower::{Env, TrapInfo, cl_type, lower_function, mu_signature};
+use runtime::{Ctx, EXCEPTION, Heap, NORMAL, RET_SLOTS, StopCode};
+use spec_model::Budgets;
+use spec_model::ir::{ConstValue, Module, Type, TypeId};
+use spec_model::layout;
+use spec_model::machine::Value;
+use spec_model::outcome::{Budget, IRefBase, OutValue, Outcome, TrapCode};
+
+/// Why the fast VM could not give an outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FastError {
+    /// The program reached a function the fast VM does not compile yet.
+    Unsupported(String),
+    /// The run could not start (no such function, wrong arguments).
+    Usage(String),
+    /// Cranelift rejected generated code: a bug in the fast VM.
+    Bug(String),
+}
+
+impl std::fmt::Display for FastError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FastError::Unsupported(s) => write!(f, "unsupported: {s}"),
+            FastError::Usage(s) => write!(f, "{s}"),
+            FastError::Bug(s) => write!(f, "fast VM bug: {s}"),
+        }
+    }
+}
+
+type Entry = unsafe extern "C" fn(*mut Ctx, *const u64) -> i32;
+
+/// A compiled module.
+pub struct Program<'m> {
+    module: &'m Module,
+    _jit: JITModule,
+    entries: Vec<Option<Entry>>,
+    code: Vec<u64>,
+    not_compiled: Vec<Option<String>>,
+    traps: Vec<TrapInfo>,
+    global_offsets: Vec<u64>,
+    globals_size: u64,
+    fuel_checks: bool,
+}
+
+impl std::fmt::Debug for Program<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Program")
+            .field("functions", &self.entries.len())
+            .finish()
+    }
+}
+
+fn extern_symbol(name: &str) -> Option<u64> {
+    let c = std::ffi::CString::new(name).ok()?;
+    // SAFETY: `c` is a valid C string; RTLD_DEFAULT searches the global scope.
+    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c.as_ptr()) };
+    (!p.is_null()).then_some(p as u64)
+}
+
+impl<'m> Program<'m> {
+    /// Compiles every function of `module`. With `fuel_checks` false, blocks do not
+    /// charge fuel (for runs without a fuel budget).
+    pub fn compile(module: &'m Module, fuel_checks: bool) -> Result<Program<'m>, FastError> {
+        let bug = |e: &dyn std::fmt::Display| FastError::Bug(e.to_string());
+        let mut flags = cranelift_codegen::settings::builder();
+        use cranelift_codegen::settings::Configurable;
+        flags.set("opt_level", "speed").map_err(|e| bug(&e))?;
+        flags
+            .set("preserve_frame_pointers", "true")
+            .map_err(|e| bug(&e))?;
+        let isa = cranelift_native::builder()
+            .map_err(|e| FastError::Bug(e.to_string()))?
+            .finish(cranelift_codegen::settings::Flags::new(flags))
+            .map_err(|e| bug(&e))?;
+        let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+        jb.symbol("muni_rt_alloc", runtime::rt_alloc as *const u8);
+        jb.symbol("muni_rt_fmod", runtime::rt_fmod as *const u8);
+        jb.symbol("muni_rt_fmodf", runtime::rt_fmodf as *const u8);
+        let mut jit = JITModule::new(jb);
+        let types = &module.types;
+
+        let sysv = |params: &[cranelift_codegen::ir::Type], ret: cranelift_codegen::ir::Type| {
+            let mut s = Signature::new(CallConv::SystemV);
+            s.params.extend(params.iter().map(|t| AbiParam::new(*t)));
+            s.returns.push(AbiParam::new(ret));
+            s
+        };
+        let alloc_id = jit
+            .declare_function("muni_rt_alloc", Linkage::Import, &sysv(&[I64, I64], I64))
+            .map_err(|e| bug(&e))?;
+        let f64t = cranelift_codegen::ir::types::F64;
+        let f32t = cranelift_codegen::ir::types::F32;
+        let fmod_id = jit
+            .declare_function("muni_rt_fmod", Linkage::Import, &sysv(&[f64t, f64t], f64t))
+            .map_err(|e| bug(&e))?;
+        let fmodf_id = jit
+            .declare_function("muni_rt_fmodf", Linkage::Import, &sysv(&[f32t, f32t], f32t))
+            .map_err(|e| bug(&e))?;
+
+        // Every function with a signature the fast VM handles gets a declaration.
+        let mut ids: Vec<Option<ClFuncId>> = Vec::new();
+        for (i, f) in module.funcs.iter().enumerate() {
+            let id = match mu_signature(types, f.sig) {
+                Some(s) => Some(
+                    jit.declare_function(&format!("mu{i}"), Linkage::Local, &s)
+                        .map_err(|e| bug(&e))?,
+                ),
+                None => None,
+            };
+            ids.push(id);
+        }
+        let mut global_offsets = Vec::new();
+        let mut end = 0u64;
+        for g in &module.globals {
+            let l = layout::layout(types, g.ty);
+            let off = end.div_ceil(l.align.max(1)) * l.align.max(1);
+            global_offsets.push(off);
+            end = off + l.size;
+        }
+        let externs: Vec<Option<u64>> = module
+            .consts
+            .iter()
+            .map(|c| match &c.value {
+                ConstValue::Extern(s) => extern_symbol(s),
+                _ => None,
+            })
+            .collect();
+
+        let mut traps = Vec::new();
+        let mut not_compiled = vec![None; module.funcs.len()];
+        let fe = jit.target_config();
+        let mut fctx = FunctionBuilderContext::new();
+        let mut cctx = jit.make_context();
+        for (i, f) in module.funcs.iter().enumerate() {
+            let Some(id) = ids[i] else {
+                not_compiled[i] = Some(format!("{} has aggregate parameters or results", f.name));
+                continue;
+            };
+            let sig =
+                mu_signature(types, f.sig).ok_or_else(|| FastError::Bug("signature".into()))?;
+            let mut attempt = |cctx: &mut cranelift_codegen::Context,
+                               fctx: &mut FunctionBuilderContext,
+                               traps: &mut Vec<TrapInfo>| {
+                cctx.func.signature = sig.clone();
+                cctx.func.name = UserFuncName::user(0, i as u32);
+                let funcs: Vec<_> = ids
+                    .iter()
+                    .map(|id| id.map(|id| jit.declare_func_in_func(id, &mut cctx.func)))
+                    .collect();
+                let alloc = jit.declare_func_in_func(alloc_id, &mut cctx.func);
+                let fmod = jit.declare_func_in_func(fmod_id, &mut cctx.func);
+                let fmodf = jit.declare_func_in_func(fmodf_id, &mut cctx.func);
+                let dummy = alloc;
+                let funcs: Vec<_> = funcs.iter().map(|f| f.unwrap_or(dummy)).collect();
+                let env = Env {
+                    module,
+                    funcs: &funcs,
+                    alloc,
+                    fmod,
+                    fmodf,
+                    global_offsets: &global_offsets,
+                    externs: &externs,
+                    traps,
+                    fuel: fuel_checks,
+                    frontend: fe,
+                };
+                let b = FunctionBuilder::new(&mut cctx.func, fctx);
+                lower_function(env, b, f)
+            };
+            let before = traps.len();
+            let calls_missing = f.body.as_ref().is_some_and(|b| {
+                b.blocks
+                    .iter()
+                    .flat_map(|bl| &bl.insts)
+                    .any(|inst| match &inst.op {
+                        spec_model::ir::Op::Call {
+                            callee: spec_model::ir::Operand::Func(g),
+                            ..
+                        }
+                        | spec_model::ir::Op::TailCall {
+                            callee: spec_model::ir::Operand::Func(g),
+                            ..
+                        } => ids[*g as usize].is_none(),
+                        _ => false,
+                    })
+            });
+            let result = if calls_missing {
+                Err(lower::NotCompiled(
+                    "a call of a function with aggregate parameters".into(),
+                ))
+            } else {
+                attempt(&mut cctx, &mut fctx, &mut traps)
+            };
+            if let Err(e) = result {
+                traps.truncate(before);
+                not_compiled[i] = Some(e.0);
+                // The abandoned builder left its state behind.
+                fctx = FunctionBuilderContext::new();
+                jit.clear_context(&mut cctx);
+                cctx.func.signature = sig.clone();
+                let mut b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
+                let blk = b.create_block();
+                b.append_block_params_for_function_params(blk);
+                b.switch_to_block(blk);
+                let ctx = b.block_params(blk)[0];
+                let c = b.ins().iconst(I64, StopCode::Unsupported as i64);
+                b.ins()
+                    .store(MemFlagsData::trusted(), c, ctx, runtime::offsets::STOP);
+                let d = b.ins().iconst(I64, i as i64);
+                b.ins()
+                    .store(MemFlagsData::trusted(), d, ctx, runtime::offsets::DETAIL);
+                let s = b.ins().iconst(I32, i64::from(runtime::STOP));
+                b.ins().return_(&[s]);
+                b.seal_all_blocks();
+                b.finalize(fe);
+            }
+            jit.define_function(id, &mut cctx)
+                .map_err(|e| FastError::Bug(format!("{}: {e:?}", f.name)))?;
+            jit.clear_context(&mut cctx);
+        }
+
+        // SystemV entry points the runner calls: (ctx, args) -> status.
+        let mut entry_ids = Vec::new();
+        for (i, f) in module.funcs.iter().enumerate() {
+            let Some(id) = ids[i] else {
+                entry_ids.push(None);
+                continue;
+            };
+            let eid = jit
+                .declare_function(
+                    &format!("entry{i}"),
+                    Linkage::Local,
+                    &sysv(&[I64, I64], I32),
+                )
+                .map_err(|e| bug(&e))?;
+            cctx.func.signature = sysv(&[I64, I64], I32);
+            let callee = jit.declare_func_in_func(id, &mut cctx.func);
+            let mut b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
+            let blk = b.create_block();
+            b.append_block_params_for_function_params(blk);
+            b.switch_to_block(blk);
+            let (ctx, args) = (b.block_params(blk)[0], b.block_params(blk)[1]);
+            let mut argv = vec![ctx];
+            for (k, p) in types.sig(f.sig).params.iter().enumerate() {
+                let t =
+                    cl_type(types, *p).ok_or_else(|| FastError::Bug("parameter type".into()))?;
+                let w = b
+                    .ins()
+                    .load(I64, MemFlagsData::trusted(), args, 8 * k as i32);
+                let v = match t {
+                    I64 => w,
+                    cranelift_codegen::ir::types::F64 => b.ins().bitcast(t, MemFlagsData::new(), w),
+                    cranelift_codegen::ir::types::F32 => {
+                        let n = b.ins().ireduce(I32, w);
+                        b.ins().bitcast(t, MemFlagsData::new(), n)
+                    }
+                    _ => b.ins().ireduce(t, w),
+                };
+                argv.push(v);
+            }
+            let call = b.ins().call(callee, &argv);
+            let st = b.inst_results(call)[0];
+            b.ins().return_(&[st]);
+            b.seal_all_blocks();
+            b.finalize(fe);
+            jit.define_function(eid, &mut cctx)
+                .map_err(|e| FastError::Bug(format!("entry {}: {e:?}", f.name)))?;
+            jit.clear_context(&mut cctx);
+            entry_ids.push(Some(eid));
+        }
+        jit.finalize_definitions().map_err(|e| bug(&e))?;
+        let entries = entry_ids
+            .iter()
+            .map(|e| {
+                e.map(|id| {
+                    let p = jit.get_finalized_function(id);
+                    // SAFETY: `p` is the code of an entry point defined above with the
+                    // SystemV signature (ctx, args) -> status, which `Entry` spells.
+                    unsafe { std::mem::transmute::<*const u8, Entry>(p) }
+                })
+            })
+            .collect();
+        let code = ids
+            .iter()
+            .map(|id| id.map_or(0, |id| jit.get_finalized_function(id) as u64))
+            .collect();
+        Ok(Program {
+            module,
+            _jit: jit,
+            entries,
+            code,
+            not_compiled,
+            traps,
+            global_offsets,
+            globals_size: end,
+            fuel_checks,
+        })
+    }
+
+    /// Why function `f` stops as unsupported, if it does.
+    pub fn not_compiled(&self, f: u32) -> Option<&str> {
+        self.not_compiled.get(f as usize).and_then(|x| x.as_deref())
+    }
+
+    /// Runs function `f` with `args` under `budgets`, on fresh state.
+    pub fn run(&self, f: u32, args: &[Value], budgets: Budgets) -> Result<Outcome, FastError> {
+        let module = self.module;
+        let types = &module.types;
+        let Some(entry) = self.entries.get(f as usize).copied().flatten() else {
+            return Err(FastError::Unsupported(
+                self.not_compiled(f)
+                    .unwrap_or("no such function")
+                    .to_string(),
+            ));
+        };
+        if budgets.stack == 0 {
+            return Ok(Outcome::Exhausted(Budget::Stack));
+        }
+        let params = &types.sig(module.funcs[f as usize].sig).params;
+        if params.len() != args.len() {
+            return Err(FastError::Usage(format!(
+                "{} takes {} arguments",
+                module.funcs[f as usize].name,
+                params.len()
+            )));
+        }
+        let words: Vec<u64> = args.iter().map(value_bits).collect();
+        let mut heap = Heap::default();
+        let mut globals = vec![
+            0u128;
+            usize::try_from(self.globals_size.div_ceil(16))
+                .unwrap_or(0)
+                .max(1)
+        ];
+        let mut ctx = Box::new(Ctx {
+            fuel: if self.fuel_checks {
+                budgets.fuel
+            } else {
+                u64::MAX
+            },
+            depth: 1,
+            max_depth: u64::from(budgets.stack),
+            alloc_left: budgets.alloc,
+            stop: 0,
+            detail: 0,
+            exc: 0,
+            heap: &mut heap,
+            globals: globals.as_mut_ptr().cast(),
+            ret: [0; RET_SLOTS],
+        });
+        // SAFETY: `entry` was compiled for this function's parameters, which `words`
+        // holds in order; `ctx` and the memory it points to live across the call.
+        let status = unsafe { entry(&mut *ctx, words.as_ptr()) };
+        let view = View {
+            program: self,
+            heap: &heap,
+            globals: globals.as_ptr() as u64,
+        };
+        Ok(match status {
+            NORMAL => {
+                let rets = &types.sig(module.funcs[f as usize].sig).rets;
+                Outcome::Return(
+                    rets.iter()
+                        .enumerate()
+                        .map(|(i, t)| view.out(*t, ctx.ret[i]))
+                        .collect(),
+                )
+            }
+            EXCEPTION => Outcome::Trap(TrapCode::UncaughtException),
+            _ => match ctx.stop {
+                x if x == StopCode::Fuel as u64 => Outcome::Exhausted(Budget::Fuel),
+                x if x == StopCode::Alloc as u64 => Outcome::Exhausted(Budget::Alloc),
+                x if x == StopCode::Stack as u64 => Outcome::Exhausted(Budget::Stack),
+                x if x == StopCode::DivByZero as u64 => Outcome::Trap(TrapCode::DivByZero),
+                x if x == StopCode::NullRef as u64 => Outcome::Trap(TrapCode::NullRef),
+                x if x == StopCode::NullCall as u64 => Outcome::Trap(TrapCode::NullCall),
+                x if x == StopCode::ThreadExit as u64 => Outcome::Return(Vec::new()),
+                x if x == StopCode::ClientTrap as u64 => {
+                    let t = &self.traps[ctx.detail as usize];
+                    let values = t
+                        .types
+                        .iter()
+                        .enumerate()
+                        .map(|(i, ty)| view.out(*ty, ctx.ret[i]))
+                        .collect();
+                    Outcome::ClientTrap {
+                        name: t.name.clone(),
+                        values,
+                    }
+                }
+                x if x == StopCode::Unsupported as u64 => {
+                    let why = self
+                        .not_compiled(ctx.detail as u32)
+                        .unwrap_or("unsupported")
+                        .to_string();
+                    return Err(FastError::Unsupported(why));
+                }
+                other => return Err(FastError::Bug(format!("unknown stop code {other}"))),
+            },
+        })
+    }
+}
+
+/// A value's bits as JIT code passes them (integers zero-extended).
+fn value_bits(v: &Value) -> u64 {
+    match v {
+        Value::Int(b) | Value::Ptr(b) => *b,
+        Value::Float(f) => u64::from(f.to_bits()),
+        Value::Double(d) => d.to_bits(),
+        _ => 0,
+    }
+}
+
+/// Reads results back as the model prints them.
+struct View<'a, 'm> {
+    program: &'a Program<'m>,
+    heap: &'a Heap,
+    globals: u64,
+}
+
+impl View<'_, '_> {
+    fn base(&self, addr: u64) -> Option<(IRefBase, u64)> {
+        if addr >= self.globals && addr < self.globals + self.program.globals_size.max(1) {
+            let off = addr - self.globals;
+            let m = self.program.module;
+            let (g, start) = self
+                .program
+                .global_offsets
+                .iter()
+                .enumerate()
+                .rev()
+                .find(|(_, o)| **o <= off)?;
+            return Some((
+                IRefBase::Global(m.globals[g].name.as_str().to_string()),
+                off - start,
+            ));
+        }
+        self.heap
+            .find(addr)
+            .map(|(i, off)| (IRefBase::Obj(i as u32), off))
+    }
+
+    fn out(&self, t: TypeId, w: u64) -> OutValue {
+        let m = self.program.module;
+        match m.types.get(t) {
+            Type::Int(n) => OutValue::Int {
+                width: *n,
+                bits: w & if *n >= 64 { u64::MAX } else { (1 << n) - 1 },
+            },
+            Type::Float => OutValue::Float(w as u32),
+            Type::Double => OutValue::Double(w),
+            Type::Ref(_) | Type::WeakRef(_) => OutValue::Ref(
+                (w != 0).then(|| self.heap.find(w).map_or(u32::MAX, |(i, _)| i as u32)),
+            ),
+            Type::IRef(_) => OutValue::IRef(if w == 0 { None } else { self.base(w) }),
+            Type::FuncRef(_) => OutValue::FuncRef((w != 0).then(|| {
+                let i = self.program.code.iter().position(|c| *c == w);
+                i.map_or_else(
+                    || format!("{w:#x}"),
+                    |i| m.funcs[i].name.as_str().to_string(),
+                )
+            })),
+            Type::UPtr(_) | Type::UFuncPtr(_) => match self.heap.find(w) {
+                Some((i, off)) => OutValue::MuPtr(i as u32, off),
+                None => OutValue::Ptr(w),
+            },
+            _ => OutValue::Ptr(w),
+        }
+    }
+}

@@ -1,0 +1,1066 @@
+//! Mu IR to Cranelift IR, one Mu function at a time.
+//!
+//! Mu functions use Cranelift's `tail` convention (so `TAILCALL` is a real tail
+//! call): parameters are the context pointer then the Mu parameters; the one result
+//! is a status (`runtime::NORMAL`, `EXCEPTION`, `STOP`), Mu results travel in
+//! `Ctx::ret`. A Mu block is a Cranelift block with the same parameters (plus the
+//! exceptional parameter, NULL when the block is entered normally), and charges its
+//! length in fuel when entered. Values of `int<n>` live in the smallest of
+//! i8/i16/i32/i64 holding them, with the unused high bits zero.
+
+use crate::runtime::{EXCEPTION, NORMAL, STOP, StopCode, offsets};
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
+use cranelift_codegen::ir::types::{F32, F64, I8, I16, I32, I64};
+use cranelift_codegen::ir::{
+    AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, Type as ClType, Value,
+};
+use cranelift_codegen::isa::CallConv;
+use cranelift_frontend::FunctionBuilder;
+use spec_model::ir::{
+    CommInst, ConstValue, Dest, Exc, Func, Module, Op, Operand, SigId, Type, TypeId, Types,
+};
+use spec_model::layout;
+use spec_model::syntax::ast::{BinOp, CmpOp, ConvOp, RmwOp};
+use std::collections::HashMap;
+
+/// Why a function cannot be compiled (it then stops the run as unsupported).
+#[derive(Debug)]
+pub struct NotCompiled(pub String);
+
+/// The Cranelift type of an SSA value of Mu type `t`, if the fast VM handles it.
+pub fn cl_type(types: &Types, t: TypeId) -> Option<ClType> {
+    Some(match types.get(t) {
+        Type::Int(n) => match n {
+            0..=8 => I8,
+            9..=16 => I16,
+            17..=32 => I32,
+            _ => I64,
+        },
+        Type::Float => F32,
+        Type::Double => F64,
+        Type::Ref(_)
+        | Type::IRef(_)
+        | Type::WeakRef(_)
+        | Type::FuncRef(_)
+        | Type::UPtr(_)
+        | Type::UFuncPtr(_) => I64,
+        _ => return None,
+    })
+}
+
+/// The Cranelift signature of a Mu function (tail convention).
+pub fn mu_signature(types: &Types, s: SigId) -> Option<Signature> {
+    let mut sig = Signature::new(CallConv::Tail);
+    sig.params.push(AbiParam::new(I64));
+    for p in &types.sig(s).params {
+        sig.params.push(AbiParam::new(cl_type(types, *p)?));
+    }
+    for r in &types.sig(s).rets {
+        cl_type(types, *r)?;
+    }
+    sig.returns.push(AbiParam::new(I32));
+    Some(sig)
+}
+
+/// A client trap's name and the types of its keep-alive values, by index.
+#[derive(Clone, Debug)]
+pub struct TrapInfo {
+    /// The trap's name.
+    pub name: String,
+    /// The types of its KEEPALIVE values.
+    pub types: Vec<TypeId>,
+}
+
+/// What the lowering of one function needs from the whole program.
+pub struct Env<'a> {
+    /// The module.
+    pub module: &'a Module,
+    /// Function references for every Mu function, imported into this function.
+    pub funcs: &'a [FuncRef],
+    /// `rt_alloc`.
+    pub alloc: FuncRef,
+    /// `rt_fmod`, `rt_fmodf`.
+    pub fmod: FuncRef,
+    /// `rt_fmodf`.
+    pub fmodf: FuncRef,
+    /// Offsets of the global cells in the globals area.
+    pub global_offsets: &'a [u64],
+    /// Addresses of EXTERN constants, by constant id (`None`: unresolved).
+    pub externs: &'a [Option<u64>],
+    /// Client traps found so far (this function's are appended).
+    pub traps: &'a mut Vec<TrapInfo>,
+    /// Whether to charge fuel (off when the run has no fuel budget).
+    pub fuel: bool,
+    /// The target, for the function builder.
+    pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
+}
+
+struct Cx<'a, 'b> {
+    env: Env<'a>,
+    b: FunctionBuilder<'b>,
+    func: &'a Func,
+    ctx: Value,
+    blocks: Vec<Block>,
+    slots: HashMap<u32, Value>,
+}
+
+fn bargs(vs: &[Value]) -> Vec<BlockArg> {
+    vs.iter().map(|v| BlockArg::Value(*v)).collect()
+}
+
+fn mask(n: u32) -> i64 {
+    if n >= 64 {
+        -1
+    } else {
+        ((1u64 << n) - 1) as i64
+    }
+}
+
+fn bits(t: ClType) -> u32 {
+    t.bits()
+}
+
+/// Lowers one Mu function into `b` (whose signature is already set).
+pub fn lower_function(
+    env: Env<'_>,
+    b: FunctionBuilder<'_>,
+    func: &Func,
+) -> Result<(), NotCompiled> {
+    let Some(body) = &func.body else {
+        return Err(NotCompiled(format!(
+            "{} has no body muni can run",
+            func.name
+        )));
+    };
+    let mut cx = Cx {
+        env,
+        b,
+        func,
+        ctx: Value::from_u32(0),
+        blocks: Vec::new(),
+        slots: HashMap::new(),
+    };
+    let types = &cx.env.module.types;
+    // One Cranelift block per Mu block, with its parameters.
+    for blk in &body.blocks {
+        let cb = cx.b.create_block();
+        for p in &blk.params {
+            let t = cl_type(types, body.slot_types[*p as usize])
+                .ok_or_else(|| unsupported("an aggregate block parameter"))?;
+            cx.b.append_block_param(cb, t);
+        }
+        if blk.exc_param.is_some() {
+            cx.b.append_block_param(cb, I64);
+        }
+        cx.blocks.push(cb);
+    }
+    // The entry: take the context and arguments, enter Mu block 0.
+    let entry = cx.b.create_block();
+    cx.b.append_block_params_for_function_params(entry);
+    cx.b.switch_to_block(entry);
+    let params = cx.b.block_params(entry).to_vec();
+    cx.ctx = params[0];
+    let first = cx.blocks[0];
+    cx.b.ins().jump(first, &bargs(&params[1..]));
+    for (i, blk) in body.blocks.iter().enumerate() {
+        let cb = cx.blocks[i];
+        cx.b.switch_to_block(cb);
+        let ps = cx.b.block_params(cb).to_vec();
+        for (slot, v) in blk.params.iter().zip(&ps) {
+            cx.slots.insert(*slot, *v);
+        }
+        if let Some(e) = blk.exc_param {
+            cx.slots.insert(e, ps[ps.len() - 1]);
+        }
+        cx.charge_fuel(blk.insts.len() as i64);
+        for inst in &blk.insts {
+            cx.inst(&inst.op, &inst.results)?;
+        }
+    }
+    cx.b.seal_all_blocks();
+    let fe = cx.env.frontend;
+    cx.b.finalize(fe);
+    Ok(())
+}
+
+fn unsupported(what: &str) -> NotCompiled {
+    NotCompiled(format!("{what} is not compiled by the fast VM yet"))
+}
+
+impl Cx<'_, '_> {
+    fn types(&self) -> &Types {
+        &self.env.module.types
+    }
+
+    fn load_ctx(&mut self, ty: ClType, off: i32) -> Value {
+        self.b
+            .ins()
+            .load(ty, MemFlagsData::trusted(), self.ctx, off)
+    }
+
+    fn store_ctx(&mut self, v: Value, off: i32) {
+        self.b
+            .ins()
+            .store(MemFlagsData::trusted(), v, self.ctx, off);
+    }
+
+    /// Ends the run: records why and returns STOP.
+    fn stop(&mut self, code: StopCode, detail: i64) {
+        let c = self.b.ins().iconst(I64, code as i64);
+        self.store_ctx(c, offsets::STOP);
+        let d = self.b.ins().iconst(I64, detail);
+        self.store_ctx(d, offsets::DETAIL);
+        let s = self.b.ins().iconst(I32, i64::from(STOP));
+        self.b.ins().return_(&[s]);
+    }
+
+    /// Branches to `then` if `cond` holds, else stops with `code` (in a cold block).
+    fn check_or_stop(&mut self, ok: Value, code: StopCode) {
+        let cont = self.b.create_block();
+        let bad = self.b.create_block();
+        self.b.set_cold_block(bad);
+        self.b.ins().brif(ok, cont, &[], bad, &[]);
+        self.b.switch_to_block(bad);
+        self.stop(code, 0);
+        self.b.switch_to_block(cont);
+    }
+
+    /// `budget.fuel`: the block's length is charged on entry.
+    fn charge_fuel(&mut self, len: i64) {
+        if !self.env.fuel {
+            return;
+        }
+        let fuel = self.load_ctx(I64, offsets::FUEL);
+        let ok = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, fuel, len);
+        self.check_or_stop(ok, StopCode::Fuel);
+        let left = self.b.ins().iadd_imm_s(fuel, -len);
+        self.store_ctx(left, offsets::FUEL);
+    }
+
+    fn val(&mut self, o: Operand) -> Result<Value, NotCompiled> {
+        let module = self.env.module;
+        Ok(match o {
+            Operand::Local(s) => *self
+                .slots
+                .get(&s)
+                .ok_or_else(|| unsupported("a value of another block"))?,
+            Operand::Const(c) => {
+                let k = &module.consts[c as usize];
+                let ty = cl_type(&module.types, k.ty)
+                    .ok_or_else(|| unsupported("an aggregate constant"))?;
+                match &k.value {
+                    ConstValue::Int(b) => self.b.ins().iconst(ty, *b as i64),
+                    ConstValue::Float(b) => self.b.ins().f32const(Ieee32::with_bits(*b)),
+                    ConstValue::Double(b) => self.b.ins().f64const(Ieee64::with_bits(*b)),
+                    ConstValue::Null => self.b.ins().iconst(ty, 0),
+                    ConstValue::Extern(sym) => {
+                        let addr = self.env.externs[c as usize].ok_or_else(|| {
+                            NotCompiled(format!("EXTERN \"{sym}\" is unresolved"))
+                        })?;
+                        self.b.ins().iconst(I64, addr as i64)
+                    }
+                    ConstValue::List(_) => return Err(unsupported("an aggregate constant")),
+                }
+            }
+            Operand::Global(g) => {
+                let base = self.load_ctx(I64, offsets::GLOBALS);
+                self.b
+                    .ins()
+                    .iadd_imm_s(base, self.env.global_offsets[g as usize] as i64)
+            }
+            Operand::Func(f) => {
+                let fr = self.env.funcs[f as usize];
+                self.b.ins().func_addr(I64, fr)
+            }
+            Operand::Expose(_) => return Err(unsupported("an exposed function")),
+        })
+    }
+
+    fn vals(&mut self, os: &[Operand]) -> Result<Vec<Value>, NotCompiled> {
+        os.iter().map(|o| self.val(*o)).collect()
+    }
+
+    fn set(&mut self, results: &[u32], i: usize, v: Value) {
+        if let Some(s) = results.get(i) {
+            self.slots.insert(*s, v);
+        }
+    }
+
+    /// The arguments of a jump to `d`: its arguments, then NULL for an exceptional
+    /// parameter (or `exc` on an exceptional edge).
+    fn dest_args(&mut self, d: &Dest, exc: Option<Value>) -> Result<Vec<Value>, NotCompiled> {
+        let mut args = self.vals(&d.args)?;
+        let body = self
+            .func
+            .body
+            .as_ref()
+            .ok_or_else(|| unsupported("a body"))?;
+        if body.blocks[d.block as usize].exc_param.is_some() {
+            let e = match exc {
+                Some(e) => e,
+                None => self.b.ins().iconst(I64, 0),
+            };
+            args.push(e);
+        }
+        Ok(args)
+    }
+
+    fn jump(&mut self, d: &Dest, exc: Option<Value>) -> Result<(), NotCompiled> {
+        let args = self.dest_args(d, exc)?;
+        let target = self.blocks[d.block as usize];
+        self.b.ins().jump(target, &bargs(&args));
+        Ok(())
+    }
+
+    /// Continues normally after an instruction that may have an EXC clause.
+    fn next(&mut self, exc: &Option<Exc>) -> Result<(), NotCompiled> {
+        if let Some(e) = exc {
+            self.jump(&e.nor, None)?;
+        }
+        Ok(())
+    }
+
+    /// Continues exceptionally with NULL when `failed`, else falls through.
+    fn fail_if(
+        &mut self,
+        failed: Value,
+        exc: &Option<Exc>,
+        code: StopCode,
+    ) -> Result<(), NotCompiled> {
+        let cont = self.b.create_block();
+        let bad = self.b.create_block();
+        self.b.set_cold_block(bad);
+        self.b.ins().brif(failed, bad, &[], cont, &[]);
+        self.b.switch_to_block(bad);
+        match exc {
+            Some(e) => {
+                let null = self.b.ins().iconst(I64, 0);
+                self.jump(&e.exc, Some(null))?;
+            }
+            None => self.stop(code, 0),
+        }
+        self.b.switch_to_block(cont);
+        Ok(())
+    }
+
+    fn width(&self, t: TypeId) -> u32 {
+        self.types().int_width(t).unwrap_or(64)
+    }
+
+    /// Clears the bits above n.
+    fn norm(&mut self, v: Value, n: u32) -> Value {
+        let w = bits(self.b.func.dfg.value_type(v));
+        if n < w {
+            self.b.ins().band_imm_s(v, mask(n))
+        } else {
+            v
+        }
+    }
+
+    /// The value with its n-bit sign extended through its container.
+    fn sview(&mut self, v: Value, n: u32) -> Value {
+        let w = bits(self.b.func.dfg.value_type(v));
+        if n < w {
+            let s = i64::from(w - n);
+            let l = self.b.ins().ishl_imm_s(v, s);
+            self.b.ins().sshr_imm_s(l, s)
+        } else {
+            v
+        }
+    }
+
+    fn widen(&mut self, v: Value) -> Value {
+        let t = self.b.func.dfg.value_type(v);
+        match t {
+            I64 => v,
+            F32 => {
+                let b = self.b.ins().bitcast(I32, MemFlagsData::new(), v);
+                self.b.ins().uextend(I64, b)
+            }
+            F64 => self.b.ins().bitcast(I64, MemFlagsData::new(), v),
+            _ => self.b.ins().uextend(I64, v),
+        }
+    }
+
+    fn narrow(&mut self, v: Value, t: ClType) -> Value {
+        match t {
+            I64 => v,
+            F64 => self.b.ins().bitcast(F64, MemFlagsData::new(), v),
+            F32 => {
+                let b = self.b.ins().ireduce(I32, v);
+                self.b.ins().bitcast(F32, MemFlagsData::new(), b)
+            }
+            _ => self.b.ins().ireduce(t, v),
+        }
+    }
+
+    fn inst(&mut self, op: &Op, r: &[u32]) -> Result<(), NotCompiled> {
+        match op {
+            Op::BinOp { op, ty, a, b, exc } => {
+                let (a, b) = (self.val(*a)?, self.val(*b)?);
+                let v = self.binop(*op, *ty, a, b, exc)?;
+                self.set(r, 0, v);
+                self.next(exc)?;
+            }
+            Op::Cmp { op, ty, a, b } => {
+                let (a, b) = (self.val(*a)?, self.val(*b)?);
+                let v = self.cmp(*op, *ty, a, b);
+                self.set(r, 0, v);
+            }
+            Op::Conv { op, from, to, x } => {
+                let x = self.val(*x)?;
+                let v = self.conv(*op, *from, *to, x)?;
+                self.set(r, 0, v);
+            }
+            Op::Select { cond, a, b } => {
+                let (c, a, b) = (self.val(*cond)?, self.val(*a)?, self.val(*b)?);
+                let v = self.b.ins().select(c, a, b);
+                self.set(r, 0, v);
+            }
+            Op::Branch(d) => self.jump(d, None)?,
+            Op::Branch2 { cond, t, f } => {
+                let c = self.val(*cond)?;
+                let ta = self.dest_args(t, None)?;
+                let fa = self.dest_args(f, None)?;
+                let (tb, fb) = (self.blocks[t.block as usize], self.blocks[f.block as usize]);
+                self.b.ins().brif(c, tb, &bargs(&ta), fb, &bargs(&fa));
+            }
+            Op::Switch { x, default, cases } => {
+                let x = self.val(*x)?;
+                for (k, d) in cases {
+                    let k = self.val(*k)?;
+                    let eq = self.b.ins().icmp(IntCC::Equal, x, k);
+                    let args = self.dest_args(d, None)?;
+                    let next = self.b.create_block();
+                    let target = self.blocks[d.block as usize];
+                    self.b.ins().brif(eq, target, &bargs(&args), next, &[]);
+                    self.b.switch_to_block(next);
+                }
+                self.jump(default, None)?;
+            }
+            Op::Call {
+                sig,
+                callee,
+                args,
+                exc,
+            } => self.call(*sig, *callee, args, exc, r)?,
+            Op::TailCall { sig, callee, args } => {
+                let mut argv = vec![self.ctx];
+                argv.extend(self.vals(args)?);
+                match callee {
+                    Operand::Func(f) => {
+                        let fr = self.env.funcs[*f as usize];
+                        self.b.ins().return_call(fr, &argv);
+                    }
+                    other => {
+                        let fp = self.val(*other)?;
+                        let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, fp, 0);
+                        self.check_or_stop(nonnull, StopCode::NullCall);
+                        let s = mu_signature(self.types(), *sig)
+                            .ok_or_else(|| unsupported("an aggregate signature"))?;
+                        let sr = self.b.import_signature(s);
+                        self.b.ins().return_call_indirect(sr, fp, &argv);
+                    }
+                }
+            }
+            Op::Ret(vs) => {
+                let vals = self.vals(vs)?;
+                for (i, v) in vals.into_iter().enumerate() {
+                    let w = self.widen(v);
+                    self.store_ctx(w, offsets::RET + 8 * i as i32);
+                }
+                let s = self.b.ins().iconst(I32, i64::from(NORMAL));
+                self.b.ins().return_(&[s]);
+            }
+            Op::Throw(x) => {
+                let e = self.val(*x)?;
+                self.store_ctx(e, offsets::EXC);
+                let s = self.b.ins().iconst(I32, i64::from(EXCEPTION));
+                self.b.ins().return_(&[s]);
+            }
+            Op::New { ty, exc } => {
+                let size = layout::alloc_size(self.types(), *ty, 0);
+                let sz = self.b.ins().iconst(I64, size as i64);
+                self.alloc(sz, exc, r)?;
+            }
+            Op::Alloca { ty, exc } => {
+                let size = layout::alloc_size(self.types(), *ty, 0);
+                let sz = self.b.ins().iconst(I64, size as i64);
+                self.alloc(sz, exc, r)?;
+            }
+            Op::NewHybrid {
+                ty,
+                len_ty,
+                len,
+                exc,
+            }
+            | Op::AllocaHybrid {
+                ty,
+                len_ty,
+                len,
+                exc,
+            } => {
+                let Type::Hybrid(fs, v) = self.types().get(*ty).clone() else {
+                    return Err(unsupported("a hybrid"));
+                };
+                let (l0, var_off) = layout::hybrid_layout(self.types(), &fs, v, 0);
+                let vs = layout::layout(self.types(), v).size.max(1);
+                let n = self.val(*len)?;
+                let n = if self.width(*len_ty) < 64 {
+                    self.b.ins().uextend(I64, n)
+                } else {
+                    n
+                };
+                // A length whose size does not fit in 64 bits cannot be allocated.
+                let limit = (u64::MAX - var_off - l0.align) / vs;
+                let huge = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::UnsignedGreaterThan, n, limit as i64);
+                self.fail_if(huge, exc, StopCode::Alloc)?;
+                let bytes = self.b.ins().imul_imm_s(n, vs as i64);
+                let end = self
+                    .b
+                    .ins()
+                    .iadd_imm_s(bytes, (var_off + l0.align - 1) as i64);
+                let size = self.b.ins().band_imm_s(end, -(l0.align as i64));
+                self.alloc(size, exc, r)?;
+            }
+            Op::GetIRef { x } => {
+                let v = self.val(*x)?;
+                self.set(r, 0, v);
+            }
+            Op::GetFieldIRef { ty, index, x, .. } => {
+                let fs = match self.types().get(*ty) {
+                    Type::Struct(fs) | Type::Hybrid(fs, _) => fs.clone(),
+                    _ => return Err(unsupported("GETFIELDIREF of this type")),
+                };
+                let off = layout::field_offset(self.types(), &fs, *index as usize);
+                let x = self.val(*x)?;
+                let v = self.b.ins().iadd_imm_s(x, off as i64);
+                self.set(r, 0, v);
+            }
+            Op::GetElemIRef {
+                ty,
+                index_ty,
+                x,
+                index,
+                ..
+            } => {
+                let Type::Array(e, _) = *self.types().get(*ty) else {
+                    return Err(unsupported("GETELEMIREF"));
+                };
+                let size = layout::layout(self.types(), e).size;
+                let v = self.index(*x, *index, *index_ty, size)?;
+                self.set(r, 0, v);
+            }
+            Op::ShiftIRef {
+                ty, off_ty, x, off, ..
+            } => {
+                let size = layout::layout(self.types(), *ty).size;
+                let v = self.index(*x, *off, *off_ty, size)?;
+                self.set(r, 0, v);
+            }
+            Op::GetVarPartIRef { ty, x, .. } => {
+                let Type::Hybrid(fs, v) = self.types().get(*ty).clone() else {
+                    return Err(unsupported("a hybrid"));
+                };
+                let (_, var_off) = layout::hybrid_layout(self.types(), &fs, v, 0);
+                let x = self.val(*x)?;
+                let v = self.b.ins().iadd_imm_s(x, var_off as i64);
+                self.set(r, 0, v);
+            }
+            Op::Load { ptr, ty, loc, exc } => {
+                let t = cl_type(self.types(), *ty)
+                    .ok_or_else(|| unsupported("a load of an aggregate"))?;
+                let addr = self.address(*ptr, *loc, exc)?;
+                let v = self.b.ins().load(t, MemFlagsData::new(), addr, 0);
+                self.set(r, 0, v);
+                self.next(exc)?;
+            }
+            Op::Store {
+                ptr,
+                ty,
+                loc,
+                v,
+                exc,
+            } => {
+                cl_type(self.types(), *ty).ok_or_else(|| unsupported("a store of an aggregate"))?;
+                let addr = self.address(*ptr, *loc, exc)?;
+                let v = self.val(*v)?;
+                self.b.ins().store(MemFlagsData::new(), v, addr, 0);
+                self.next(exc)?;
+            }
+            Op::CmpXchg {
+                ptr,
+                ty,
+                loc,
+                expected,
+                desired,
+                exc,
+            } => {
+                let t = cl_type(self.types(), *ty)
+                    .ok_or_else(|| unsupported("CMPXCHG of an aggregate"))?;
+                let addr = self.address(*ptr, *loc, exc)?;
+                let (e, d) = (self.val(*expected)?, self.val(*desired)?);
+                let old = self.b.ins().load(t, MemFlagsData::new(), addr, 0);
+                let eq = self.b.ins().icmp(IntCC::Equal, old, e);
+                let new = self.b.ins().select(eq, d, old);
+                self.b.ins().store(MemFlagsData::new(), new, addr, 0);
+                self.set(r, 0, old);
+                self.set(r, 1, eq);
+                self.next(exc)?;
+            }
+            Op::AtomicRmw {
+                ptr,
+                op,
+                ty,
+                loc,
+                v,
+                exc,
+            } => {
+                let t = cl_type(self.types(), *ty)
+                    .ok_or_else(|| unsupported("ATOMICRMW of an aggregate"))?;
+                let n = self.width(*ty);
+                let addr = self.address(*ptr, *loc, exc)?;
+                let v = self.val(*v)?;
+                let old = self.b.ins().load(t, MemFlagsData::new(), addr, 0);
+                let new = match op {
+                    RmwOp::Xchg => v,
+                    RmwOp::Add => self.b.ins().iadd(old, v),
+                    RmwOp::Sub => self.b.ins().isub(old, v),
+                    RmwOp::And => self.b.ins().band(old, v),
+                    RmwOp::Nand => {
+                        let a = self.b.ins().band(old, v);
+                        self.b.ins().bnot(a)
+                    }
+                    RmwOp::Or => self.b.ins().bor(old, v),
+                    RmwOp::Xor => self.b.ins().bxor(old, v),
+                    RmwOp::Max | RmwOp::Min => {
+                        let (so, sv) = (self.sview(old, n), self.sview(v, n));
+                        let cc = if *op == RmwOp::Max {
+                            IntCC::SignedGreaterThanOrEqual
+                        } else {
+                            IntCC::SignedLessThanOrEqual
+                        };
+                        let keep = self.b.ins().icmp(cc, so, sv);
+                        self.b.ins().select(keep, old, v)
+                    }
+                    RmwOp::Umax => self.b.ins().umax(old, v),
+                    RmwOp::Umin => self.b.ins().umin(old, v),
+                };
+                let new = self.norm(new, n);
+                self.b.ins().store(MemFlagsData::new(), new, addr, 0);
+                self.set(r, 0, old);
+                self.next(exc)?;
+            }
+            Op::Fence => {}
+            Op::Trap {
+                name, keepalive, ..
+            } => {
+                let body = self
+                    .func
+                    .body
+                    .as_ref()
+                    .ok_or_else(|| unsupported("a body"))?;
+                let mut tys = Vec::new();
+                for (i, o) in keepalive.iter().enumerate() {
+                    let t = match o {
+                        Operand::Local(s) => body.slot_types[*s as usize],
+                        Operand::Const(c) => self.env.module.consts[*c as usize].ty,
+                        _ => return Err(unsupported("a global or function in KEEPALIVE")),
+                    };
+                    tys.push(t);
+                    let v = self.val(*o)?;
+                    let w = self.widen(v);
+                    self.store_ctx(w, offsets::RET + 8 * i as i32);
+                }
+                let index = self.env.traps.len() as i64;
+                self.env.traps.push(TrapInfo {
+                    name: name.as_str().to_string(),
+                    types: tys,
+                });
+                self.stop(StopCode::ClientTrap, index);
+                // Instructions after a TRAP are unreachable in this engine; keep the IR valid.
+                let dead = self.b.create_block();
+                self.b.switch_to_block(dead);
+            }
+            Op::CommInst(CommInst::ThreadExit) => self.stop(StopCode::ThreadExit, 0),
+            Op::CommInst(_) => {
+                return Err(unsupported("the native interface's common instructions"));
+            }
+            Op::CCall { .. } => return Err(unsupported("CCALL")),
+            Op::ExtractValue { .. } | Op::InsertValue { .. } => {
+                return Err(unsupported("aggregate values"));
+            }
+        }
+        Ok(())
+    }
+
+    /// `x + sext(i) * size`.
+    fn index(
+        &mut self,
+        x: Operand,
+        i: Operand,
+        ity: TypeId,
+        size: u64,
+    ) -> Result<Value, NotCompiled> {
+        let x = self.val(x)?;
+        let i = self.val(i)?;
+        let n = self.width(ity);
+        let s = self.sview(i, n);
+        let s = if n <= 32 || bits(self.b.func.dfg.value_type(s)) < 64 {
+            self.b.ins().sextend(I64, s)
+        } else {
+            s
+        };
+        let off = self.b.ins().imul_imm_s(s, size as i64);
+        Ok(self.b.ins().iadd(x, off))
+    }
+
+    /// The address an access uses; NULL irefs continue exceptionally or stop.
+    fn address(
+        &mut self,
+        ptr: bool,
+        loc: Operand,
+        exc: &Option<Exc>,
+    ) -> Result<Value, NotCompiled> {
+        let a = self.val(loc)?;
+        if !ptr {
+            let null = self.b.ins().icmp_imm_s(IntCC::Equal, a, 0);
+            self.fail_if(null, exc, StopCode::NullRef)?;
+        }
+        Ok(a)
+    }
+
+    fn alloc(&mut self, size: Value, exc: &Option<Exc>, r: &[u32]) -> Result<(), NotCompiled> {
+        let call = self.b.ins().call(self.env.alloc, &[self.ctx, size]);
+        let addr = self.b.inst_results(call)[0];
+        let none = self.b.ins().icmp_imm_s(IntCC::Equal, addr, 0);
+        self.fail_if(none, exc, StopCode::Alloc)?;
+        self.set(r, 0, addr);
+        self.next(exc)
+    }
+
+    fn call(
+        &mut self,
+        sig: SigId,
+        callee: Operand,
+        args: &[Operand],
+        exc: &Option<Exc>,
+        r: &[u32],
+    ) -> Result<(), NotCompiled> {
+        // The stack budget: the caller counts the callee's frame.
+        let depth = self.load_ctx(I64, offsets::DEPTH);
+        let max = self.load_ctx(I64, offsets::MAX_DEPTH);
+        let full = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, depth, max);
+        self.fail_if(full, exc, StopCode::Stack)?;
+        let mut argv = vec![self.ctx];
+        argv.extend(self.vals(args)?);
+        let deeper = self.b.ins().iadd_imm_s(depth, 1);
+        self.store_ctx(deeper, offsets::DEPTH);
+        let call = match callee {
+            Operand::Func(f) => {
+                let fr = self.env.funcs[f as usize];
+                self.b.ins().call(fr, &argv)
+            }
+            other => {
+                let fp = self.val(other)?;
+                let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, fp, 0);
+                self.check_or_stop(nonnull, StopCode::NullCall);
+                let s = mu_signature(self.types(), sig)
+                    .ok_or_else(|| unsupported("an aggregate signature"))?;
+                let sr = self.b.import_signature(s);
+                self.b.ins().call_indirect(sr, fp, &argv)
+            }
+        };
+        let status = self.b.inst_results(call)[0];
+        let d = self.load_ctx(I64, offsets::DEPTH);
+        let back = self.b.ins().iadd_imm_s(d, -1);
+        self.store_ctx(back, offsets::DEPTH);
+        let normal = self.b.create_block();
+        let abnormal = self.b.create_block();
+        let ok = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, status, i64::from(NORMAL));
+        self.b.ins().brif(ok, normal, &[], abnormal, &[]);
+        // An exception: to the handler, or on up. A stop: on up.
+        self.b.switch_to_block(abnormal);
+        self.b.set_cold_block(abnormal);
+        let is_exc = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, status, i64::from(EXCEPTION));
+        let unwind = self.b.create_block();
+        let up = self.b.create_block();
+        self.b.ins().brif(is_exc, unwind, &[], up, &[]);
+        self.b.switch_to_block(up);
+        self.b.ins().return_(&[status]);
+        self.b.switch_to_block(unwind);
+        match exc {
+            Some(e) => {
+                let ev = self.load_ctx(I64, offsets::EXC);
+                self.jump(&e.exc, Some(ev))?;
+            }
+            None => {
+                self.b.ins().return_(&[status]);
+            }
+        }
+        self.b.switch_to_block(normal);
+        let rets = self.types().sig(sig).rets.clone();
+        for (i, t) in rets.iter().enumerate() {
+            let w = self.load_ctx(I64, offsets::RET + 8 * i as i32);
+            let ct = cl_type(self.types(), *t).ok_or_else(|| unsupported("an aggregate result"))?;
+            let v = self.narrow(w, ct);
+            self.set(r, i, v);
+        }
+        self.next(exc)
+    }
+
+    fn binop(
+        &mut self,
+        op: BinOp,
+        ty: TypeId,
+        a: Value,
+        b: Value,
+        exc: &Option<Exc>,
+    ) -> Result<Value, NotCompiled> {
+        let n = self.width(ty);
+        Ok(match op {
+            BinOp::Add => {
+                let v = self.b.ins().iadd(a, b);
+                self.norm(v, n)
+            }
+            BinOp::Sub => {
+                let v = self.b.ins().isub(a, b);
+                self.norm(v, n)
+            }
+            BinOp::Mul => {
+                let v = self.b.ins().imul(a, b);
+                self.norm(v, n)
+            }
+            BinOp::And => self.b.ins().band(a, b),
+            BinOp::Or => self.b.ins().bor(a, b),
+            BinOp::Xor => self.b.ins().bxor(a, b),
+            BinOp::Udiv | BinOp::Urem | BinOp::Sdiv | BinOp::Srem => {
+                let zero = self.b.ins().icmp_imm_s(IntCC::Equal, b, 0);
+                self.fail_if(zero, exc, StopCode::DivByZero)?;
+                match op {
+                    BinOp::Udiv => self.b.ins().udiv(a, b),
+                    BinOp::Urem => self.b.ins().urem(a, b),
+                    _ => {
+                        // Signed overflow (MIN / -1) truncates: divide by -1 as negation.
+                        let (sa, sb) = (self.sview(a, n), self.sview(b, n));
+                        let minus1 = self.b.ins().icmp_imm_s(IntCC::Equal, sb, -1);
+                        let one = {
+                            let t = self.b.func.dfg.value_type(sb);
+                            self.b.ins().iconst(t, 1)
+                        };
+                        let safe = self.b.ins().select(minus1, one, sb);
+                        let q = if op == BinOp::Sdiv {
+                            self.b.ins().sdiv(sa, safe)
+                        } else {
+                            self.b.ins().srem(sa, safe)
+                        };
+                        let special = if op == BinOp::Sdiv {
+                            self.b.ins().ineg(sa)
+                        } else {
+                            {
+                                let t = self.b.func.dfg.value_type(sb);
+                                self.b.ins().iconst(t, 0)
+                            }
+                        };
+                        let v = self.b.ins().select(minus1, special, q);
+                        self.norm(v, n)
+                    }
+                }
+            }
+            BinOp::Shl | BinOp::Lshr | BinOp::Ashr => {
+                let w = bits(self.b.func.dfg.value_type(a));
+                if n == w {
+                    match op {
+                        BinOp::Shl => self.b.ins().ishl(a, b),
+                        BinOp::Lshr => self.b.ins().ushr(a, b),
+                        _ => self.b.ins().sshr(a, b),
+                    }
+                } else {
+                    let amt = self
+                        .b
+                        .ins()
+                        .band_imm_s(b, i64::from(n.next_power_of_two() - 1));
+                    let big = self.b.ins().icmp_imm_s(
+                        IntCC::UnsignedGreaterThanOrEqual,
+                        amt,
+                        i64::from(n),
+                    );
+                    let (v, fill) = match op {
+                        BinOp::Shl => {
+                            let v = self.b.ins().ishl(a, amt);
+                            let z = {
+                                let t = self.b.func.dfg.value_type(a);
+                                self.b.ins().iconst(t, 0)
+                            };
+                            (v, z)
+                        }
+                        BinOp::Lshr => {
+                            let v = self.b.ins().ushr(a, amt);
+                            let z = {
+                                let t = self.b.func.dfg.value_type(a);
+                                self.b.ins().iconst(t, 0)
+                            };
+                            (v, z)
+                        }
+                        _ => {
+                            let s = self.sview(a, n);
+                            let v = self.b.ins().sshr(s, amt);
+                            let f = self.b.ins().sshr_imm_s(s, i64::from(w - 1));
+                            (v, f)
+                        }
+                    };
+                    let v = self.b.ins().select(big, fill, v);
+                    self.norm(v, n)
+                }
+            }
+            BinOp::Fadd => self.b.ins().fadd(a, b),
+            BinOp::Fsub => self.b.ins().fsub(a, b),
+            BinOp::Fmul => self.b.ins().fmul(a, b),
+            BinOp::Fdiv => self.b.ins().fdiv(a, b),
+            BinOp::Frem => {
+                let f = if self.b.func.dfg.value_type(a) == F32 {
+                    self.env.fmodf
+                } else {
+                    self.env.fmod
+                };
+                let c = self.b.ins().call(f, &[a, b]);
+                self.b.inst_results(c)[0]
+            }
+        })
+    }
+
+    fn cmp(&mut self, op: CmpOp, ty: TypeId, a: Value, b: Value) -> Value {
+        let n = self.width(ty);
+        let int = |cx: &mut Self, cc: IntCC, signed: bool| {
+            let (a, b) = if signed {
+                (cx.sview(a, n), cx.sview(b, n))
+            } else {
+                (a, b)
+            };
+            cx.b.ins().icmp(cc, a, b)
+        };
+        let float = |cx: &mut Self, cc: FloatCC| cx.b.ins().fcmp(cc, a, b);
+        match op {
+            CmpOp::Eq => int(self, IntCC::Equal, false),
+            CmpOp::Ne => int(self, IntCC::NotEqual, false),
+            CmpOp::Sge => int(self, IntCC::SignedGreaterThanOrEqual, true),
+            CmpOp::Sgt => int(self, IntCC::SignedGreaterThan, true),
+            CmpOp::Sle => int(self, IntCC::SignedLessThanOrEqual, true),
+            CmpOp::Slt => int(self, IntCC::SignedLessThan, true),
+            CmpOp::Uge => int(self, IntCC::UnsignedGreaterThanOrEqual, false),
+            CmpOp::Ugt => int(self, IntCC::UnsignedGreaterThan, false),
+            CmpOp::Ule => int(self, IntCC::UnsignedLessThanOrEqual, false),
+            CmpOp::Ult => int(self, IntCC::UnsignedLessThan, false),
+            CmpOp::Ftrue => self.b.ins().iconst(I8, 1),
+            CmpOp::Ffalse => self.b.ins().iconst(I8, 0),
+            CmpOp::Funo => float(self, FloatCC::Unordered),
+            CmpOp::Ford => float(self, FloatCC::Ordered),
+            CmpOp::Foeq => float(self, FloatCC::Equal),
+            CmpOp::Fone => float(self, FloatCC::OrderedNotEqual),
+            CmpOp::Fogt => float(self, FloatCC::GreaterThan),
+            CmpOp::Foge => float(self, FloatCC::GreaterThanOrEqual),
+            CmpOp::Folt => float(self, FloatCC::LessThan),
+            CmpOp::Fole => float(self, FloatCC::LessThanOrEqual),
+            CmpOp::Fueq => float(self, FloatCC::UnorderedOrEqual),
+            CmpOp::Fune => float(self, FloatCC::NotEqual),
+            CmpOp::Fugt => float(self, FloatCC::UnorderedOrGreaterThan),
+            CmpOp::Fuge => float(self, FloatCC::UnorderedOrGreaterThanOrEqual),
+            CmpOp::Fult => float(self, FloatCC::UnorderedOrLessThan),
+            CmpOp::Fule => float(self, FloatCC::UnorderedOrLessThanOrEqual),
+        }
+    }
+
+    fn conv(
+        &mut self,
+        op: ConvOp,
+        from: TypeId,
+        to: TypeId,
+        x: Value,
+    ) -> Result<Value, NotCompiled> {
+        let tt = cl_type(self.types(), to).ok_or_else(|| unsupported("this conversion"))?;
+        let ft = self.b.func.dfg.value_type(x);
+        let (n, m) = (self.width(from), self.width(to));
+        let resize = |cx: &mut Self, v: Value, signed: bool| {
+            let vt = cx.b.func.dfg.value_type(v);
+            if bits(vt) > bits(tt) {
+                cx.b.ins().ireduce(tt, v)
+            } else if bits(vt) < bits(tt) {
+                if signed {
+                    cx.b.ins().sextend(tt, v)
+                } else {
+                    cx.b.ins().uextend(tt, v)
+                }
+            } else {
+                v
+            }
+        };
+        Ok(match op {
+            ConvOp::Trunc | ConvOp::Zext => {
+                let v = resize(self, x, false);
+                self.norm(v, m)
+            }
+            ConvOp::Sext => {
+                let s = self.sview(x, n);
+                let v = resize(self, s, true);
+                self.norm(v, m)
+            }
+            ConvOp::Fptrunc => self.b.ins().fdemote(F32, x),
+            ConvOp::Fpext => self.b.ins().fpromote(F64, x),
+            ConvOp::Fptoui => {
+                let v = self.b.ins().fcvt_to_uint_sat(I64, x);
+                let v = if m < 64 {
+                    let lim = self.b.ins().iconst(I64, mask(m));
+                    self.b.ins().umin(v, lim)
+                } else {
+                    v
+                };
+                resize(self, v, false)
+            }
+            ConvOp::Fptosi => {
+                let v = self.b.ins().fcvt_to_sint_sat(I64, x);
+                let v = if m < 64 {
+                    let hi = self.b.ins().iconst(I64, (1i64 << (m - 1)) - 1);
+                    let lo = self.b.ins().iconst(I64, -(1i64 << (m - 1)));
+                    let v = self.b.ins().smin(v, hi);
+                    self.b.ins().smax(v, lo)
+                } else {
+                    v
+                };
+                let v = resize(self, v, false);
+                self.norm(v, m)
+            }
+            ConvOp::Uitofp => self.b.ins().fcvt_from_uint(tt, x),
+            ConvOp::Sitofp => {
+                let s = self.sview(x, n);
+                self.b.ins().fcvt_from_sint(tt, s)
+            }
+            ConvOp::Bitcast => self.b.ins().bitcast(tt, MemFlagsData::new(), x),
+            ConvOp::Refcast => x,
+            ConvOp::Ptrcast => {
+                let _ = ft;
+                let v = resize(self, x, false);
+                if self.types().is_ptr(to) {
+                    v
+                } else {
+                    self.norm(v, m)
+                }
+            }
+        })
+    }
+}
