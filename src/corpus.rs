@@ -237,18 +237,23 @@ pub fn check_file_fast(name: &str, text: &str) -> Result<FastStats, String> {
             .find(|(fuel, _)| *fuel == with_fuel)
             .expect("both compiled")
             .1;
-        match program.run(f, &argv, r.budgets) {
-            Ok(o) if o.to_string() == r.expect => stats.passed += 1,
-            Ok(o) => {
-                let _ = writeln!(
-                    report,
-                    "{name}:{}: {}: expected `{}`, the fast VM gives `{o}`",
-                    r.line, r.func, r.expect
-                );
-            }
-            Err(fast_vm::FastError::Unsupported(_)) => stats.skipped += 1,
-            Err(e) => {
-                let _ = writeln!(report, "{name}:{}: {}: {e}", r.line, r.func);
+        // Without and with GC stress (a collection, moving every unpinned object, at
+        // every allocation): the outcome must not change.
+        for stress in [false, true] {
+            let mode = if stress { " with --gc-stress" } else { "" };
+            match program.run_with(f, &argv, r.budgets, stress) {
+                Ok((o, _)) if o.to_string() == r.expect => stats.passed += 1,
+                Ok((o, _)) => {
+                    let _ = writeln!(
+                        report,
+                        "{name}:{}: {}: expected `{}`, the fast VM{mode} gives `{o}`",
+                        r.line, r.func, r.expect
+                    );
+                }
+                Err(fast_vm::FastError::Unsupported(_)) => stats.skipped += 1,
+                Err(e) => {
+                    let _ = writeln!(report, "{name}:{}: {}{mode}: {e}", r.line, r.func);
+                }
             }
         }
     }

@@ -86,6 +86,9 @@ struct RunArgs {
     /// Print the native trace (CCALLs, callbacks, pins, unpins) before the outcome.
     #[arg(long)]
     trace_native: bool,
+    /// With --engine fast: collect at every allocation, moving every unpinned object.
+    #[arg(long)]
+    gc_stress: bool,
 }
 
 fn read_files(names: &[String]) -> Result<Vec<(String, String)>, String> {
@@ -198,7 +201,10 @@ fn run(a: &RunArgs, trace: bool) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        return match program.run(f, &args, budgets) {
+        return match program
+            .run_with(f, &args, budgets, a.gc_stress)
+            .map(|(o, _)| o)
+        {
             Ok(o) => {
                 print_outcome(&o, a.json);
                 ExitCode::SUCCESS

@@ -21,6 +21,7 @@ use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId as ClFuncId, Linkage, Module as _};
 use lower::{Env, TrapInfo, cl_type, lower_function, mu_signature};
+pub use runtime::GcStats;
 use runtime::{Ctx, EXCEPTION, Heap, NORMAL, RET_SLOTS, StopCode};
 use spec_model::Budgets;
 use spec_model::ir::{ConstValue, Module, Type, TypeId};
@@ -96,6 +97,8 @@ impl<'m> Program<'m> {
             .map_err(|e| bug(&e))?;
         let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
         jb.symbol("muni_rt_alloc", runtime::rt_alloc as *const u8);
+        jb.symbol("muni_rt_pin", runtime::rt_pin as *const u8);
+        jb.symbol("muni_rt_unpin", runtime::rt_unpin as *const u8);
         jb.symbol("muni_rt_fmod", runtime::rt_fmod as *const u8);
         jb.symbol("muni_rt_fmodf", runtime::rt_fmodf as *const u8);
         let mut jit = JITModule::new(jb);
@@ -108,7 +111,17 @@ impl<'m> Program<'m> {
             s
         };
         let alloc_id = jit
-            .declare_function("muni_rt_alloc", Linkage::Import, &sysv(&[I64, I64], I64))
+            .declare_function(
+                "muni_rt_alloc",
+                Linkage::Import,
+                &sysv(&[I64, I64, I64, I64], I64),
+            )
+            .map_err(|e| bug(&e))?;
+        let pin_id = jit
+            .declare_function("muni_rt_pin", Linkage::Import, &sysv(&[I64, I64], I64))
+            .map_err(|e| bug(&e))?;
+        let unpin_id = jit
+            .declare_function("muni_rt_unpin", Linkage::Import, &sysv(&[I64, I64], I64))
             .map_err(|e| bug(&e))?;
         let f64t = cranelift_codegen::ir::types::F64;
         let f32t = cranelift_codegen::ir::types::F32;
@@ -170,6 +183,8 @@ impl<'m> Program<'m> {
                     .map(|id| id.map(|id| jit.declare_func_in_func(id, &mut cctx.func)))
                     .collect();
                 let alloc = jit.declare_func_in_func(alloc_id, &mut cctx.func);
+                let pin = jit.declare_func_in_func(pin_id, &mut cctx.func);
+                let unpin = jit.declare_func_in_func(unpin_id, &mut cctx.func);
                 let fmod = jit.declare_func_in_func(fmod_id, &mut cctx.func);
                 let fmodf = jit.declare_func_in_func(fmodf_id, &mut cctx.func);
                 let dummy = alloc;
@@ -178,6 +193,8 @@ impl<'m> Program<'m> {
                     module,
                     funcs: &funcs,
                     alloc,
+                    pin,
+                    unpin,
                     fmod,
                     fmodf,
                     global_offsets: &global_offsets,
@@ -326,6 +343,18 @@ impl<'m> Program<'m> {
 
     /// Runs function `f` with `args` under `budgets`, on fresh state.
     pub fn run(&self, f: u32, args: &[Value], budgets: Budgets) -> Result<Outcome, FastError> {
+        self.run_with(f, args, budgets, false).map(|(o, _)| o)
+    }
+
+    /// Like [`Program::run`]; with `gc_stress`, the collector runs at every
+    /// allocation and moves every unpinned object. Also returns what it did.
+    pub fn run_with(
+        &self,
+        f: u32,
+        args: &[Value],
+        budgets: Budgets,
+        gc_stress: bool,
+    ) -> Result<(Outcome, GcStats), FastError> {
         let module = self.module;
         let types = &module.types;
         let Some(entry) = self.entries.get(f as usize).copied().flatten() else {
@@ -336,7 +365,7 @@ impl<'m> Program<'m> {
             ));
         };
         if budgets.stack == 0 {
-            return Ok(Outcome::Exhausted(Budget::Stack));
+            return Ok((Outcome::Exhausted(Budget::Stack), GcStats::default()));
         }
         let params = &types.sig(module.funcs[f as usize].sig).params;
         if params.len() != args.len() {
@@ -347,13 +376,21 @@ impl<'m> Program<'m> {
             )));
         }
         let words: Vec<u64> = args.iter().map(value_bits).collect();
-        let mut heap = Heap::default();
+        let mut heap = Heap::new(types);
+        heap.stress = gc_stress;
         let mut globals = vec![
             0u128;
             usize::try_from(self.globals_size.div_ceil(16))
                 .unwrap_or(0)
                 .max(1)
         ];
+        let gtypes = module
+            .globals
+            .iter()
+            .zip(&self.global_offsets)
+            .map(|(g, off)| (*off, g.ty))
+            .collect();
+        heap.globals = (globals.as_ptr() as u64, gtypes);
         let mut ctx = Box::new(Ctx {
             fuel: if self.fuel_checks {
                 budgets.fuel
@@ -366,8 +403,9 @@ impl<'m> Program<'m> {
             stop: 0,
             detail: 0,
             exc: 0,
-            heap: &mut heap,
+            heap: (&mut heap as *mut Heap<'_>).cast::<Heap<'static>>(),
             globals: globals.as_mut_ptr().cast(),
+            roots: 0,
             ret: [0; RET_SLOTS],
         });
         // SAFETY: `entry` was compiled for this function's parameters, which `words`
@@ -378,7 +416,7 @@ impl<'m> Program<'m> {
             heap: &heap,
             globals: globals.as_ptr() as u64,
         };
-        Ok(match status {
+        let outcome = match status {
             NORMAL => {
                 let rets = &types.sig(module.funcs[f as usize].sig).rets;
                 Outcome::Return(
@@ -419,7 +457,8 @@ impl<'m> Program<'m> {
                 }
                 other => return Err(FastError::Bug(format!("unknown stop code {other}"))),
             },
-        })
+        };
+        Ok((outcome, heap.stats))
     }
 }
 
@@ -436,7 +475,7 @@ fn value_bits(v: &Value) -> u64 {
 /// Reads results back as the model prints them.
 struct View<'a, 'm> {
     program: &'a Program<'m>,
-    heap: &'a Heap,
+    heap: &'a Heap<'m>,
     globals: u64,
 }
 
@@ -459,7 +498,7 @@ impl View<'_, '_> {
         }
         self.heap
             .find(addr)
-            .map(|(i, off)| (IRefBase::Obj(i as u32), off))
+            .map(|(base, o)| (IRefBase::Obj(o.serial as u32), addr - base))
     }
 
     fn out(&self, t: TypeId, w: u64) -> OutValue {
@@ -472,7 +511,7 @@ impl View<'_, '_> {
             Type::Float => OutValue::Float(w as u32),
             Type::Double => OutValue::Double(w),
             Type::Ref(_) | Type::WeakRef(_) => OutValue::Ref(
-                (w != 0).then(|| self.heap.find(w).map_or(u32::MAX, |(i, _)| i as u32)),
+                (w != 0).then(|| self.heap.find(w).map_or(u32::MAX, |(_, o)| o.serial as u32)),
             ),
             Type::IRef(_) => OutValue::IRef(if w == 0 { None } else { self.base(w) }),
             Type::FuncRef(_) => OutValue::FuncRef((w != 0).then(|| {
@@ -483,7 +522,7 @@ impl View<'_, '_> {
                 )
             })),
             Type::UPtr(_) | Type::UFuncPtr(_) => match self.heap.find(w) {
-                Some((i, off)) => OutValue::MuPtr(i as u32, off),
+                Some((base, o)) => OutValue::MuPtr(o.serial as u32, w - base),
                 None => OutValue::Ptr(w),
             },
             _ => OutValue::Ptr(w),

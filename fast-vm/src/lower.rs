@@ -80,6 +80,10 @@ pub struct Env<'a> {
     pub funcs: &'a [FuncRef],
     /// `rt_alloc`.
     pub alloc: FuncRef,
+    /// `rt_pin`.
+    pub pin: FuncRef,
+    /// `rt_unpin`.
+    pub unpin: FuncRef,
     /// `rt_fmod`, `rt_fmodf`.
     pub fmod: FuncRef,
     /// `rt_fmodf`.
@@ -103,6 +107,12 @@ struct Cx<'a, 'b> {
     ctx: Value,
     blocks: Vec<Block>,
     slots: HashMap<u32, Value>,
+    /// This function's shadow-stack frame, if it has references to keep.
+    shadow: Option<cranelift_codegen::ir::StackSlot>,
+    /// The references live after each instruction of the current block.
+    live: Vec<Vec<u32>>,
+    /// The index of the current instruction.
+    cur: usize,
 }
 
 fn bargs(vs: &[Value]) -> Vec<BlockArg> {
@@ -140,8 +150,18 @@ pub fn lower_function(
         ctx: Value::from_u32(0),
         blocks: Vec::new(),
         slots: HashMap::new(),
+        shadow: None,
+        live: Vec::new(),
+        cur: 0,
     };
     let types = &cx.env.module.types;
+    let max_live = body
+        .blocks
+        .iter()
+        .flat_map(|b| live_refs(types, body, b))
+        .map(|l| l.len())
+        .max()
+        .unwrap_or(0);
     // One Cranelift block per Mu block, with its parameters.
     for blk in &body.blocks {
         let cb = cx.b.create_block();
@@ -161,6 +181,22 @@ pub fn lower_function(
     cx.b.switch_to_block(entry);
     let params = cx.b.block_params(entry).to_vec();
     cx.ctx = params[0];
+    if max_live > 0 {
+        // Link this function's shadow-stack frame: [previous, count, refs...].
+        let slot =
+            cx.b.create_sized_stack_slot(cranelift_codegen::ir::StackSlotData::new(
+                cranelift_codegen::ir::StackSlotKind::ExplicitSlot,
+                u32::try_from(16 + 8 * max_live).unwrap_or(u32::MAX),
+                3,
+            ));
+        cx.shadow = Some(slot);
+        let prev = cx.load_ctx(I64, offsets::ROOTS);
+        cx.b.ins().stack_store(I64, prev, slot, 0);
+        let zero = cx.b.ins().iconst(I64, 0);
+        cx.b.ins().stack_store(I64, zero, slot, 8);
+        let addr = cx.b.ins().stack_addr(I64, slot, 0);
+        cx.store_ctx(addr, offsets::ROOTS);
+    }
     let first = cx.blocks[0];
     cx.b.ins().jump(first, &bargs(&params[1..]));
     for (i, blk) in body.blocks.iter().enumerate() {
@@ -174,7 +210,9 @@ pub fn lower_function(
             cx.slots.insert(e, ps[ps.len() - 1]);
         }
         cx.charge_fuel(blk.insts.len() as i64);
-        for inst in &blk.insts {
+        cx.live = live_refs(&cx.env.module.types, body, blk);
+        for (k, inst) in blk.insts.iter().enumerate() {
+            cx.cur = k;
             cx.inst(&inst.op, &inst.results)?;
         }
     }
@@ -205,8 +243,47 @@ impl Cx<'_, '_> {
             .store(MemFlagsData::trusted(), v, self.ctx, off);
     }
 
+    /// Unlinks this function's shadow-stack frame (before every return).
+    fn leave(&mut self) {
+        if let Some(slot) = self.shadow {
+            let prev = self.b.ins().stack_load(I64, I64, slot, 0);
+            self.store_ctx(prev, offsets::ROOTS);
+        }
+    }
+
+    /// Stores the references live after the current instruction into the shadow
+    /// frame, so that a collection at this safepoint sees and updates them.
+    fn spill(&mut self) -> Result<Vec<u32>, NotCompiled> {
+        let live = self.live.get(self.cur).cloned().unwrap_or_default();
+        let Some(slot) = self.shadow else {
+            return Ok(live);
+        };
+        let n = self.b.ins().iconst(I64, live.len() as i64);
+        self.b.ins().stack_store(I64, n, slot, 8);
+        for (i, s) in live.iter().enumerate() {
+            let v = *self
+                .slots
+                .get(s)
+                .ok_or_else(|| unsupported("a reference of another block"))?;
+            self.b.ins().stack_store(I64, v, slot, 16 + 8 * i as i32);
+        }
+        Ok(live)
+    }
+
+    /// Reloads the references a collection may have moved.
+    fn reload(&mut self, live: &[u32]) {
+        let Some(slot) = self.shadow else { return };
+        for (i, s) in live.iter().enumerate() {
+            let v = self.b.ins().stack_load(I64, I64, slot, 16 + 8 * i as i32);
+            self.slots.insert(*s, v);
+        }
+        let z = self.b.ins().iconst(I64, 0);
+        self.b.ins().stack_store(I64, z, slot, 8);
+    }
+
     /// Ends the run: records why and returns STOP.
     fn stop(&mut self, code: StopCode, detail: i64) {
+        self.leave();
         let c = self.b.ins().iconst(I64, code as i64);
         self.store_ctx(c, offsets::STOP);
         let d = self.b.ins().iconst(I64, detail);
@@ -451,6 +528,7 @@ impl Cx<'_, '_> {
             Op::TailCall { sig, callee, args } => {
                 let mut argv = vec![self.ctx];
                 argv.extend(self.vals(args)?);
+                self.leave();
                 match callee {
                     Operand::Func(f) => {
                         let fr = self.env.funcs[*f as usize];
@@ -473,11 +551,13 @@ impl Cx<'_, '_> {
                     let w = self.widen(v);
                     self.store_ctx(w, offsets::RET + 8 * i as i32);
                 }
+                self.leave();
                 let s = self.b.ins().iconst(I32, i64::from(NORMAL));
                 self.b.ins().return_(&[s]);
             }
             Op::Throw(x) => {
                 let e = self.val(*x)?;
+                self.leave();
                 self.store_ctx(e, offsets::EXC);
                 let s = self.b.ins().iconst(I32, i64::from(EXCEPTION));
                 self.b.ins().return_(&[s]);
@@ -485,12 +565,14 @@ impl Cx<'_, '_> {
             Op::New { ty, exc } => {
                 let size = layout::alloc_size(self.types(), *ty, 0);
                 let sz = self.b.ins().iconst(I64, size as i64);
-                self.alloc(sz, exc, r)?;
+                let zero = self.b.ins().iconst(I64, 0);
+                self.alloc(sz, *ty, zero, exc, r)?;
             }
             Op::Alloca { ty, exc } => {
                 let size = layout::alloc_size(self.types(), *ty, 0);
                 let sz = self.b.ins().iconst(I64, size as i64);
-                self.alloc(sz, exc, r)?;
+                let zero = self.b.ins().iconst(I64, 0);
+                self.alloc(sz, *ty, zero, exc, r)?;
             }
             Op::NewHybrid {
                 ty,
@@ -528,7 +610,7 @@ impl Cx<'_, '_> {
                     .ins()
                     .iadd_imm_s(bytes, (var_off + l0.align - 1) as i64);
                 let size = self.b.ins().band_imm_s(end, -(l0.align as i64));
-                self.alloc(size, exc, r)?;
+                self.alloc(size, *ty, n, exc, r)?;
             }
             Op::GetIRef { x } => {
                 let v = self.val(*x)?;
@@ -690,9 +772,21 @@ impl Cx<'_, '_> {
                 self.b.switch_to_block(dead);
             }
             Op::CommInst(CommInst::ThreadExit) => self.stop(StopCode::ThreadExit, 0),
-            Op::CommInst(_) => {
-                return Err(unsupported("the native interface's common instructions"));
+            Op::CommInst(CommInst::Pin { x, .. }) => {
+                let x = self.val(*x)?;
+                let c = self.b.ins().call(self.env.pin, &[self.ctx, x]);
+                let v = self.b.inst_results(c)[0];
+                self.set(r, 0, v);
             }
+            Op::CommInst(CommInst::Unpin { x, .. }) => {
+                let x = self.val(*x)?;
+                self.b.ins().call(self.env.unpin, &[self.ctx, x]);
+            }
+            Op::CommInst(CommInst::GetCookie) => {
+                let z = self.b.ins().iconst(I64, 0);
+                self.set(r, 0, z);
+            }
+            Op::CommInst(_) => return Err(unsupported("exposing functions")),
             Op::CCall { .. } => return Err(unsupported("CCALL")),
             Op::ExtractValue { .. } | Op::InsertValue { .. } => {
                 return Err(unsupported("aggregate values"));
@@ -737,9 +831,22 @@ impl Cx<'_, '_> {
         Ok(a)
     }
 
-    fn alloc(&mut self, size: Value, exc: &Option<Exc>, r: &[u32]) -> Result<(), NotCompiled> {
-        let call = self.b.ins().call(self.env.alloc, &[self.ctx, size]);
+    fn alloc(
+        &mut self,
+        size: Value,
+        ty: TypeId,
+        var_len: Value,
+        exc: &Option<Exc>,
+        r: &[u32],
+    ) -> Result<(), NotCompiled> {
+        let live = self.spill()?;
+        let t = self.b.ins().iconst(I64, i64::from(ty));
+        let call = self
+            .b
+            .ins()
+            .call(self.env.alloc, &[self.ctx, size, t, var_len]);
         let addr = self.b.inst_results(call)[0];
+        self.reload(&live);
         let none = self.b.ins().icmp_imm_s(IntCC::Equal, addr, 0);
         self.fail_if(none, exc, StopCode::Alloc)?;
         self.set(r, 0, addr);
@@ -766,6 +873,7 @@ impl Cx<'_, '_> {
         argv.extend(self.vals(args)?);
         let deeper = self.b.ins().iadd_imm_s(depth, 1);
         self.store_ctx(deeper, offsets::DEPTH);
+        let live = self.spill()?;
         let call = match callee {
             Operand::Func(f) => {
                 let fr = self.env.funcs[f as usize];
@@ -782,6 +890,7 @@ impl Cx<'_, '_> {
             }
         };
         let status = self.b.inst_results(call)[0];
+        self.reload(&live);
         let d = self.load_ctx(I64, offsets::DEPTH);
         let back = self.b.ins().iadd_imm_s(d, -1);
         self.store_ctx(back, offsets::DEPTH);
@@ -803,6 +912,7 @@ impl Cx<'_, '_> {
         let up = self.b.create_block();
         self.b.ins().brif(is_exc, unwind, &[], up, &[]);
         self.b.switch_to_block(up);
+        self.leave();
         self.b.ins().return_(&[status]);
         self.b.switch_to_block(unwind);
         match exc {
@@ -811,6 +921,7 @@ impl Cx<'_, '_> {
                 self.jump(&e.exc, Some(ev))?;
             }
             None => {
+                self.leave();
                 self.b.ins().return_(&[status]);
             }
         }
@@ -1063,4 +1174,134 @@ impl Cx<'_, '_> {
             }
         })
     }
+}
+
+fn exc_dest_args(exc: &Option<Exc>, out: &mut Vec<Operand>) {
+    if let Some(e) = exc {
+        out.extend(&e.nor.args);
+        out.extend(&e.exc.args);
+    }
+}
+
+/// The operands an instruction's destinations pass (used after it runs).
+fn dest_uses(op: &Op) -> Vec<Operand> {
+    let mut out = Vec::new();
+    match op {
+        Op::Branch(d) => out.extend(&d.args),
+        Op::Branch2 { t, f, .. } => {
+            out.extend(&t.args);
+            out.extend(&f.args);
+        }
+        Op::Switch { default, cases, .. } => {
+            out.extend(&default.args);
+            for (_, d) in cases {
+                out.extend(&d.args);
+            }
+        }
+        Op::BinOp { exc, .. }
+        | Op::Call { exc, .. }
+        | Op::New { exc, .. }
+        | Op::NewHybrid { exc, .. }
+        | Op::Alloca { exc, .. }
+        | Op::AllocaHybrid { exc, .. }
+        | Op::Load { exc, .. }
+        | Op::Store { exc, .. }
+        | Op::CmpXchg { exc, .. }
+        | Op::AtomicRmw { exc, .. }
+        | Op::Trap { exc, .. }
+        | Op::CCall { exc, .. } => exc_dest_args(exc, &mut out),
+        _ => {}
+    }
+    out
+}
+
+/// Every operand an instruction reads, its destinations' arguments included.
+fn uses(op: &Op) -> Vec<Operand> {
+    let mut out = dest_uses(op);
+    match op {
+        Op::BinOp { a, b, .. } | Op::Cmp { a, b, .. } => out.extend([*a, *b]),
+        Op::Conv { x, .. }
+        | Op::GetIRef { x }
+        | Op::GetFieldIRef { x, .. }
+        | Op::GetVarPartIRef { x, .. } => out.push(*x),
+        Op::ExtractValue { x, .. } => out.push(*x),
+        Op::InsertValue { x, v, .. } => out.extend([*x, *v]),
+        Op::Select { cond, a, b } => out.extend([*cond, *a, *b]),
+        Op::Branch2 { cond, .. } => out.push(*cond),
+        Op::Switch { x, cases, .. } => {
+            out.push(*x);
+            out.extend(cases.iter().map(|(k, _)| *k));
+        }
+        Op::Call { callee, args, .. }
+        | Op::TailCall { callee, args, .. }
+        | Op::CCall { callee, args, .. } => {
+            out.push(*callee);
+            out.extend(args);
+        }
+        Op::Ret(vs) => out.extend(vs),
+        Op::Throw(x) => out.push(*x),
+        Op::NewHybrid { len, .. } | Op::AllocaHybrid { len, .. } => out.push(*len),
+        Op::GetElemIRef { x, index, .. } => out.extend([*x, *index]),
+        Op::ShiftIRef { x, off, .. } => out.extend([*x, *off]),
+        Op::Load { loc, .. } => out.push(*loc),
+        Op::Store { loc, v, .. } | Op::AtomicRmw { loc, v, .. } => out.extend([*loc, *v]),
+        Op::CmpXchg {
+            loc,
+            expected,
+            desired,
+            ..
+        } => out.extend([*loc, *expected, *desired]),
+        Op::Trap { keepalive, .. } => out.extend(keepalive),
+        Op::CommInst(c) => match c {
+            CommInst::Pin { x, .. } | CommInst::Unpin { x, .. } => out.push(*x),
+            CommInst::Expose { f, cookie, .. } => out.extend([*f, *cookie]),
+            CommInst::Unexpose { p } => out.push(*p),
+            CommInst::ThreadExit | CommInst::GetCookie => {}
+        },
+        Op::New { .. } | Op::Alloca { .. } | Op::Branch(_) | Op::Fence => {}
+    }
+    out
+}
+
+/// For each instruction of a block, the reference values (frame slots) still needed
+/// after it: what a safepoint there must keep for the collector to update.
+pub fn live_refs(
+    types: &Types,
+    body: &spec_model::ir::Body,
+    block: &spec_model::ir::Block,
+) -> Vec<Vec<u32>> {
+    let is_ref = |s: u32| {
+        matches!(
+            types.get(body.slot_types[s as usize]),
+            Type::Ref(_) | Type::IRef(_) | Type::WeakRef(_)
+        )
+    };
+    let n = block.insts.len();
+    let mut out = vec![Vec::new(); n];
+    let mut later: Vec<u32> = Vec::new();
+    for i in (0..n).rev() {
+        let inst = &block.insts[i];
+        let mut live: Vec<u32> = later.clone();
+        for o in dest_uses(&inst.op) {
+            if let Operand::Local(s) = o
+                && is_ref(s)
+                && !live.contains(&s)
+            {
+                live.push(s);
+            }
+        }
+        live.retain(|s| !inst.results.contains(s));
+        live.sort_unstable();
+        out[i] = live;
+        for o in uses(&inst.op) {
+            if let Operand::Local(s) = o
+                && is_ref(s)
+                && !later.contains(&s)
+            {
+                later.push(s);
+            }
+        }
+        later.retain(|s| !inst.results.contains(s));
+    }
+    out
 }

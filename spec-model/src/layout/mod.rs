@@ -224,3 +224,36 @@ impl Report {
         }
     }
 }
+
+/// Offsets of the reference-typed fields of a value of type `t` placed at `base`.
+pub fn ref_offsets(types: &Types, t: TypeId, var_len: u64, base: u64, out: &mut Vec<u64>) {
+    match types.get(t) {
+        Type::Ref(_) | Type::IRef(_) | Type::WeakRef(_) | Type::FuncRef(_) | Type::Other(_) => {
+            out.push(base)
+        }
+        Type::Struct(fs) => {
+            for ((o, _), f) in fields(types, fs).zip(fs) {
+                ref_offsets(types, *f, 0, base + o, out);
+            }
+        }
+        Type::Array(e, n) if !types.native_safe(*e) => {
+            let es = layout(types, *e).size;
+            for i in 0..*n {
+                ref_offsets(types, *e, 0, base + i * es, out);
+            }
+        }
+        Type::Hybrid(fs, v) => {
+            for ((o, _), f) in fields(types, fs).zip(fs) {
+                ref_offsets(types, *f, 0, base + o, out);
+            }
+            if !types.native_safe(*v) {
+                let (_, var_off) = hybrid_layout(types, fs, *v, 0);
+                let vs = layout(types, *v).size;
+                for i in 0..var_len {
+                    ref_offsets(types, *v, 0, base + var_off + i * vs, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}

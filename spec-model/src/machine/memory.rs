@@ -176,7 +176,7 @@ impl Memory {
     pub fn overlaps_ref(&self, types: &Types, obj: ObjId, off: u64, len: u64) -> bool {
         let o = &self.objs[obj as usize];
         let mut refs = Vec::new();
-        ref_offsets(types, o.ty, o.var_len, 0, &mut refs);
+        layout::ref_offsets(types, o.ty, o.var_len, 0, &mut refs);
         refs.iter().any(|r| *r < off + len && off < r + 8)
     }
 
@@ -363,39 +363,6 @@ pub fn decode(types: &Types, bytes: &[u8], off: u64, ty: TypeId) -> Value {
 /// Encodes a value of a native-safe type into bytes in its native layout.
 pub fn encode(types: &Types, bytes: &mut [u8], off: u64, ty: TypeId, v: &Value) {
     write_in(types, bytes, &mut BTreeMap::new(), off, ty, v);
-}
-
-/// Offsets of the reference-typed fields of a value of type `t` placed at `base`.
-fn ref_offsets(types: &Types, t: TypeId, var_len: u64, base: u64, out: &mut Vec<u64>) {
-    match types.get(t) {
-        Type::Ref(_) | Type::IRef(_) | Type::WeakRef(_) | Type::FuncRef(_) | Type::Other(_) => {
-            out.push(base)
-        }
-        Type::Struct(fs) => {
-            for ((o, _), f) in fields(types, fs).zip(fs) {
-                ref_offsets(types, *f, 0, base + o, out);
-            }
-        }
-        Type::Array(e, n) if !types.native_safe(*e) => {
-            let es = layout::layout(types, *e).size;
-            for i in 0..*n {
-                ref_offsets(types, *e, 0, base + i * es, out);
-            }
-        }
-        Type::Hybrid(fs, v) => {
-            for ((o, _), f) in fields(types, fs).zip(fs) {
-                ref_offsets(types, *f, 0, base + o, out);
-            }
-            if !types.native_safe(*v) {
-                let (_, var_off) = hybrid_layout(types, fs, *v, 0);
-                let vs = layout::layout(types, *v).size;
-                for i in 0..var_len {
-                    ref_offsets(types, *v, 0, base + var_off + i * vs, out);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 /// The function a `funcref` value names (for messages).
