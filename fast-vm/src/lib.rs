@@ -20,7 +20,7 @@ use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{FuncId as ClFuncId, Linkage, Module as _};
-use lower::{Env, TrapInfo, cl_type, lower_function, mu_signature};
+use lower::{Env, TrapInfo, leaves, lower_function, mu_signature};
 pub use runtime::GcStats;
 use runtime::{Ctx, EXCEPTION, Heap, NORMAL, RET_SLOTS, StopCode};
 use spec_model::Budgets;
@@ -280,9 +280,14 @@ impl<'m> Program<'m> {
             b.switch_to_block(blk);
             let (ctx, args) = (b.block_params(blk)[0], b.block_params(blk)[1]);
             let mut argv = vec![ctx];
-            for (k, p) in types.sig(f.sig).params.iter().enumerate() {
-                let t =
-                    cl_type(types, *p).ok_or_else(|| FastError::Bug("parameter type".into()))?;
+            let param_leaves: Vec<_> = types
+                .sig(f.sig)
+                .params
+                .iter()
+                .map(|p| leaves(types, *p).unwrap_or_default())
+                .flat_map(|l| l.into_iter().map(|(_, t)| t))
+                .collect();
+            for (k, t) in param_leaves.into_iter().enumerate() {
                 let w = b
                     .ins()
                     .load(I64, MemFlagsData::trusted(), args, 8 * k as i32);
@@ -375,7 +380,10 @@ impl<'m> Program<'m> {
                 params.len()
             )));
         }
-        let words: Vec<u64> = args.iter().map(value_bits).collect();
+        let mut words: Vec<u64> = Vec::new();
+        for a in args {
+            value_words(a, &mut words);
+        }
         let mut heap = Heap::new(types);
         heap.stress = gc_stress;
         let mut globals = vec![
@@ -419,12 +427,8 @@ impl<'m> Program<'m> {
         let outcome = match status {
             NORMAL => {
                 let rets = &types.sig(module.funcs[f as usize].sig).rets;
-                Outcome::Return(
-                    rets.iter()
-                        .enumerate()
-                        .map(|(i, t)| view.out(*t, ctx.ret[i]))
-                        .collect(),
-                )
+                let mut words = ctx.ret.iter().copied();
+                Outcome::Return(rets.iter().map(|t| view.out(*t, &mut words)).collect())
             }
             EXCEPTION => Outcome::Trap(TrapCode::UncaughtException),
             _ => match ctx.stop {
@@ -437,12 +441,8 @@ impl<'m> Program<'m> {
                 x if x == StopCode::ThreadExit as u64 => Outcome::Return(Vec::new()),
                 x if x == StopCode::ClientTrap as u64 => {
                     let t = &self.traps[ctx.detail as usize];
-                    let values = t
-                        .types
-                        .iter()
-                        .enumerate()
-                        .map(|(i, ty)| view.out(*ty, ctx.ret[i]))
-                        .collect();
+                    let mut words = ctx.ret.iter().copied();
+                    let values = t.types.iter().map(|ty| view.out(*ty, &mut words)).collect();
                     Outcome::ClientTrap {
                         name: t.name.clone(),
                         values,
@@ -463,12 +463,13 @@ impl<'m> Program<'m> {
 }
 
 /// A value's bits as JIT code passes them (integers zero-extended).
-fn value_bits(v: &Value) -> u64 {
+fn value_words(v: &Value, out: &mut Vec<u64>) {
     match v {
-        Value::Int(b) | Value::Ptr(b) => *b,
-        Value::Float(f) => u64::from(f.to_bits()),
-        Value::Double(d) => d.to_bits(),
-        _ => 0,
+        Value::Int(b) | Value::Ptr(b) => out.push(*b),
+        Value::Float(f) => out.push(u64::from(f.to_bits())),
+        Value::Double(d) => out.push(d.to_bits()),
+        Value::Agg(vs) => vs.iter().for_each(|v| value_words(v, out)),
+        _ => out.push(0),
     }
 }
 
@@ -501,8 +502,19 @@ impl View<'_, '_> {
             .map(|(base, o)| (IRefBase::Obj(o.serial as u32), addr - base))
     }
 
-    fn out(&self, t: TypeId, w: u64) -> OutValue {
+    /// Decodes a value of type `t` from the words its leaves occupy.
+    fn out(&self, t: TypeId, words: &mut impl Iterator<Item = u64>) -> OutValue {
         let m = self.program.module;
+        match m.types.get(t) {
+            Type::Struct(fs) => {
+                return OutValue::Agg(fs.iter().map(|f| self.out(*f, words)).collect());
+            }
+            Type::Array(e, n) => {
+                return OutValue::Agg((0..*n).map(|_| self.out(*e, words)).collect());
+            }
+            _ => {}
+        }
+        let w = words.next().unwrap_or(0);
         match m.types.get(t) {
             Type::Int(n) => OutValue::Int {
                 width: *n,

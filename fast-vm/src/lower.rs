@@ -49,15 +49,52 @@ pub fn cl_type(types: &Types, t: TypeId) -> Option<ClType> {
     })
 }
 
+/// The scalar leaves of a value of type `t`, in order, with their byte offsets and
+/// Cranelift types: a scalar is one leaf, a struct or array the leaves of its
+/// fields or elements. `None` for types no SSA value has here.
+pub fn leaves(types: &Types, t: TypeId) -> Option<Vec<(u64, ClType)>> {
+    if let Some(c) = cl_type(types, t) {
+        return Some(vec![(0, c)]);
+    }
+    let mut out = Vec::new();
+    match types.get(t) {
+        Type::Struct(fs) => {
+            for ((off, _), f) in layout::fields(types, fs).zip(fs) {
+                out.extend(leaves(types, *f)?.into_iter().map(|(o, c)| (off + o, c)));
+            }
+        }
+        Type::Array(e, n) => {
+            let es = layout::layout(types, *e).size;
+            let inner = leaves(types, *e)?;
+            for i in 0..*n {
+                out.extend(inner.iter().map(|(o, c)| (i * es + o, *c)));
+                if out.len() > crate::runtime::RET_SLOTS {
+                    return None;
+                }
+            }
+        }
+        _ => return None,
+    }
+    (out.len() <= crate::runtime::RET_SLOTS).then_some(out)
+}
+
 /// The Cranelift signature of a Mu function (tail convention).
 pub fn mu_signature(types: &Types, s: SigId) -> Option<Signature> {
     let mut sig = Signature::new(CallConv::Tail);
     sig.params.push(AbiParam::new(I64));
     for p in &types.sig(s).params {
-        sig.params.push(AbiParam::new(cl_type(types, *p)?));
+        sig.params.extend(
+            leaves(types, *p)?
+                .into_iter()
+                .map(|(_, c)| AbiParam::new(c)),
+        );
     }
+    let mut n = 0;
     for r in &types.sig(s).rets {
-        cl_type(types, *r)?;
+        n += leaves(types, *r)?.len();
+    }
+    if n > crate::runtime::RET_SLOTS {
+        return None;
     }
     sig.returns.push(AbiParam::new(I32));
     Some(sig)
@@ -107,6 +144,8 @@ struct Cx<'a, 'b> {
     ctx: Value,
     blocks: Vec<Block>,
     slots: HashMap<u32, Value>,
+    /// The leaves of aggregate values, by frame slot.
+    aggs: HashMap<u32, Vec<Value>>,
     /// This function's shadow-stack frame, if it has references to keep.
     shadow: Option<cranelift_codegen::ir::StackSlot>,
     /// The references live after each instruction of the current block.
@@ -150,6 +189,7 @@ pub fn lower_function(
         ctx: Value::from_u32(0),
         blocks: Vec::new(),
         slots: HashMap::new(),
+        aggs: HashMap::new(),
         shadow: None,
         live: Vec::new(),
         cur: 0,
@@ -166,9 +206,11 @@ pub fn lower_function(
     for blk in &body.blocks {
         let cb = cx.b.create_block();
         for p in &blk.params {
-            let t = cl_type(types, body.slot_types[*p as usize])
-                .ok_or_else(|| unsupported("an aggregate block parameter"))?;
-            cx.b.append_block_param(cb, t);
+            let ls = leaves(types, body.slot_types[*p as usize])
+                .ok_or_else(|| unsupported("a block parameter of this type"))?;
+            for (_, t) in ls {
+                cx.b.append_block_param(cb, t);
+            }
         }
         if blk.exc_param.is_some() {
             cx.b.append_block_param(cb, I64);
@@ -203,8 +245,12 @@ pub fn lower_function(
         let cb = cx.blocks[i];
         cx.b.switch_to_block(cb);
         let ps = cx.b.block_params(cb).to_vec();
-        for (slot, v) in blk.params.iter().zip(&ps) {
-            cx.slots.insert(*slot, *v);
+        let mut k = 0;
+        for slot in &blk.params {
+            let t = body.slot_types[*slot as usize];
+            let n = leaves(&cx.env.module.types, t).map_or(1, |l| l.len());
+            cx.bind(*slot, t, ps[k..k + n].to_vec());
+            k += n;
         }
         if let Some(e) = blk.exc_param {
             cx.slots.insert(e, ps[ps.len() - 1]);
@@ -357,14 +403,91 @@ impl Cx<'_, '_> {
         })
     }
 
+    /// The leaves of an operand (one for a scalar).
+    fn flat(&mut self, o: Operand) -> Result<Vec<Value>, NotCompiled> {
+        match o {
+            Operand::Local(s) if self.aggs.contains_key(&s) => Ok(self.aggs[&s].clone()),
+            Operand::Const(c)
+                if matches!(
+                    self.env.module.consts[c as usize].value,
+                    ConstValue::List(_)
+                ) =>
+            {
+                self.const_leaves(c)
+            }
+            _ => Ok(vec![self.val(o)?]),
+        }
+    }
+
+    fn const_leaves(&mut self, c: u32) -> Result<Vec<Value>, NotCompiled> {
+        let module = self.env.module;
+        match &module.consts[c as usize].value {
+            ConstValue::List(items) => {
+                let mut out = Vec::new();
+                for i in items {
+                    out.extend(self.const_leaves(*i)?);
+                }
+                Ok(out)
+            }
+            _ => Ok(vec![self.val(Operand::Const(c))?]),
+        }
+    }
+
+    /// The leaves of several operands, concatenated.
     fn vals(&mut self, os: &[Operand]) -> Result<Vec<Value>, NotCompiled> {
-        os.iter().map(|o| self.val(*o)).collect()
+        let mut out = Vec::new();
+        for o in os {
+            out.extend(self.flat(*o)?);
+        }
+        Ok(out)
+    }
+
+    /// Binds a frame slot of type `t` to its leaves.
+    fn bind(&mut self, slot: u32, t: TypeId, vs: Vec<Value>) {
+        if cl_type(self.types(), t).is_some() && vs.len() == 1 {
+            self.slots.insert(slot, vs[0]);
+        } else {
+            self.aggs.insert(slot, vs);
+        }
     }
 
     fn set(&mut self, results: &[u32], i: usize, v: Value) {
         if let Some(s) = results.get(i) {
             self.slots.insert(*s, v);
         }
+    }
+
+    fn set_flat(&mut self, results: &[u32], i: usize, t: TypeId, vs: Vec<Value>) {
+        if let Some(s) = results.get(i) {
+            self.bind(*s, t, vs);
+        }
+    }
+
+    /// The type of an instruction's first result.
+    fn slot_type(&self, r: &[u32]) -> Result<TypeId, NotCompiled> {
+        let body = self
+            .func
+            .body
+            .as_ref()
+            .ok_or_else(|| unsupported("a body"))?;
+        Ok(r.first().map_or(0, |s| body.slot_types[*s as usize]))
+    }
+
+    /// Leaf ranges of each field of a struct.
+    fn field_ranges(&self, t: TypeId) -> Result<Vec<std::ops::Range<usize>>, NotCompiled> {
+        let Type::Struct(fs) = self.types().get(t) else {
+            return Err(unsupported("a non-struct aggregate"));
+        };
+        let mut out = Vec::new();
+        let mut k = 0;
+        for f in fs {
+            let n = leaves(self.types(), *f)
+                .ok_or_else(|| unsupported("this field type"))?
+                .len();
+            out.push(k..k + n);
+            k += n;
+        }
+        Ok(out)
     }
 
     /// The arguments of a jump to `d`: its arguments, then NULL for an exceptional
@@ -494,9 +617,15 @@ impl Cx<'_, '_> {
                 self.set(r, 0, v);
             }
             Op::Select { cond, a, b } => {
-                let (c, a, b) = (self.val(*cond)?, self.val(*a)?, self.val(*b)?);
-                let v = self.b.ins().select(c, a, b);
-                self.set(r, 0, v);
+                let c = self.val(*cond)?;
+                let (a, b) = (self.flat(*a)?, self.flat(*b)?);
+                let vs: Vec<Value> = a
+                    .iter()
+                    .zip(&b)
+                    .map(|(x, y)| self.b.ins().select(c, *x, *y))
+                    .collect();
+                let t = self.slot_type(r)?;
+                self.set_flat(r, 0, t, vs);
             }
             Op::Branch(d) => self.jump(d, None)?,
             Op::Branch2 { cond, t, f } => {
@@ -657,11 +786,25 @@ impl Cx<'_, '_> {
                 self.set(r, 0, v);
             }
             Op::Load { ptr, ty, loc, exc } => {
-                let t = cl_type(self.types(), *ty)
-                    .ok_or_else(|| unsupported("a load of an aggregate"))?;
+                let ls =
+                    leaves(self.types(), *ty).ok_or_else(|| unsupported("a load of this type"))?;
                 let addr = self.address(*ptr, *loc, exc)?;
-                let v = self.b.ins().load(t, MemFlagsData::new(), addr, 0);
-                self.set(r, 0, v);
+                let vs: Vec<Value> = ls
+                    .iter()
+                    .map(|(off, t)| {
+                        self.b.ins().load(
+                            *t,
+                            MemFlagsData::new(),
+                            addr,
+                            i32::try_from(*off).unwrap_or(0),
+                        )
+                    })
+                    .collect();
+                let t = match self.types().get(*ty) {
+                    Type::WeakRef(_) => self.slot_type(r)?,
+                    _ => *ty,
+                };
+                self.set_flat(r, 0, t, vs);
                 self.next(exc)?;
             }
             Op::Store {
@@ -671,10 +814,18 @@ impl Cx<'_, '_> {
                 v,
                 exc,
             } => {
-                cl_type(self.types(), *ty).ok_or_else(|| unsupported("a store of an aggregate"))?;
+                let ls =
+                    leaves(self.types(), *ty).ok_or_else(|| unsupported("a store of this type"))?;
                 let addr = self.address(*ptr, *loc, exc)?;
-                let v = self.val(*v)?;
-                self.b.ins().store(MemFlagsData::new(), v, addr, 0);
+                let vs = self.flat(*v)?;
+                for ((off, _), v) in ls.iter().zip(vs) {
+                    self.b.ins().store(
+                        MemFlagsData::new(),
+                        v,
+                        addr,
+                        i32::try_from(*off).unwrap_or(0),
+                    );
+                }
                 self.next(exc)?;
             }
             Op::CmpXchg {
@@ -750,16 +901,22 @@ impl Cx<'_, '_> {
                     .as_ref()
                     .ok_or_else(|| unsupported("a body"))?;
                 let mut tys = Vec::new();
-                for (i, o) in keepalive.iter().enumerate() {
+                let mut k = 0;
+                for o in keepalive {
                     let t = match o {
                         Operand::Local(s) => body.slot_types[*s as usize],
                         Operand::Const(c) => self.env.module.consts[*c as usize].ty,
                         _ => return Err(unsupported("a global or function in KEEPALIVE")),
                     };
                     tys.push(t);
-                    let v = self.val(*o)?;
-                    let w = self.widen(v);
-                    self.store_ctx(w, offsets::RET + 8 * i as i32);
+                    for v in self.flat(*o)? {
+                        if k >= crate::runtime::RET_SLOTS {
+                            return Err(unsupported("this many KEEPALIVE values"));
+                        }
+                        let w = self.widen(v);
+                        self.store_ctx(w, offsets::RET + 8 * k as i32);
+                        k += 1;
+                    }
                 }
                 let index = self.env.traps.len() as i64;
                 self.env.traps.push(TrapInfo {
@@ -788,8 +945,22 @@ impl Cx<'_, '_> {
             }
             Op::CommInst(_) => return Err(unsupported("exposing functions")),
             Op::CCall { .. } => return Err(unsupported("CCALL")),
-            Op::ExtractValue { .. } | Op::InsertValue { .. } => {
-                return Err(unsupported("aggregate values"));
+            Op::ExtractValue { ty, index, x } => {
+                let ranges = self.field_ranges(*ty)?;
+                let all = self.flat(*x)?;
+                let part = all[ranges[*index as usize].clone()].to_vec();
+                let Type::Struct(fs) = self.types().get(*ty) else {
+                    return Err(unsupported("EXTRACTVALUE"));
+                };
+                let ft = fs[*index as usize];
+                self.set_flat(r, 0, ft, part);
+            }
+            Op::InsertValue { ty, index, x, v } => {
+                let ranges = self.field_ranges(*ty)?;
+                let mut all = self.flat(*x)?;
+                let new = self.flat(*v)?;
+                all.splice(ranges[*index as usize].clone(), new);
+                self.set_flat(r, 0, *ty, all);
             }
         }
         Ok(())
@@ -927,11 +1098,17 @@ impl Cx<'_, '_> {
         }
         self.b.switch_to_block(normal);
         let rets = self.types().sig(sig).rets.clone();
+        let mut k = 0;
         for (i, t) in rets.iter().enumerate() {
-            let w = self.load_ctx(I64, offsets::RET + 8 * i as i32);
-            let ct = cl_type(self.types(), *t).ok_or_else(|| unsupported("an aggregate result"))?;
-            let v = self.narrow(w, ct);
-            self.set(r, i, v);
+            let ls =
+                leaves(self.types(), *t).ok_or_else(|| unsupported("a result of this type"))?;
+            let mut vs = Vec::new();
+            for (_, ct) in ls {
+                let w = self.load_ctx(I64, offsets::RET + 8 * k as i32);
+                vs.push(self.narrow(w, ct));
+                k += 1;
+            }
+            self.set_flat(r, i, *t, vs);
         }
         self.next(exc)
     }
