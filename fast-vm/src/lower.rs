@@ -1098,7 +1098,7 @@ impl Cx<'_, '_> {
         }
         self.b.switch_to_block(normal);
         let rets = self.types().sig(sig).rets.clone();
-        let mut k = 0;
+        let mut k: usize = 0;
         for (i, t) in rets.iter().enumerate() {
             let ls =
                 leaves(self.types(), *t).ok_or_else(|| unsupported("a result of this type"))?;
