@@ -11,6 +11,7 @@
 //! CCALL, pinning and exposing. The heap does not move objects yet.
 #![deny(missing_docs)]
 
+mod ccall;
 mod lower;
 pub mod runtime;
 
@@ -98,6 +99,7 @@ impl<'m> Program<'m> {
         let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
         jb.symbol("muni_rt_alloc", runtime::rt_alloc as *const u8);
         jb.symbol("muni_rt_pin", runtime::rt_pin as *const u8);
+        jb.symbol("muni_rt_current", runtime::rt_current as *const u8);
         jb.symbol("muni_rt_unpin", runtime::rt_unpin as *const u8);
         jb.symbol("muni_rt_fmod", runtime::rt_fmod as *const u8);
         jb.symbol("muni_rt_fmodf", runtime::rt_fmodf as *const u8);
@@ -123,6 +125,13 @@ impl<'m> Program<'m> {
         let unpin_id = jit
             .declare_function("muni_rt_unpin", Linkage::Import, &sysv(&[I64, I64], I64))
             .map_err(|e| bug(&e))?;
+        let current_id = jit
+            .declare_function("muni_rt_current", Linkage::Import, &{
+                let mut s = Signature::new(CallConv::SystemV);
+                s.returns.push(AbiParam::new(I64));
+                s
+            })
+            .map_err(|e| bug(&e))?;
         let f64t = cranelift_codegen::ir::types::F64;
         let f32t = cranelift_codegen::ir::types::F32;
         let fmod_id = jit
@@ -143,6 +152,19 @@ impl<'m> Program<'m> {
                 None => None,
             };
             ids.push(id);
+        }
+        // The C entry point of each static .expose.
+        let mut expose_ids: Vec<Option<ClFuncId>> = Vec::new();
+        for (k, e) in module.exposes.iter().enumerate() {
+            let sig = module.funcs[e.func as usize].sig;
+            let id = match (ccall::c_signature(types, sig), ids[e.func as usize]) {
+                (Some((cs, _, _)), Some(_)) => Some(
+                    jit.declare_function(&format!("expose{k}"), Linkage::Local, &cs)
+                        .map_err(|e| bug(&e))?,
+                ),
+                _ => None,
+            };
+            expose_ids.push(id);
         }
         let mut global_offsets = Vec::new();
         let mut end = 0u64;
@@ -184,6 +206,10 @@ impl<'m> Program<'m> {
                     .collect();
                 let alloc = jit.declare_func_in_func(alloc_id, &mut cctx.func);
                 let pin = jit.declare_func_in_func(pin_id, &mut cctx.func);
+                let exposes: Vec<_> = expose_ids
+                    .iter()
+                    .map(|id| id.map(|id| jit.declare_func_in_func(id, &mut cctx.func)))
+                    .collect();
                 let unpin = jit.declare_func_in_func(unpin_id, &mut cctx.func);
                 let fmod = jit.declare_func_in_func(fmod_id, &mut cctx.func);
                 let fmodf = jit.declare_func_in_func(fmodf_id, &mut cctx.func);
@@ -194,6 +220,7 @@ impl<'m> Program<'m> {
                     funcs: &funcs,
                     alloc,
                     pin,
+                    exposes: &exposes,
                     unpin,
                     fmod,
                     fmodf,
@@ -258,6 +285,28 @@ impl<'m> Program<'m> {
             jit.clear_context(&mut cctx);
         }
 
+        for (k, e) in module.exposes.iter().enumerate() {
+            let (Some(wid), Some(fid)) = (expose_ids[k], ids[e.func as usize]) else {
+                continue;
+            };
+            let sig = module.funcs[e.func as usize].sig;
+            let Some((cs, _, _)) = ccall::c_signature(types, sig) else {
+                continue;
+            };
+            cctx.func.signature = cs;
+            let mu_fn = jit.declare_func_in_func(fid, &mut cctx.func);
+            let cur = jit.declare_func_in_func(current_id, &mut cctx.func);
+            let cookie = match module.consts[e.cookie as usize].value {
+                ConstValue::Int(c) => c,
+                _ => 0,
+            };
+            let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
+            ccall::build_wrapper(b, types, sig, mu_fn, cur, cookie, fe)
+                .ok_or_else(|| FastError::Bug("an expose wrapper".into()))?;
+            jit.define_function(wid, &mut cctx)
+                .map_err(|e| FastError::Bug(format!("expose {k}: {e:?}")))?;
+            jit.clear_context(&mut cctx);
+        }
         // SystemV entry points the runner calls: (ctx, args) -> status.
         let mut entry_ids = Vec::new();
         for (i, f) in module.funcs.iter().enumerate() {
@@ -414,11 +463,17 @@ impl<'m> Program<'m> {
             heap: (&mut heap as *mut Heap<'_>).cast::<Heap<'static>>(),
             globals: globals.as_mut_ptr().cast(),
             roots: 0,
+            cookie: 0,
+            cookie_depth: u64::MAX,
             ret: [0; RET_SLOTS],
         });
         // SAFETY: `entry` was compiled for this function's parameters, which `words`
         // holds in order; `ctx` and the memory it points to live across the call.
-        let status = unsafe { entry(&mut *ctx, words.as_ptr()) };
+        let status = {
+            let _current = runtime::enter(&mut *ctx);
+            // SAFETY: as above; callbacks from C find the context through `enter`.
+            unsafe { entry(&mut *ctx, words.as_ptr()) }
+        };
         let view = View {
             program: self,
             heap: &heap,
@@ -439,6 +494,9 @@ impl<'m> Program<'m> {
                 x if x == StopCode::NullRef as u64 => Outcome::Trap(TrapCode::NullRef),
                 x if x == StopCode::NullCall as u64 => Outcome::Trap(TrapCode::NullCall),
                 x if x == StopCode::ThreadExit as u64 => Outcome::Return(Vec::new()),
+                x if x == StopCode::ExceptionIntoNative as u64 => {
+                    Outcome::Trap(TrapCode::ExceptionIntoNative)
+                }
                 x if x == StopCode::ClientTrap as u64 => {
                     let t = &self.traps[ctx.detail as usize];
                     let mut words = ctx.ret.iter().copied();

@@ -119,6 +119,8 @@ pub struct Env<'a> {
     pub alloc: FuncRef,
     /// `rt_pin`.
     pub pin: FuncRef,
+    /// The C entry point of each static `.expose`.
+    pub exposes: &'a [Option<FuncRef>],
     /// `rt_unpin`.
     pub unpin: FuncRef,
     /// `rt_fmod`, `rt_fmodf`.
@@ -399,7 +401,11 @@ impl Cx<'_, '_> {
                 let fr = self.env.funcs[f as usize];
                 self.b.ins().func_addr(I64, fr)
             }
-            Operand::Expose(_) => return Err(unsupported("an exposed function")),
+            Operand::Expose(e) => {
+                let fr = self.env.exposes[e as usize]
+                    .ok_or_else(|| unsupported("an exposure of this signature"))?;
+                self.b.ins().func_addr(I64, fr)
+            }
         })
     }
 
@@ -940,11 +946,22 @@ impl Cx<'_, '_> {
                 self.b.ins().call(self.env.unpin, &[self.ctx, x]);
             }
             Op::CommInst(CommInst::GetCookie) => {
+                // The cookie if native code called this very frame, else 0.
+                let depth = self.load_ctx(I64, offsets::DEPTH);
+                let at = self.load_ctx(I64, offsets::COOKIE_DEPTH);
+                let cookie = self.load_ctx(I64, offsets::COOKIE);
+                let here = self.b.ins().icmp(IntCC::Equal, depth, at);
                 let z = self.b.ins().iconst(I64, 0);
-                self.set(r, 0, z);
+                let v = self.b.ins().select(here, cookie, z);
+                self.set(r, 0, v);
             }
             Op::CommInst(_) => return Err(unsupported("exposing functions")),
-            Op::CCall { .. } => return Err(unsupported("CCALL")),
+            Op::CCall {
+                sig,
+                callee,
+                args,
+                exc,
+            } => self.ccall(*sig, *callee, args, exc, r)?,
             Op::ExtractValue { ty, index, x } => {
                 let ranges = self.field_ranges(*ty)?;
                 let all = self.flat(*x)?;
@@ -964,6 +981,83 @@ impl Cx<'_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// CCALL #DEFAULT through the SysV lowering of `ccall.rs`.
+    fn ccall(
+        &mut self,
+        sig: SigId,
+        callee: Operand,
+        args: &[Operand],
+        exc: &Option<Exc>,
+        r: &[u32],
+    ) -> Result<(), NotCompiled> {
+        use crate::ccall::{Crossing, c_signature, load_leaves, pack, store_leaves, unpack};
+        let module = self.env.module;
+        let types = &module.types;
+        let (csig, crossings, ret) =
+            c_signature(types, sig).ok_or_else(|| unsupported("this C signature"))?;
+        let fp = self.val(callee)?;
+        let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, fp, 0);
+        self.check_or_stop(nonnull, StopCode::NullCall);
+        let slot = |b: &mut FunctionBuilder<'_>, size: u64| {
+            let ss = b.create_sized_stack_slot(cranelift_codegen::ir::StackSlotData::new(
+                cranelift_codegen::ir::StackSlotKind::ExplicitSlot,
+                u32::try_from(size.div_ceil(8) * 8).unwrap_or(u32::MAX),
+                3,
+            ));
+            b.ins().stack_addr(I64, ss, 0)
+        };
+        let mut argv = Vec::new();
+        let sret = match &ret {
+            Some(Crossing::Memory(size)) => {
+                let a = slot(&mut self.b, *size);
+                argv.push(a);
+                Some(a)
+            }
+            _ => None,
+        };
+        let params = types.sig(sig).params.clone();
+        for ((a, t), c) in args.iter().zip(&params).zip(&crossings) {
+            let vals = self.flat(*a)?;
+            match c {
+                Crossing::Nothing => {}
+                Crossing::Scalar(_) => argv.push(vals[0]),
+                Crossing::Eightbytes(tys) => argv.extend(pack(&mut self.b, types, *t, &vals, tys)),
+                Crossing::Memory(size) => {
+                    let addr = slot(&mut self.b, *size);
+                    store_leaves(&mut self.b, types, *t, &vals, addr);
+                    argv.push(addr);
+                }
+            }
+        }
+        let live = self.spill()?;
+        let sr = self.b.import_signature(csig);
+        let call = self.b.ins().call_indirect(sr, fp, &argv);
+        let results = self.b.inst_results(call).to_vec();
+        self.reload(&live);
+        // A callback may have ended the run while C was running.
+        let stop = self.load_ctx(I64, offsets::STOP);
+        let ended = self.b.ins().icmp_imm_s(IntCC::NotEqual, stop, 0);
+        let cont = self.b.create_block();
+        let out = self.b.create_block();
+        self.b.set_cold_block(out);
+        self.b.ins().brif(ended, out, &[], cont, &[]);
+        self.b.switch_to_block(out);
+        self.leave();
+        let st = self.b.ins().iconst(I32, i64::from(STOP));
+        self.b.ins().return_(&[st]);
+        self.b.switch_to_block(cont);
+        if let Some(t) = types.sig(sig).rets.first().copied() {
+            let vals = match ret {
+                Some(Crossing::Scalar(_)) => vec![results[0]],
+                Some(Crossing::Eightbytes(_)) => unpack(&mut self.b, types, t, &results),
+                Some(Crossing::Memory(_)) => load_leaves(&mut self.b, types, t, sret.unwrap_or(fp)),
+                _ => Vec::new(),
+            };
+            self.set_flat(r, 0, t, vals);
+        }
+        self.next(exc)
     }
 
     /// `x + sext(i) * size`.

@@ -41,6 +41,8 @@ pub enum StopCode {
     ClientTrap = 8,
     /// A function the fast VM cannot run; `Ctx::detail` is its index.
     Unsupported = 9,
+    /// A THROW out of a function native code called.
+    ExceptionIntoNative = 10,
 }
 
 /// Room for results and client-trap values, in 64-bit slots.
@@ -70,6 +72,10 @@ pub struct Ctx {
     pub globals: *mut u8,
     /// The innermost shadow-stack frame (0: none).
     pub roots: u64,
+    /// The cookie of the exposure native code last called through.
+    pub cookie: u64,
+    /// The depth of the frame that exposure called (`get_cookie` there gives `cookie`).
+    pub cookie_depth: u64,
     /// Results, client-trap values.
     pub ret: [u64; RET_SLOTS],
 }
@@ -94,8 +100,12 @@ pub mod offsets {
     pub const GLOBALS: i32 = 64;
     /// `Ctx::roots`
     pub const ROOTS: i32 = 72;
+    /// `Ctx::cookie`
+    pub const COOKIE: i32 = 80;
+    /// `Ctx::cookie_depth`
+    pub const COOKIE_DEPTH: i32 = 88;
     /// `Ctx::ret`
-    pub const RET: i32 = 80;
+    pub const RET: i32 = 96;
 }
 
 /// One heap object.
@@ -384,4 +394,25 @@ pub extern "C" fn rt_fmod(a: f64, b: f64) -> f64 {
 /// `fmodf` for FREM on floats.
 pub extern "C" fn rt_fmodf(a: f32, b: f32) -> f32 {
     a % b
+}
+
+thread_local! {
+    /// The context of the run on this thread, for callbacks from C.
+    static CURRENT: std::cell::Cell<*mut Ctx> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// Makes `ctx` the one callbacks on this thread run in, until the returned guard drops.
+pub fn enter(ctx: *mut Ctx) -> impl Drop {
+    struct Leave(*mut Ctx);
+    impl Drop for Leave {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    Leave(CURRENT.with(|c| c.replace(ctx)))
+}
+
+/// `rt_current() -> ctx`: the context callbacks run in (null outside a run).
+pub extern "C" fn rt_current() -> *mut Ctx {
+    CURRENT.with(|c| c.get())
 }
