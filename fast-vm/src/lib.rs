@@ -53,10 +53,53 @@ impl std::fmt::Display for FastError {
 
 type Entry = unsafe extern "C" fn(*mut Ctx, *const u64) -> i32;
 
+/// What compiling more code during a run needs.
+struct Dynamic {
+    jit: JITModule,
+    ids: Vec<Option<ClFuncId>>,
+    current_id: ClFuncId,
+    frontend: cranelift_codegen::isa::TargetFrontendConfig,
+    /// C entry points made by `@uvm.native.expose`, by (function, cookie).
+    wrappers: std::collections::HashMap<(u32, u64), u64>,
+    count: usize,
+}
+
+impl Dynamic {
+    /// The C entry point of `func` with `cookie`, compiled on first use.
+    fn wrapper(&mut self, module: &Module, func: u32, cookie: u64) -> Option<u64> {
+        if let Some(a) = self.wrappers.get(&(func, cookie)) {
+            return Some(*a);
+        }
+        let fid = self.ids.get(func as usize).copied().flatten()?;
+        let sig = module.funcs[func as usize].sig;
+        let (cs, _, _) = ccall::c_signature(&module.types, sig)?;
+        self.count += 1;
+        let wid = self
+            .jit
+            .declare_function(&format!("dynexpose{}", self.count), Linkage::Local, &cs)
+            .ok()?;
+        let mut cctx = self.jit.make_context();
+        cctx.func.signature = cs;
+        let mu_fn = self.jit.declare_func_in_func(fid, &mut cctx.func);
+        let cur = self
+            .jit
+            .declare_func_in_func(self.current_id, &mut cctx.func);
+        let mut fctx = FunctionBuilderContext::new();
+        let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
+        ccall::build_wrapper(b, &module.types, sig, mu_fn, cur, cookie, self.frontend)?;
+        self.jit.define_function(wid, &mut cctx).ok()?;
+        self.jit.finalize_definitions().ok()?;
+        let addr = self.jit.get_finalized_function(wid) as u64;
+        self.wrappers.insert((func, cookie), addr);
+        Some(addr)
+    }
+}
+
 /// A compiled module.
 pub struct Program<'m> {
     module: &'m Module,
-    _jit: JITModule,
+    /// The JIT, which `@uvm.native.expose` extends while a run goes on.
+    jit: std::cell::RefCell<Dynamic>,
     entries: Vec<Option<Entry>>,
     code: Vec<u64>,
     not_compiled: Vec<Option<String>>,
@@ -64,6 +107,53 @@ pub struct Program<'m> {
     global_offsets: Vec<u64>,
     globals_size: u64,
     fuel_checks: bool,
+}
+
+/// `rt_expose(ctx, funcref, cookie) -> ufuncptr` (`native.expose`): the C entry
+/// point of the function, compiled on first use; 0 if its signature cannot cross.
+///
+/// # Safety
+/// `ctx` must point to the run's live [`Ctx`], whose `program` is the running program.
+unsafe extern "C" fn rt_expose(ctx: *mut Ctx, funcref: u64, cookie: u64) -> u64 {
+    // SAFETY: JIT code passes its context; `program` was set by `Program::run_with`,
+    // which borrows the program for the whole run.
+    let ctx = unsafe { &mut *ctx };
+    // SAFETY: as above.
+    let program = unsafe { &*ctx.program.cast::<Program<'_>>() };
+    let Some(func) = program
+        .code
+        .iter()
+        .position(|c| *c == funcref && funcref != 0)
+    else {
+        return 0;
+    };
+    let Ok(mut dynamic) = program.jit.try_borrow_mut() else {
+        return 0;
+    };
+    let Some(addr) = dynamic.wrapper(program.module, func as u32, cookie) else {
+        return 0;
+    };
+    // SAFETY: the heap pointer is live for the run.
+    let heap = unsafe { &mut *ctx.heap };
+    *heap.exposed.entry(addr).or_insert(0) += 1;
+    addr
+}
+
+/// `rt_unexpose(ctx, ufuncptr) -> 0 | 1` (`native.unexpose`): 1 if no exposure of
+/// this run made the pointer (`native.unexpose-unknown`).
+///
+/// # Safety
+/// `ctx` must point to the run's live [`Ctx`].
+unsafe extern "C" fn rt_unexpose(ctx: *mut Ctx, addr: u64) -> u64 {
+    // SAFETY: as for rt_expose.
+    let heap = unsafe { &mut *(*ctx).heap };
+    match heap.exposed.get_mut(&addr) {
+        Some(n) if *n > 0 => {
+            *n -= 1;
+            0
+        }
+        _ => 1,
+    }
 }
 
 impl std::fmt::Debug for Program<'_> {
@@ -100,6 +190,8 @@ impl<'m> Program<'m> {
         jb.symbol("muni_rt_alloc", runtime::rt_alloc as *const u8);
         jb.symbol("muni_rt_pin", runtime::rt_pin as *const u8);
         jb.symbol("muni_rt_current", runtime::rt_current as *const u8);
+        jb.symbol("muni_rt_expose", rt_expose as *const u8);
+        jb.symbol("muni_rt_unexpose", rt_unexpose as *const u8);
         jb.symbol("muni_rt_unpin", runtime::rt_unpin as *const u8);
         jb.symbol("muni_rt_fmod", runtime::rt_fmod as *const u8);
         jb.symbol("muni_rt_fmodf", runtime::rt_fmodf as *const u8);
@@ -131,6 +223,16 @@ impl<'m> Program<'m> {
                 s.returns.push(AbiParam::new(I64));
                 s
             })
+            .map_err(|e| bug(&e))?;
+        let expose_id = jit
+            .declare_function(
+                "muni_rt_expose",
+                Linkage::Import,
+                &sysv(&[I64, I64, I64], I64),
+            )
+            .map_err(|e| bug(&e))?;
+        let unexpose_id = jit
+            .declare_function("muni_rt_unexpose", Linkage::Import, &sysv(&[I64, I64], I64))
             .map_err(|e| bug(&e))?;
         let f64t = cranelift_codegen::ir::types::F64;
         let f32t = cranelift_codegen::ir::types::F32;
@@ -206,6 +308,8 @@ impl<'m> Program<'m> {
                     .collect();
                 let alloc = jit.declare_func_in_func(alloc_id, &mut cctx.func);
                 let pin = jit.declare_func_in_func(pin_id, &mut cctx.func);
+                let rt_expose = jit.declare_func_in_func(expose_id, &mut cctx.func);
+                let rt_unexpose = jit.declare_func_in_func(unexpose_id, &mut cctx.func);
                 let exposes: Vec<_> = expose_ids
                     .iter()
                     .map(|id| id.map(|id| jit.declare_func_in_func(id, &mut cctx.func)))
@@ -220,6 +324,8 @@ impl<'m> Program<'m> {
                     funcs: &funcs,
                     alloc,
                     pin,
+                    rt_expose,
+                    rt_unexpose,
                     exposes: &exposes,
                     unpin,
                     fmod,
@@ -379,7 +485,14 @@ impl<'m> Program<'m> {
             .collect();
         Ok(Program {
             module,
-            _jit: jit,
+            jit: std::cell::RefCell::new(Dynamic {
+                jit,
+                ids,
+                current_id,
+                frontend: fe,
+                wrappers: std::collections::HashMap::new(),
+                count: 0,
+            }),
             entries,
             code,
             not_compiled,
@@ -465,6 +578,7 @@ impl<'m> Program<'m> {
             roots: 0,
             cookie: 0,
             cookie_depth: u64::MAX,
+            program: (self as *const Program<'_>).cast(),
             ret: [0; RET_SLOTS],
         });
         // SAFETY: `entry` was compiled for this function's parameters, which `words`
@@ -496,6 +610,9 @@ impl<'m> Program<'m> {
                 x if x == StopCode::ThreadExit as u64 => Outcome::Return(Vec::new()),
                 x if x == StopCode::ExceptionIntoNative as u64 => {
                     Outcome::Trap(TrapCode::ExceptionIntoNative)
+                }
+                x if x == StopCode::UnexposeUnknown as u64 => {
+                    Outcome::Trap(TrapCode::UnexposeUnknown)
                 }
                 x if x == StopCode::ClientTrap as u64 => {
                     let t = &self.traps[ctx.detail as usize];

@@ -119,6 +119,10 @@ pub struct Env<'a> {
     pub alloc: FuncRef,
     /// `rt_pin`.
     pub pin: FuncRef,
+    /// `rt_expose`.
+    pub rt_expose: FuncRef,
+    /// `rt_unexpose`.
+    pub rt_unexpose: FuncRef,
     /// The C entry point of each static `.expose`.
     pub exposes: &'a [Option<FuncRef>],
     /// `rt_unpin`.
@@ -955,7 +959,24 @@ impl Cx<'_, '_> {
                 let v = self.b.ins().select(here, cookie, z);
                 self.set(r, 0, v);
             }
-            Op::CommInst(_) => return Err(unsupported("exposing functions")),
+            Op::CommInst(CommInst::Expose { f, cookie, .. }) => {
+                let fv = self.val(*f)?;
+                let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, fv, 0);
+                self.check_or_stop(nonnull, StopCode::NullCall);
+                let c = self.val(*cookie)?;
+                let call = self.b.ins().call(self.env.rt_expose, &[self.ctx, fv, c]);
+                let addr = self.b.inst_results(call)[0];
+                let ok = self.b.ins().icmp_imm_s(IntCC::NotEqual, addr, 0);
+                self.check_or_stop(ok, StopCode::Unsupported);
+                self.set(r, 0, addr);
+            }
+            Op::CommInst(CommInst::Unexpose { p }) => {
+                let pv = self.val(*p)?;
+                let call = self.b.ins().call(self.env.rt_unexpose, &[self.ctx, pv]);
+                let unknown = self.b.inst_results(call)[0];
+                let ok = self.b.ins().icmp_imm_s(IntCC::Equal, unknown, 0);
+                self.check_or_stop(ok, StopCode::UnexposeUnknown);
+            }
             Op::CCall {
                 sig,
                 callee,

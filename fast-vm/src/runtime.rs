@@ -43,6 +43,8 @@ pub enum StopCode {
     Unsupported = 9,
     /// A THROW out of a function native code called.
     ExceptionIntoNative = 10,
+    /// `@uvm.native.unexpose` of a pointer no exposure of this run made.
+    UnexposeUnknown = 11,
 }
 
 /// Room for results and client-trap values, in 64-bit slots.
@@ -76,6 +78,8 @@ pub struct Ctx {
     pub cookie: u64,
     /// The depth of the frame that exposure called (`get_cookie` there gives `cookie`).
     pub cookie_depth: u64,
+    /// The running program (for compiling exposures).
+    pub program: *const std::ffi::c_void,
     /// Results, client-trap values.
     pub ret: [u64; RET_SLOTS],
 }
@@ -105,7 +109,7 @@ pub mod offsets {
     /// `Ctx::cookie_depth`
     pub const COOKIE_DEPTH: i32 = 88;
     /// `Ctx::ret`
-    pub const RET: i32 = 96;
+    pub const RET: i32 = 104;
 }
 
 /// One heap object.
@@ -151,6 +155,8 @@ pub struct Heap<'m> {
     pub globals: (u64, Vec<(u64, TypeId)>),
     /// The pin multiset, by address.
     pub pins: HashMap<u64, u32>,
+    /// Exposures made by `@uvm.native.expose` in this run, by address (a multiset).
+    pub exposed: HashMap<u64, u32>,
     /// What the collector did.
     pub stats: GcStats,
 }
@@ -167,6 +173,7 @@ impl<'m> Heap<'m> {
             threshold: 4 << 20,
             globals: (0, Vec::new()),
             pins: HashMap::new(),
+            exposed: HashMap::new(),
             stats: GcStats::default(),
         }
     }
