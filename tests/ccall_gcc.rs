@@ -412,7 +412,6 @@ fn ccall_agrees_with_gcc() {
         h = h.wrapping_mul(PRIME) ^ u64::from((seed as f32).to_bits());
     }
     check("@six", 77, &format!("return {}", h as i64));
-    drop(check);
     assert!(
         failures.is_empty(),
         "{} of {} calls disagree with gcc:\n{}",
