@@ -158,6 +158,8 @@ struct Cx<'a, 'b> {
     live: Vec<Vec<u32>>,
     /// The index of the current instruction.
     cur: usize,
+    /// Slots whose reference is never NULL (`non_null`).
+    non_null: std::collections::HashSet<u32>,
 }
 
 fn bargs(vs: &[Value]) -> Vec<BlockArg> {
@@ -199,6 +201,7 @@ pub fn lower_function(
         shadow: None,
         live: Vec::new(),
         cur: 0,
+        non_null: non_null(body),
     };
     let types = &cx.env.module.types;
     let max_live = body
@@ -1110,7 +1113,9 @@ impl Cx<'_, '_> {
         exc: &Option<Exc>,
     ) -> Result<Value, NotCompiled> {
         let a = self.val(loc)?;
-        if !ptr {
+        let known = matches!(loc, Operand::Local(s) if self.non_null.contains(&s))
+            || matches!(loc, Operand::Global(_));
+        if !ptr && !known {
             let null = self.b.ins().icmp_imm_s(IntCC::Equal, a, 0);
             self.fail_if(null, exc, StopCode::NullRef)?;
         }
@@ -1596,4 +1601,107 @@ pub fn live_refs(
         later.retain(|s| !inst.results.contains(s));
     }
     out
+}
+
+/// The frame slots whose reference is never NULL: results of allocations and
+/// addressing of such a reference, and block parameters every incoming argument of
+/// which is never NULL (an optimistic fixpoint, so loops keep the fact). A LOAD or
+/// STORE through one needs no NULL check.
+pub fn non_null(body: &spec_model::ir::Body) -> std::collections::HashSet<u32> {
+    use std::collections::HashSet;
+    let mut set: HashSet<u32> = HashSet::new();
+    // Optimistically, every normal block parameter.
+    for b in &body.blocks {
+        set.extend(&b.params);
+    }
+    loop {
+        let mut next: HashSet<u32> = set
+            .iter()
+            .filter(|s| body.blocks.iter().any(|b| b.params.contains(s)))
+            .copied()
+            .collect();
+        let known = |o: &Operand, set: &HashSet<u32>| match o {
+            Operand::Local(s) => set.contains(s),
+            Operand::Global(_) => true,
+            _ => false,
+        };
+        for b in &body.blocks {
+            for i in &b.insts {
+                let r0 = i.results.first().copied();
+                let derived = match &i.op {
+                    Op::New { .. }
+                    | Op::NewHybrid { .. }
+                    | Op::Alloca { .. }
+                    | Op::AllocaHybrid { .. } => true,
+                    Op::GetIRef { x }
+                    | Op::GetFieldIRef { ptr: false, x, .. }
+                    | Op::GetElemIRef { ptr: false, x, .. }
+                    | Op::ShiftIRef { ptr: false, x, .. }
+                    | Op::GetVarPartIRef { ptr: false, x, .. } => known(x, &next) || known(x, &set),
+                    _ => false,
+                };
+                if let (true, Some(r)) = (derived, r0) {
+                    next.insert(r);
+                }
+            }
+        }
+        // A parameter stays only if every jump to its block passes a known value.
+        for b in &body.blocks {
+            for i in &b.insts {
+                let dests: Vec<&Dest> = match &i.op {
+                    Op::Branch(d) => vec![d],
+                    Op::Branch2 { t, f, .. } => vec![t, f],
+                    Op::Switch { default, cases, .. } => std::iter::once(default)
+                        .chain(cases.iter().map(|(_, d)| d))
+                        .collect(),
+                    _ => Vec::new(),
+                }
+                .into_iter()
+                .chain(exc_of(&i.op).map(|e| &e.nor))
+                .collect();
+                for d in dests {
+                    let target = &body.blocks[d.block as usize];
+                    for (p, a) in target.params.iter().zip(&d.args) {
+                        if !known(a, &next) {
+                            next.remove(p);
+                        }
+                    }
+                }
+                if let Some(e) = exc_of(&i.op) {
+                    let target = &body.blocks[e.exc.block as usize];
+                    for (p, a) in target.params.iter().zip(&e.exc.args) {
+                        if !known(a, &next) {
+                            next.remove(p);
+                        }
+                    }
+                }
+            }
+        }
+        // The entry block's parameters come from the caller: unknown.
+        for p in &body.blocks[0].params {
+            next.remove(p);
+        }
+        if next == set {
+            return set;
+        }
+        set = next;
+    }
+}
+
+fn exc_of(op: &Op) -> Option<&Exc> {
+    match op {
+        Op::BinOp { exc, .. }
+        | Op::Call { exc, .. }
+        | Op::New { exc, .. }
+        | Op::NewHybrid { exc, .. }
+        | Op::Alloca { exc, .. }
+        | Op::AllocaHybrid { exc, .. }
+        | Op::Load { exc, .. }
+        | Op::Store { exc, .. }
+        | Op::CmpXchg { exc, .. }
+        | Op::AtomicRmw { exc, .. }
+        | Op::Trap { exc, .. }
+        | Op::CCall { exc, .. } => exc.as_ref(),
+        _ => None,
+    }
 }
