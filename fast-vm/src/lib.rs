@@ -579,6 +579,8 @@ impl<'m> Program<'m> {
             cookie: 0,
             cookie_depth: u64::MAX,
             program: (self as *const Program<'_>).cast(),
+            bump: 0,
+            limit: 0,
             ret: [0; RET_SLOTS],
         });
         // SAFETY: `entry` was compiled for this function's parameters, which `words`
@@ -588,6 +590,7 @@ impl<'m> Program<'m> {
             // SAFETY: as above; callbacks from C find the context through `enter`.
             unsafe { entry(&mut *ctx, words.as_ptr()) }
         };
+        heap.flush(ctx.bump);
         let view = View {
             program: self,
             heap: &heap,
@@ -674,7 +677,7 @@ impl View<'_, '_> {
         }
         self.heap
             .find(addr)
-            .map(|(base, o)| (IRefBase::Obj(o.serial as u32), addr - base))
+            .map(|o| (IRefBase::Obj(o.serial as u32), addr - o.base))
     }
 
     /// Decodes a value of type `t` from the words its leaves occupy.
@@ -698,7 +701,7 @@ impl View<'_, '_> {
             Type::Float => OutValue::Float(w as u32),
             Type::Double => OutValue::Double(w),
             Type::Ref(_) | Type::WeakRef(_) => OutValue::Ref(
-                (w != 0).then(|| self.heap.find(w).map_or(u32::MAX, |(_, o)| o.serial as u32)),
+                (w != 0).then(|| self.heap.find(w).map_or(u32::MAX, |o| o.serial as u32)),
             ),
             Type::IRef(_) => OutValue::IRef(if w == 0 { None } else { self.base(w) }),
             Type::FuncRef(_) => OutValue::FuncRef((w != 0).then(|| {
@@ -709,7 +712,7 @@ impl View<'_, '_> {
                 )
             })),
             Type::UPtr(_) | Type::UFuncPtr(_) => match self.heap.find(w) {
-                Some((base, o)) => OutValue::MuPtr(o.serial as u32, w - base),
+                Some(o) => OutValue::MuPtr(o.serial as u32, w - o.base),
                 None => OutValue::Ptr(w),
             },
             _ => OutValue::Ptr(w),

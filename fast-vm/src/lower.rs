@@ -706,15 +706,11 @@ impl Cx<'_, '_> {
             }
             Op::New { ty, exc } => {
                 let size = layout::alloc_size(self.types(), *ty, 0);
-                let sz = self.b.ins().iconst(I64, size as i64);
-                let zero = self.b.ins().iconst(I64, 0);
-                self.alloc(sz, *ty, zero, exc, r)?;
+                self.alloc_fixed(size, *ty, exc, r)?;
             }
             Op::Alloca { ty, exc } => {
                 let size = layout::alloc_size(self.types(), *ty, 0);
-                let sz = self.b.ins().iconst(I64, size as i64);
-                let zero = self.b.ins().iconst(I64, 0);
-                self.alloc(sz, *ty, zero, exc, r)?;
+                self.alloc_fixed(size, *ty, exc, r)?;
             }
             Op::NewHybrid {
                 ty,
@@ -1120,6 +1116,60 @@ impl Cx<'_, '_> {
             self.fail_if(null, exc, StopCode::NullRef)?;
         }
         Ok(a)
+    }
+
+    /// A fixed-size allocation: bump the nursery inline (header: size, type), and
+    /// call `rt_alloc` only when the nursery or the budget is short.
+    fn alloc_fixed(
+        &mut self,
+        size: u64,
+        ty: TypeId,
+        exc: &Option<Exc>,
+        r: &[u32],
+    ) -> Result<(), NotCompiled> {
+        use crate::runtime::HEADER;
+        let total = HEADER + size.div_ceil(16) * 16;
+        let live = self.spill()?;
+        let left = self.load_ctx(I64, offsets::ALLOC_LEFT);
+        let enough = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedGreaterThanOrEqual, left, size as i64);
+        let bump = self.load_ctx(I64, offsets::BUMP);
+        let limit = self.load_ctx(I64, offsets::LIMIT);
+        let nb = self.b.ins().iadd_imm_s(bump, total as i64);
+        let fits = self.b.ins().icmp(IntCC::UnsignedLessThanOrEqual, nb, limit);
+        let ok = self.b.ins().band(enough, fits);
+        let fast = self.b.create_block();
+        let slow = self.b.create_block();
+        let join = self.b.create_block();
+        self.b.append_block_param(join, I64);
+        self.b.set_cold_block(slow);
+        self.b.ins().brif(ok, fast, &[], slow, &[]);
+        self.b.switch_to_block(fast);
+        self.store_ctx(nb, offsets::BUMP);
+        let rest = self.b.ins().iadd_imm_s(left, -(size as i64));
+        self.store_ctx(rest, offsets::ALLOC_LEFT);
+        let sz = self.b.ins().iconst(I64, size as i64);
+        self.b.ins().store(MemFlagsData::trusted(), sz, bump, 0);
+        let t = self.b.ins().iconst(I64, i64::from(ty));
+        self.b.ins().store(MemFlagsData::trusted(), t, bump, 8);
+        let addr = self.b.ins().iadd_imm_s(bump, HEADER as i64);
+        self.b.ins().jump(join, &bargs(&[addr]));
+        self.b.switch_to_block(slow);
+        let sz = self.b.ins().iconst(I64, size as i64);
+        let t = self.b.ins().iconst(I64, i64::from(ty));
+        let zero = self.b.ins().iconst(I64, 0);
+        let call = self.b.ins().call(self.env.alloc, &[self.ctx, sz, t, zero]);
+        let addr = self.b.inst_results(call)[0];
+        self.b.ins().jump(join, &bargs(&[addr]));
+        self.b.switch_to_block(join);
+        let addr = self.b.block_params(join)[0];
+        self.reload(&live);
+        let none = self.b.ins().icmp_imm_s(IntCC::Equal, addr, 0);
+        self.fail_if(none, exc, StopCode::Alloc)?;
+        self.set(r, 0, addr);
+        self.next(exc)
     }
 
     fn alloc(

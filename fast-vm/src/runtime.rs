@@ -80,36 +80,45 @@ pub struct Ctx {
     pub cookie_depth: u64,
     /// The running program (for compiling exposures).
     pub program: *const std::ffi::c_void,
+    /// The next free byte of the nursery: compiled code allocates by bumping it.
+    pub bump: u64,
+    /// The end of the nursery (0 under GC stress: every allocation calls rt_alloc).
+    pub limit: u64,
     /// Results, client-trap values.
     pub ret: [u64; RET_SLOTS],
 }
 
 /// Field offsets of [`Ctx`] for the code generator.
 pub mod offsets {
+    use super::Ctx;
     /// `Ctx::fuel`
-    pub const FUEL: i32 = 0;
+    pub const FUEL: i32 = std::mem::offset_of!(Ctx, fuel) as i32;
     /// `Ctx::depth`
-    pub const DEPTH: i32 = 8;
+    pub const DEPTH: i32 = std::mem::offset_of!(Ctx, depth) as i32;
     /// `Ctx::max_depth`
-    pub const MAX_DEPTH: i32 = 16;
+    pub const MAX_DEPTH: i32 = std::mem::offset_of!(Ctx, max_depth) as i32;
     /// `Ctx::alloc_left`
-    pub const ALLOC_LEFT: i32 = 24;
+    pub const ALLOC_LEFT: i32 = std::mem::offset_of!(Ctx, alloc_left) as i32;
     /// `Ctx::stop`
-    pub const STOP: i32 = 32;
+    pub const STOP: i32 = std::mem::offset_of!(Ctx, stop) as i32;
     /// `Ctx::detail`
-    pub const DETAIL: i32 = 40;
+    pub const DETAIL: i32 = std::mem::offset_of!(Ctx, detail) as i32;
     /// `Ctx::exc`
-    pub const EXC: i32 = 48;
+    pub const EXC: i32 = std::mem::offset_of!(Ctx, exc) as i32;
     /// `Ctx::globals`
-    pub const GLOBALS: i32 = 64;
+    pub const GLOBALS: i32 = std::mem::offset_of!(Ctx, globals) as i32;
     /// `Ctx::roots`
-    pub const ROOTS: i32 = 72;
+    pub const ROOTS: i32 = std::mem::offset_of!(Ctx, roots) as i32;
     /// `Ctx::cookie`
-    pub const COOKIE: i32 = 80;
+    pub const COOKIE: i32 = std::mem::offset_of!(Ctx, cookie) as i32;
     /// `Ctx::cookie_depth`
-    pub const COOKIE_DEPTH: i32 = 88;
+    pub const COOKIE_DEPTH: i32 = std::mem::offset_of!(Ctx, cookie_depth) as i32;
+    /// `Ctx::bump`
+    pub const BUMP: i32 = std::mem::offset_of!(Ctx, bump) as i32;
+    /// `Ctx::limit`
+    pub const LIMIT: i32 = std::mem::offset_of!(Ctx, limit) as i32;
     /// `Ctx::ret`
-    pub const RET: i32 = 104;
+    pub const RET: i32 = std::mem::offset_of!(Ctx, ret) as i32;
 }
 
 /// One heap object.
@@ -125,7 +134,63 @@ pub struct Obj {
     pub serial: u64,
     /// Instances of its locations in the pin multiset.
     pub pins: u32,
-    storage: Vec<u128>,
+    storage: Storage,
+}
+
+/// Where an object's bytes are.
+#[derive(Debug)]
+enum Storage {
+    /// Its own allocation.
+    Own(#[allow(dead_code, reason = "held only so the bytes stay allocated")] Vec<u128>),
+    /// A nursery chunk, by index.
+    Nursery(usize),
+}
+
+/// Bytes of one nursery chunk.
+pub const CHUNK: u64 = 256 << 10;
+
+/// The header compiled code writes before an object in the nursery: size, type.
+pub const HEADER: u64 = 16;
+
+/// An object compiled code bump-allocated in a nursery chunk and that no pin nor
+/// collection has made an [`Obj`] of yet.
+#[derive(Clone, Copy, Debug)]
+struct Young {
+    addr: u64,
+    size: u64,
+    ty: TypeId,
+    serial: u64,
+}
+
+/// A nursery chunk.
+#[derive(Debug)]
+struct Chunk {
+    /// Its bytes (None once freed).
+    mem: Option<Vec<u128>>,
+    start: u64,
+    /// Its young objects, by address.
+    young: Vec<Young>,
+    /// Objects in [`Heap::objects`] whose storage is in this chunk (pinned ones).
+    live: u64,
+}
+
+/// What an object is, wherever it lives.
+#[derive(Clone, Copy, Debug)]
+pub struct ObjInfo {
+    /// Its address.
+    pub base: u64,
+    /// Payload size in bytes.
+    pub size: u64,
+    /// Its type.
+    pub ty: TypeId,
+    /// Variable-part length (hybrids).
+    pub var_len: u64,
+    /// Allocation number.
+    pub serial: u64,
+    /// Pin count.
+    pub pins: u32,
+    /// The nursery chunk of a young object (not in [`Heap::objects`]).
+    young: Option<usize>,
 }
 
 /// What the collector has done in a run.
@@ -139,7 +204,10 @@ pub struct GcStats {
     pub freed: u64,
 }
 
-/// The heap: objects in zeroed, 16-aligned storage of their own, by address.
+/// The heap: objects in zeroed, 16-aligned storage of their own, by address, and
+/// the young objects compiled code bump-allocates in nursery chunks. A collection
+/// moves every unpinned survivor into storage of its own and frees the chunks no
+/// pinned object is in; young objects that die cost nothing but their bytes.
 #[derive(Debug)]
 pub struct Heap<'m> {
     types: &'m Types,
@@ -159,6 +227,12 @@ pub struct Heap<'m> {
     pub exposed: HashMap<u64, u32>,
     /// What the collector did.
     pub stats: GcStats,
+    /// Nursery chunks (freed once no object lives in them).
+    chunks: Vec<Chunk>,
+    /// The chunks holding young objects (those allocated since the last collection).
+    nursery: Vec<usize>,
+    /// The chunk compiled code bumps in, and how far its objects are registered.
+    current: Option<(usize, u64)>,
 }
 
 impl<'m> Heap<'m> {
@@ -175,6 +249,9 @@ impl<'m> Heap<'m> {
             pins: HashMap::new(),
             exposed: HashMap::new(),
             stats: GcStats::default(),
+            chunks: Vec::new(),
+            nursery: Vec::new(),
+            current: None,
         }
     }
 
@@ -183,6 +260,7 @@ impl<'m> Heap<'m> {
         let words = usize::try_from(size.div_ceil(16).max(1)).unwrap_or(usize::MAX);
         let storage = vec![0u128; words];
         let addr = storage.as_ptr() as u64;
+        let storage = Storage::Own(storage);
         self.serials += 1;
         self.since_gc += size;
         self.objects.insert(
@@ -199,16 +277,129 @@ impl<'m> Heap<'m> {
         addr
     }
 
-    /// The object containing `addr` (an empty object only at its address), and the offset.
-    pub fn find(&self, addr: u64) -> Option<(u64, &Obj)> {
-        let (base, o) = self.objects.range(..=addr).next_back()?;
-        (addr - base < o.size.max(1)).then_some((*base, o))
+    /// Registers the objects compiled code bump-allocated in the current chunk up
+    /// to `bump` (each behind a header: size, type) as young objects.
+    pub fn flush(&mut self, bump: u64) {
+        let Some((ci, mut p)) = self.current else {
+            return;
+        };
+        while p < bump {
+            // SAFETY: [p, bump) holds headers and objects written by compiled code in
+            // the current chunk, which is live.
+            let (size, ty) = unsafe { ((p as *const u64).read(), ((p + 8) as *const u64).read()) };
+            let addr = p + HEADER;
+            self.serials += 1;
+            self.chunks[ci].young.push(Young {
+                addr,
+                size,
+                ty: ty as TypeId,
+                serial: self.serials,
+            });
+            p = addr + size.div_ceil(16) * 16;
+        }
+        self.current = Some((ci, p));
+    }
+
+    /// A fresh nursery chunk for compiled code: its start and end.
+    fn refill(&mut self) -> (u64, u64) {
+        let mem = vec![0u128; (CHUNK / 16) as usize];
+        let start = mem.as_ptr() as u64;
+        self.chunks.push(Chunk {
+            mem: Some(mem),
+            start,
+            young: Vec::new(),
+            live: 0,
+        });
+        let ci = self.chunks.len() - 1;
+        self.nursery.push(ci);
+        self.current = Some((ci, start));
+        self.since_gc += CHUNK;
+        (start, start + CHUNK)
+    }
+
+    /// After a collection: forgets the young objects (the survivors moved out) and
+    /// frees the chunks no pinned object is in.
+    fn empty_nursery(&mut self) {
+        self.current = None;
+        for ci in self.nursery.drain(..) {
+            let c = &mut self.chunks[ci];
+            c.young = Vec::new();
+            if c.live == 0 {
+                c.mem = None;
+            }
+        }
+        // Chunks kept for pinned objects leave the nursery but stay allocated until
+        // their last object goes.
+        for c in &mut self.chunks {
+            if c.live == 0 {
+                c.mem = None;
+            }
+        }
+        while self.chunks.last().is_some_and(|c| c.mem.is_none()) {
+            self.chunks.pop();
+        }
+    }
+
+    /// The object containing `addr` (an empty object only at its address).
+    pub fn find(&self, addr: u64) -> Option<ObjInfo> {
+        if let Some((base, o)) = self.objects.range(..=addr).next_back()
+            && addr - base < o.size.max(1)
+        {
+            return Some(ObjInfo {
+                base: *base,
+                size: o.size,
+                ty: o.ty,
+                var_len: o.var_len,
+                serial: o.serial,
+                pins: o.pins,
+                young: None,
+            });
+        }
+        for &ci in &self.nursery {
+            let c = &self.chunks[ci];
+            if addr < c.start || addr >= c.start + CHUNK {
+                continue;
+            }
+            let i = c.young.partition_point(|y| y.addr <= addr);
+            let y = c.young.get(i.checked_sub(1)?)?;
+            return (addr - y.addr < y.size.max(1)).then_some(ObjInfo {
+                base: y.addr,
+                size: y.size,
+                ty: y.ty,
+                var_len: 0,
+                serial: y.serial,
+                pins: 0,
+                young: Some(ci),
+            });
+        }
+        None
+    }
+
+    /// The [`Obj`] of the object containing `addr`, making one of a young object
+    /// (which then stays in its chunk).
+    fn obj_mut(&mut self, addr: u64) -> Option<&mut Obj> {
+        let info = self.find(addr)?;
+        if let Some(ci) = info.young {
+            self.chunks[ci].live += 1;
+            self.objects.insert(
+                info.base,
+                Obj {
+                    size: info.size,
+                    ty: info.ty,
+                    var_len: 0,
+                    serial: info.serial,
+                    pins: 0,
+                    storage: Storage::Nursery(ci),
+                },
+            );
+        }
+        self.objects.get_mut(&info.base)
     }
 
     /// Offsets of the reference fields of an object.
-    fn refs_of(&self, o: &Obj) -> Vec<u64> {
+    fn refs_of(&self, ty: TypeId, var_len: u64) -> Vec<u64> {
         let mut out = Vec::new();
-        layout::ref_offsets(self.types, o.ty, o.var_len, 0, &mut out);
+        layout::ref_offsets(self.types, ty, var_len, 0, &mut out);
         out
     }
 
@@ -234,7 +425,7 @@ impl<'m> Heap<'m> {
             all_roots.extend(rs.iter().map(|r| (gbase + off + r) as *mut u64));
         }
         // Mark from the roots and the pinned objects.
-        let mut marked: Vec<u64> = Vec::new();
+        let mut marked: Vec<ObjInfo> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         let mut work: Vec<u64> = Vec::new();
         for r in &all_roots {
@@ -248,19 +439,19 @@ impl<'m> Heap<'m> {
                 .map(|(a, _)| *a),
         );
         while let Some(v) = work.pop() {
-            let Some((base, o)) = self.find(v) else {
+            let Some(info) = self.find(v) else {
                 continue;
             };
-            if !seen.insert(base) {
+            if !seen.insert(info.base) {
                 continue;
             }
-            marked.push(base);
-            for off in self.refs_of(o) {
+            marked.push(info);
+            for off in self.refs_of(info.ty, info.var_len) {
                 // SAFETY: `off` is a reference field inside the object's storage.
-                work.push(unsafe { ((base + off) as *const u64).read() });
+                work.push(unsafe { ((info.base + off) as *const u64).read() });
             }
         }
-        // Free what is not marked.
+        // Free what is not marked: objects, and the young ones never reached.
         let dead: Vec<u64> = self
             .objects
             .keys()
@@ -268,28 +459,62 @@ impl<'m> Heap<'m> {
             .copied()
             .collect();
         for a in dead {
-            self.objects.remove(&a);
+            if let Some(Obj {
+                storage: Storage::Nursery(ci),
+                ..
+            }) = self.objects.remove(&a)
+            {
+                self.chunks[ci].live -= 1;
+            }
             self.stats.freed += 1;
         }
-        // Move every unpinned object; remember where each went.
+        let young: usize = self
+            .nursery
+            .iter()
+            .map(|&c| self.chunks[c].young.len())
+            .sum();
+        let young_marked = marked.iter().filter(|i| i.young.is_some()).count();
+        self.stats.freed += (young - young_marked) as u64;
+        // Move every unpinned survivor into storage of its own; remember where each went.
         let mut moved: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
-        for base in marked {
-            let Some(o) = self.objects.get(&base) else {
-                continue;
-            };
-            if o.pins > 0 {
+        for info in marked {
+            if info.pins > 0 {
                 continue;
             }
-            let Some(mut o) = self.objects.remove(&base) else {
-                continue;
+            let words = usize::try_from(info.size.div_ceil(16).max(1)).unwrap_or(usize::MAX);
+            let mut copy = vec![0u128; words];
+            // SAFETY: the object's bytes [base, base + size) are live storage (its own
+            // allocation or its nursery chunk) and do not overlap the new vector.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    info.base as *const u8,
+                    copy.as_mut_ptr().cast::<u8>(),
+                    info.size as usize,
+                );
             };
-            let storage = o.storage.clone();
-            let new = storage.as_ptr() as u64;
-            o.storage = storage;
-            moved.insert(base, (new, o.size));
-            self.objects.insert(new, o);
+            let new = copy.as_ptr() as u64;
+            if let Some(Obj {
+                storage: Storage::Nursery(ci),
+                ..
+            }) = self.objects.remove(&info.base)
+            {
+                self.chunks[ci].live -= 1;
+            }
+            self.objects.insert(
+                new,
+                Obj {
+                    size: info.size,
+                    ty: info.ty,
+                    var_len: info.var_len,
+                    serial: info.serial,
+                    pins: 0,
+                    storage: Storage::Own(copy),
+                },
+            );
+            moved.insert(info.base, (new, info.size));
             self.stats.moved += 1;
         }
+        self.empty_nursery();
         let relocate = |v: u64| -> Option<u64> {
             let (old, (new, size)) = moved.range(..=v).next_back()?;
             (v - old < (*size).max(1)).then(|| new + (v - old))
@@ -308,7 +533,7 @@ impl<'m> Heap<'m> {
         let fields: Vec<(u64, Vec<u64>)> = self
             .objects
             .iter()
-            .map(|(a, o)| (*a, self.refs_of(o)))
+            .map(|(a, o)| (*a, self.refs_of(o.ty, o.var_len)))
             .collect();
         for (a, offs) in fields {
             for off in offs {
@@ -333,6 +558,7 @@ pub unsafe extern "C" fn rt_alloc(ctx: *mut Ctx, size: u64, ty: u64, var_len: u6
     ctx.alloc_left -= size;
     // SAFETY: the heap pointer is set by the runner before JIT code runs and outlives it.
     let heap = unsafe { &mut *ctx.heap };
+    heap.flush(ctx.bump);
     if heap.due() {
         let mut roots: Vec<*mut u64> = vec![&mut ctx.exc];
         let mut frame = ctx.roots;
@@ -350,6 +576,14 @@ pub unsafe extern "C" fn rt_alloc(ctx: *mut Ctx, size: u64, ty: u64, var_len: u6
         }
         // SAFETY: every root is a word of the context or of a live shadow frame.
         unsafe { heap.collect(&roots) };
+        // The nursery's survivors moved out; compiled code starts a new chunk.
+        ctx.bump = 0;
+        ctx.limit = 0;
+    }
+    if !heap.stress && ctx.limit.saturating_sub(ctx.bump) < CHUNK / 4 {
+        let (start, end) = heap.refill();
+        ctx.bump = start;
+        ctx.limit = end;
     }
     heap.alloc(size, u32::try_from(ty).unwrap_or(0), var_len)
 }
@@ -361,10 +595,10 @@ pub unsafe extern "C" fn rt_alloc(ctx: *mut Ctx, size: u64, ty: u64, var_len: u6
 pub unsafe extern "C" fn rt_pin(ctx: *mut Ctx, addr: u64) -> u64 {
     // SAFETY: as for rt_alloc.
     let heap = unsafe { &mut *(*ctx).heap };
+    // SAFETY: as above.
+    heap.flush(unsafe { (*ctx).bump });
     *heap.pins.entry(addr).or_insert(0) += 1;
-    if let Some((base, _)) = heap.find(addr).map(|(b, o)| (b, o.size))
-        && let Some(o) = heap.objects.get_mut(&base)
-    {
+    if let Some(o) = heap.obj_mut(addr) {
         o.pins += 1;
     }
     addr
@@ -378,6 +612,8 @@ pub unsafe extern "C" fn rt_pin(ctx: *mut Ctx, addr: u64) -> u64 {
 pub unsafe extern "C" fn rt_unpin(ctx: *mut Ctx, addr: u64) -> u64 {
     // SAFETY: as for rt_alloc.
     let heap = unsafe { &mut *(*ctx).heap };
+    // SAFETY: as above.
+    heap.flush(unsafe { (*ctx).bump });
     let Some(n) = heap.pins.get_mut(&addr) else {
         return 0;
     };
@@ -385,9 +621,7 @@ pub unsafe extern "C" fn rt_unpin(ctx: *mut Ctx, addr: u64) -> u64 {
     if *n == 0 {
         heap.pins.remove(&addr);
     }
-    if let Some((base, _)) = heap.find(addr).map(|(b, o)| (b, o.size))
-        && let Some(o) = heap.objects.get_mut(&base)
-    {
+    if let Some(o) = heap.obj_mut(addr) {
         o.pins = o.pins.saturating_sub(1);
     }
     0

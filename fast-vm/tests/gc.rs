@@ -19,6 +19,7 @@ const PROGRAM: &str = r"
 .typedef @irefrefNode = iref<@refNode>
 .funcsig @moves_sig = () -> (@i1 @i1)
 .funcsig @list_sig = (@i64) -> (@i64)
+.funcsig @churn_sig = (@i64) -> (@i1 @i1 @i64)
 .const @ZERO <@i64> = 0
 .const @ONE <@i64> = 1
 .const @SEVEN <@i64> = 7
@@ -40,6 +41,36 @@ const PROGRAM: &str = r"
         %same = EQ <@ptri64> %pa %pa2
         %moved = NE <@ptri64> %pb %pb2
         RET (%same %moved)
+}
+
+// Pins A (bump-allocated in the nursery), allocates n junk objects so that
+// collections happen without GC stress, and checks A stayed put and kept its value
+// while B, unpinned, moved.
+.funcdef @churn VERSION %v1 <@churn_sig> {
+    %entry(<@i64> %n):
+        %a = NEW <@i64>
+        %b = NEW <@i64>
+        %ia = GETIREF <@i64> %a
+        STORE <@i64> %ia @SEVEN
+        %pa = COMMINST @uvm.native.pin <@refi64> (%a)
+        %pb = COMMINST @uvm.native.pin <@refi64> (%b)
+        COMMINST @uvm.native.unpin <@refi64> (%b)
+        BRANCH %loop(%n %a %b %pa %pb)
+    %loop(<@i64> %k <@refi64> %a <@refi64> %b <@ptri64> %pa <@ptri64> %pb):
+        %more = SGT <@i64> %k @ZERO
+        BRANCH2 %more %junk(%k %a %b %pa %pb) %check(%a %b %pa %pb)
+    %junk(<@i64> %k <@refi64> %a <@refi64> %b <@ptri64> %pa <@ptri64> %pb):
+        %j = NEW <@Node>
+        %k1 = SUB <@i64> %k @ONE
+        BRANCH %loop(%k1 %a %b %pa %pb)
+    %check(<@refi64> %a <@refi64> %b <@ptri64> %pa <@ptri64> %pb):
+        %pa2 = COMMINST @uvm.native.pin <@refi64> (%a)
+        %pb2 = COMMINST @uvm.native.pin <@refi64> (%b)
+        %same = EQ <@ptri64> %pa %pa2
+        %moved = NE <@ptri64> %pb %pb2
+        %ia = GETIREF <@i64> %a
+        %v = LOAD <@i64> %ia
+        RET (%same %moved %v)
 }
 
 // Builds a list of n nodes holding 1..n from the global @head, an interior
@@ -127,4 +158,33 @@ fn collections_keep_every_reference_right() {
             want
         );
     }
+}
+
+#[test]
+fn nursery_objects_survive_collections_without_stress() {
+    let l = load(&[("gc.uir", PROGRAM)]).unwrap_or_else(|e| panic!("{}", e.render()));
+    let p = Program::compile(&l.module, true).expect("compiles");
+    // 300,000 nodes and as many junk objects: several nursery collections.
+    let n = 300_000u64;
+    let f = l.func("@list").expect("exists");
+    let (o, stats) = p
+        .run_with(f, &[Value::Int(n)], Budgets::default(), false)
+        .expect("runs");
+    assert_eq!(o.to_string(), format!("return {}", n * (n + 1) / 2));
+    assert!(
+        stats.collections >= 2 && stats.moved >= n && stats.freed >= n / 2,
+        "{stats:?}"
+    );
+    let f = l.func("@churn").expect("exists");
+    let (o, stats) = p
+        .run_with(f, &[Value::Int(n)], Budgets::default(), false)
+        .expect("runs");
+    assert_eq!(o.to_string(), "return 1 1 7");
+    assert!(stats.collections >= 2, "{stats:?}");
+    assert_eq!(
+        l.run("@churn", &["1000"], Budgets::default())
+            .expect("model runs")
+            .to_string(),
+        "return 1 1 7"
+    );
 }
