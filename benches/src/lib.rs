@@ -337,3 +337,54 @@ long c_alloc(long n) {
     return s;
 }
 "#;
+
+/// The report's kernels: label, name (`@k_NAME` in [`REPORT_MU`], `c_NAME` in
+/// [`REPORT_C`]) and argument.
+pub const KERNELS: &[(&str, &str, u64)] = &[
+    ("recursive fib(27)", "fib", 27),
+    ("loop over a heap array of 1M structs", "structs", 1_000_000),
+    ("memcpy-like loop, 1M words through PTR", "copy", 1_000_000),
+    ("1M CCALLs of a trivial C function", "ccall", 1_000_000),
+    ("qsort of 100k ints, Mu comparator", "qsort", 100_000),
+    ("1M small allocations (vs malloc/free)", "alloc", 1_000_000),
+];
+
+/// A C kernel of [`REPORT_C`]: `long c_NAME(long)`.
+pub type CKernel = unsafe extern "C" fn(i64) -> i64;
+
+/// Compiles [`REPORT_C`] with gcc -O2 and loads it into the process (for the fast
+/// VM's `EXTERN`s too). Keep the directory alive while the kernels run.
+///
+/// # Panics
+/// If gcc is missing or fails, or the library does not load: a benchmark cannot
+/// run without it.
+#[must_use]
+pub fn build_c_kernels() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path().join("kernels.c");
+    let lib = dir.path().join("libkernels.so");
+    std::fs::write(&src, REPORT_C).expect("write C");
+    let ok = std::process::Command::new("gcc")
+        .args(["-O2", "-shared", "-fPIC", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .status()
+        .expect("gcc runs");
+    assert!(ok.success(), "gcc failed");
+    spec_model::load_library(lib.to_str().expect("utf-8 path")).expect("load kernels");
+    dir
+}
+
+/// The C kernel `c_NAME`, after [`build_c_kernels`].
+///
+/// # Panics
+/// If it is not loaded.
+#[must_use]
+pub fn c_kernel(name: &str) -> CKernel {
+    let c = std::ffi::CString::new(format!("c_{name}")).expect("no NUL");
+    // SAFETY: dlsym only reads the name; the library was loaded with RTLD_GLOBAL.
+    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c.as_ptr()) };
+    assert!(!p.is_null(), "c_{name} not found");
+    // SAFETY: every c_* kernel in REPORT_C has the C type long(long).
+    unsafe { std::mem::transmute::<*mut libc::c_void, CKernel>(p) }
+}
