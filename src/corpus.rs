@@ -199,6 +199,8 @@ pub struct FastStats {
     /// Runs skipped: expected `ub` (the model alone promises to detect it), or
     /// reaching what the fast VM does not compile yet.
     pub skipped: usize,
+    /// Runs whose native trace (CCALLs, callbacks, pins) matched the model's.
+    pub traces: usize,
 }
 
 /// Runs a corpus file's `// run:` lines on the fast VM. `Err` lists the runs whose
@@ -215,6 +217,12 @@ pub fn check_file_fast(name: &str, text: &str) -> Result<FastStats, String> {
         .map(|fuel| fast_vm::Program::compile(&l.module, fuel).map(|p| (fuel, p)))
         .collect::<Result<_, _>>()
         .map_err(|e| format!("{name}: {e}"))?;
+    let options = fast_vm::Options {
+        fuel_checks: true,
+        trace_native: true,
+    };
+    let traced =
+        fast_vm::Program::compile_with(&l.module, options).map_err(|e| format!("{name}: {e}"))?;
     for r in &d.runs {
         if r.expect.starts_with("ub ") {
             stats.skipped += 1;
@@ -254,6 +262,39 @@ pub fn check_file_fast(name: &str, text: &str) -> Result<FastStats, String> {
                 Err(e) => {
                     let _ = writeln!(report, "{name}:{}: {}{mode}: {e}", r.line, r.func);
                 }
+            }
+        }
+        // The native trace is part of the outcome: the same events in the same order.
+        let mut m = l.machine(r.budgets);
+        m.trace = Some(Vec::new());
+        let model = match m.start(f, argv.clone()) {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => m.run().map(|_| ()),
+            Err(e) => Err(e),
+        };
+        let want = spec_model::outcome::render_trace(m.trace.as_deref().unwrap_or_default());
+        match (model, traced.run_traced(f, &argv, r.budgets, false)) {
+            (Ok(()), Ok((_, events))) => {
+                let got = spec_model::outcome::render_trace(&events);
+                if got == want {
+                    stats.traces += 1;
+                } else {
+                    let _ = writeln!(
+                        report,
+                        "{name}:{}: {}: native traces differ\n  model:   {}\n  fast VM: {}",
+                        r.line,
+                        r.func,
+                        want.join("\n           "),
+                        got.join("\n           ")
+                    );
+                }
+            }
+            (Err(e), _) => {
+                let _ = writeln!(report, "{name}:{}: {}: model: {e}", r.line, r.func);
+            }
+            (_, Err(fast_vm::FastError::Unsupported(_))) => {}
+            (_, Err(e)) => {
+                let _ = writeln!(report, "{name}:{}: {} traced: {e}", r.line, r.func);
             }
         }
     }

@@ -190,22 +190,33 @@ fn run(a: &RunArgs, trace: bool) -> ExitCode {
         }
     };
     if a.engine == "fast" {
-        if trace || a.trace_native {
-            eprintln!("muni: tracing is the reference model's (--engine spec)");
+        if trace {
+            eprintln!("muni: the step trace is the reference model's (--engine spec)");
             return ExitCode::from(2);
         }
-        let program = match fast_vm::Program::compile(&loaded.module, true) {
+        let options = fast_vm::Options {
+            fuel_checks: true,
+            trace_native: a.trace_native,
+        };
+        let program = match fast_vm::Program::compile_with(&loaded.module, options) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("muni: {e}");
                 return ExitCode::from(2);
             }
         };
-        return match program
-            .run_with(f, &args, budgets, a.gc_stress)
-            .map(|(o, _)| o)
-        {
-            Ok(o) => {
+        let run = if a.trace_native {
+            program.run_traced(f, &args, budgets, a.gc_stress)
+        } else {
+            program
+                .run_with(f, &args, budgets, a.gc_stress)
+                .map(|(o, _)| (o, Vec::new()))
+        };
+        return match run {
+            Ok((o, events)) => {
+                for line in spec_model::outcome::render_trace(&events) {
+                    println!("{line}");
+                }
                 print_outcome(&o, a.json);
                 ExitCode::SUCCESS
             }
@@ -291,7 +302,7 @@ fn conform(paths: &[String], engine: &str) -> ExitCode {
         }
         corpus_files(p, &mut files);
     }
-    let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
+    let (mut passed, mut failed, mut skipped, mut traces) = (0usize, 0usize, 0usize, 0usize);
     for f in &files {
         let name = f.display().to_string();
         let text = match std::fs::read_to_string(f) {
@@ -310,7 +321,10 @@ fn conform(paths: &[String], engine: &str) -> ExitCode {
         }
         if engine != "spec" {
             match muni::corpus::check_file_fast(&name, &text) {
-                Ok(stats) => skipped += stats.skipped,
+                Ok(stats) => {
+                    skipped += stats.skipped;
+                    traces += stats.traces;
+                }
                 Err(r) => report.push_str(&r),
             }
         }
@@ -323,6 +337,9 @@ fn conform(paths: &[String], engine: &str) -> ExitCode {
     }
     if skipped > 0 {
         println!("(the fast VM skipped {skipped} runs: expected ub, or not compiled yet)");
+    }
+    if traces > 0 {
+        println!("(the fast VM's native trace matched the model's in {traces} runs)");
     }
     println!("{passed} passed, {failed} failed");
     if failed == 0 {

@@ -9,6 +9,7 @@
 //! calls through libffi) and the fast VM (which lowers the calls itself), the latter
 //! with and without GC stress.
 
+use spec_model::outcome::render_trace;
 use spec_model::{Budgets, load, load_library};
 use std::fmt::Write;
 use std::process::Command;
@@ -357,6 +358,12 @@ fn ccall_agrees_with_gcc() {
     let loaded = load(&[("shapes.uir", &mu)]).unwrap_or_else(|e| panic!("{}", e.render()));
 
     let program = fast_vm::Program::compile(&loaded.module, true).expect("the fast VM compiles it");
+    let options = fast_vm::Options {
+        fuel_checks: true,
+        trace_native: true,
+    };
+    let traced =
+        fast_vm::Program::compile_with(&loaded.module, options).expect("the fast VM compiles it");
     let mut failures = Vec::new();
     let mut runs = 0;
     let mut check = |func: &str, seed: u64, want: &str| {
@@ -377,6 +384,22 @@ fn ccall_agrees_with_gcc() {
                     "fast VM (stress {stress}) {func}({seed}): expected `{want}`, got {other:?}"
                 )),
             }
+        }
+        // Both engines trace the same calls with the same struct values.
+        let mut m = loaded.machine(Budgets::default());
+        m.trace = Some(Vec::new());
+        if let Ok(None) = m.start(f, args.clone()) {
+            let _ = m.run();
+        }
+        let model = render_trace(m.trace.as_deref().unwrap_or_default());
+        if model.is_empty() {
+            failures.push(format!("model {func}({seed}): no CCALL traced"));
+        }
+        match traced.run_traced(f, &args, Budgets::default(), false) {
+            Ok((_, events)) if render_trace(&events) == model => {}
+            other => failures.push(format!(
+                "fast VM trace {func}({seed}): model {model:?}, fast VM {other:?}"
+            )),
         }
     };
     for (k, ls) in all_leaves.iter().enumerate() {

@@ -141,6 +141,21 @@ fn native_trace_and_libraries() {
         (code, out.as_str()),
         (0, "ccall muni_cli_twice(21) -> 42\nreturn 42\n")
     );
+    // The fast VM records the same trace.
+    let (code, out, _) = muni(&[
+        "run",
+        uir,
+        "21",
+        "--lib",
+        so,
+        "--trace-native",
+        "--engine",
+        "fast",
+    ]);
+    assert_eq!(
+        (code, out.as_str()),
+        (0, "ccall muni_cli_twice(21) -> 42\nreturn 42\n")
+    );
     // Without the library the symbol does not resolve, and muni says which.
     let (code, out, err) = muni(&["run", uir, "21"]);
     assert_eq!((code, out.as_str()), (1, "invalid unresolved-extern\n"));
@@ -164,4 +179,36 @@ fn layout_prints_offsets_and_classes() {
         "{out}"
     );
     assert!(out.contains("passed by value as: INTEGER SSE"), "{out}");
+}
+
+#[test]
+fn fast_vm_native_trace_nests_callbacks_like_the_model() {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/native/callbacks.uir");
+    let base = ["run", file, "--fn", "@sort_dynamic", "--trace-native"];
+    let (code, model, _) = muni(&base);
+    assert_eq!(code, 0);
+    // qsort's call opens the trace, each comparison nests inside it as a callback
+    // and its return, then qsort returns.
+    let lines: Vec<&str> = model.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("ccall qsort(") && l.ends_with("exposed@cmp)")),
+        "{model}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("callback @cmp(")),
+        "{model}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("callback-return ")),
+        "{model}"
+    );
+    for stress in [&[][..], &["--gc-stress"][..]] {
+        let mut args = base.to_vec();
+        args.extend(["--engine", "fast"]);
+        args.extend(stress);
+        let (code, fast, err) = muni(&args);
+        assert_eq!((code, fast.as_str()), (0, model.as_str()), "{err}");
+    }
 }

@@ -112,6 +112,22 @@ pub fn c_signature(
     Some((cs, params, ret))
 }
 
+/// Stores leaf values as one word each in a stack slot (as `rt_trace` reads them)
+/// and gives its address.
+pub fn trace_words(b: &mut FunctionBuilder<'_>, vals: &[Value]) -> Value {
+    let ss = b.create_sized_stack_slot(cranelift_codegen::ir::StackSlotData::new(
+        cranelift_codegen::ir::StackSlotKind::ExplicitSlot,
+        u32::try_from(8 * vals.len().max(1)).unwrap_or(u32::MAX),
+        3,
+    ));
+    for (i, v) in vals.iter().enumerate() {
+        let w = to_bits(b, *v);
+        b.ins()
+            .stack_store(I64, w, ss, i32::try_from(8 * i).unwrap_or(i32::MAX));
+    }
+    b.ins().stack_addr(I64, ss, 0)
+}
+
 fn to_bits(b: &mut FunctionBuilder<'_>, v: Value) -> Value {
     match b.func.dfg.value_type(v) {
         I64 => v,
@@ -253,6 +269,17 @@ fn zero(b: &mut FunctionBuilder<'_>, t: ClType) -> Value {
     }
 }
 
+/// What an expose wrapper calls.
+#[derive(Clone, Copy, Debug)]
+pub struct WrapperCalls {
+    /// The exposed Mu function.
+    pub mu_fn: cranelift_codegen::ir::FuncRef,
+    /// `rt_current`, which finds the run on this thread.
+    pub rt_current: cranelift_codegen::ir::FuncRef,
+    /// `rt_trace` and the function's id, when compiling with the native trace.
+    pub trace: Option<(cranelift_codegen::ir::FuncRef, u32)>,
+}
+
 /// Builds the C entry point of an exposed Mu function (`native.callback`): it finds
 /// the run on this thread, unpacks the C arguments into leaves, calls the Mu
 /// function with the cookie visible to `get_cookie` in its frame, and packs the
@@ -262,13 +289,17 @@ pub fn build_wrapper(
     mut b: FunctionBuilder<'_>,
     types: &Types,
     sig: SigId,
-    mu_fn: cranelift_codegen::ir::FuncRef,
-    rt_current: cranelift_codegen::ir::FuncRef,
+    calls: WrapperCalls,
     cookie: u64,
     frontend: cranelift_codegen::isa::TargetFrontendConfig,
 ) -> Option<()> {
     use crate::runtime::{EXCEPTION, NORMAL, StopCode, offsets};
     use cranelift_codegen::ir::condcodes::IntCC;
+    let WrapperCalls {
+        mu_fn,
+        rt_current,
+        trace,
+    } = calls;
     let (csig, crossings, ret) = c_signature(types, sig)?;
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
@@ -332,6 +363,13 @@ pub fn build_wrapper(
             }
         }
     }
+    if let Some((rt_trace, func)) = trace {
+        let words = trace_words(&mut b, &argv[1..]);
+        let kind = b.ins().iconst(I64, crate::TraceKind::Callback as i64);
+        let id = b.ins().iconst(I64, i64::from(func));
+        let z = b.ins().iconst(I64, 0);
+        b.ins().call(rt_trace, &[ctx, kind, id, z, words]);
+    }
     let call = b.ins().call(mu_fn, &argv);
     let status = b.inst_results(call)[0];
     b.ins().store(t, depth, ctx, offsets::DEPTH);
@@ -352,6 +390,14 @@ pub fn build_wrapper(
     b.ins().store(t, code, ctx, offsets::STOP);
     b.ins().jump(give_up, &[]);
     b.switch_to_block(normal);
+    if let Some((rt_trace, func)) = trace {
+        // The results are in the context's return words already.
+        let words = b.ins().iadd_imm_s(ctx, i64::from(offsets::RET));
+        let kind = b.ins().iconst(I64, crate::TraceKind::CallbackReturn as i64);
+        let id = b.ins().iconst(I64, i64::from(func));
+        let z = b.ins().iconst(I64, 0);
+        b.ins().call(rt_trace, &[ctx, kind, id, z, words]);
+    }
     match (types.sig(sig).rets.first(), &ret) {
         (Some(rt), Some(c)) => {
             let n = leaves(types, *rt)?.len();

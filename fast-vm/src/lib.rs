@@ -25,10 +25,10 @@ use lower::{Env, TrapInfo, leaves, lower_function, mu_signature};
 pub use runtime::GcStats;
 use runtime::{Ctx, EXCEPTION, Heap, NORMAL, RET_SLOTS, StopCode};
 use spec_model::Budgets;
-use spec_model::ir::{ConstValue, Module, Type, TypeId};
+use spec_model::ir::{ConstValue, Module, SigId, Type, TypeId};
 use spec_model::layout;
 use spec_model::machine::Value;
-use spec_model::outcome::{Budget, IRefBase, OutValue, Outcome, TrapCode};
+use spec_model::outcome::{Budget, IRefBase, NativeEvent, OutValue, Outcome, TrapCode};
 
 /// Why the fast VM could not give an outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -58,6 +58,7 @@ struct Dynamic {
     jit: JITModule,
     ids: Vec<Option<ClFuncId>>,
     current_id: ClFuncId,
+    trace_id: Option<ClFuncId>,
     frontend: cranelift_codegen::isa::TargetFrontendConfig,
     /// C entry points made by `@uvm.native.expose`, by (function, cookie).
     wrappers: std::collections::HashMap<(u32, u64), u64>,
@@ -85,8 +86,16 @@ impl Dynamic {
             .jit
             .declare_func_in_func(self.current_id, &mut cctx.func);
         let mut fctx = FunctionBuilderContext::new();
+        let trace = self
+            .trace_id
+            .map(|t| (self.jit.declare_func_in_func(t, &mut cctx.func), func));
         let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
-        ccall::build_wrapper(b, &module.types, sig, mu_fn, cur, cookie, self.frontend)?;
+        let calls = ccall::WrapperCalls {
+            mu_fn,
+            rt_current: cur,
+            trace,
+        };
+        ccall::build_wrapper(b, &module.types, sig, calls, cookie, self.frontend)?;
         self.jit.define_function(wid, &mut cctx).ok()?;
         self.jit.finalize_definitions().ok()?;
         let addr = self.jit.get_finalized_function(wid) as u64;
@@ -107,6 +116,143 @@ pub struct Program<'m> {
     global_offsets: Vec<u64>,
     globals_size: u64,
     fuel_checks: bool,
+    trace_native: bool,
+    /// The C entry points of the static `.expose`s and their functions.
+    static_exposes: Vec<(u64, u32)>,
+}
+
+/// How [`Program::compile_with`] compiles.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Blocks charge fuel (off: for runs without a fuel budget, which then pay nothing).
+    pub fuel_checks: bool,
+    /// Compiled code records the native trace (off: it pays nothing for it).
+    pub trace_native: bool,
+}
+
+/// What `rt_trace` records.
+#[repr(u64)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TraceKind {
+    /// A CCALL starts: `id` = signature | (EXTERN constant + 1) << 32, `fp` the callee,
+    /// `words` the arguments' leaves.
+    CCall = 0,
+    /// It returned: `words` the result's leaves.
+    CCallReturn = 1,
+    /// Native code called exposed function `id`; `words` its arguments' leaves.
+    Callback = 2,
+    /// Exposed function `id` returned; `words` its results' leaves.
+    CallbackReturn = 3,
+}
+
+/// `rt_trace(ctx, kind, id, fp, words)`: records a native-boundary event (only code
+/// compiled with [`Options::trace_native`] calls it).
+///
+/// # Safety
+/// `ctx` must point to the run's live [`Ctx`]; `words` must hold a word per leaf of
+/// the values the event carries.
+unsafe extern "C" fn rt_trace(ctx: *mut Ctx, kind: u64, id: u64, fp: u64, words: *const u64) {
+    // SAFETY: as for rt_expose.
+    let ctx = unsafe { &mut *ctx };
+    // SAFETY: as above.
+    let program = unsafe { &*ctx.program.cast::<Program<'_>>() };
+    // SAFETY: as above.
+    let heap = unsafe { &mut *ctx.heap };
+    if heap.trace.is_none() {
+        return;
+    }
+    heap.flush(ctx.bump);
+    let module = program.module;
+    let types = &module.types;
+    let view = View {
+        program,
+        heap,
+        globals: ctx.globals as u64,
+    };
+    let values = |tys: &[TypeId]| {
+        let n: usize = tys
+            .iter()
+            .map(|t| leaves(types, *t).map_or(0, |l| l.len()))
+            .sum();
+        // SAFETY: the caller passes a word per leaf of these types.
+        let ws = unsafe { std::slice::from_raw_parts(words, n) };
+        let mut it = ws.iter().copied();
+        tys.iter()
+            .map(|t| view.out(*t, &mut it))
+            .collect::<Vec<_>>()
+    };
+    let event = if kind == TraceKind::CCall as u64 {
+        let sig = (id & 0xffff_ffff) as SigId;
+        let args = values(&types.sig(sig).params);
+        let konst = (id >> 32).checked_sub(1);
+        let callee = match konst.map(|c| &module.consts[c as usize].value) {
+            Some(ConstValue::Extern(sym)) => sym.clone(),
+            _ => program.callee_name(fp),
+        };
+        Some(NativeEvent::CCall {
+            callee,
+            args,
+            result: None,
+        })
+    } else if kind == TraceKind::CCallReturn as u64 {
+        let sig = id as SigId;
+        let result = values(&types.sig(sig).rets).pop();
+        if let Some(i) = heap.open_calls.pop()
+            && let Some(NativeEvent::CCall { result: r, .. }) =
+                heap.trace.as_mut().and_then(|t| t.get_mut(i))
+        {
+            *r = result;
+        }
+        None
+    } else {
+        let f = &module.funcs[id as usize];
+        let sig = types.sig(f.sig);
+        if kind == TraceKind::Callback as u64 {
+            Some(NativeEvent::Callback {
+                func: f.name.as_str().to_string(),
+                args: values(&sig.params),
+            })
+        } else {
+            Some(NativeEvent::CallbackReturn(values(&sig.rets)))
+        }
+    };
+    if let Some(e) = event
+        && let Some(t) = heap.trace.as_mut()
+    {
+        if matches!(e, NativeEvent::CCall { .. }) {
+            heap.open_calls.push(t.len());
+        }
+        t.push(e);
+    }
+}
+
+/// Records a pin or unpin of `addr` (called by `rt_pin`/`rt_unpin` when tracing).
+///
+/// # Safety
+/// `ctx` must point to the run's live [`Ctx`].
+pub(crate) unsafe fn trace_pin(ctx: *mut Ctx, addr: u64, unpin: bool) {
+    // SAFETY: as for rt_trace.
+    let ctx = unsafe { &mut *ctx };
+    // SAFETY: as above.
+    let program = unsafe { &*ctx.program.cast::<Program<'_>>() };
+    // SAFETY: as above.
+    let heap = unsafe { &mut *ctx.heap };
+    heap.flush(ctx.bump);
+    let loc = {
+        let view = View {
+            program,
+            heap,
+            globals: ctx.globals as u64,
+        };
+        OutValue::IRef(if addr == 0 { None } else { view.base(addr) })
+    };
+    if let Some(t) = heap.trace.as_mut() {
+        t.push(if unpin {
+            NativeEvent::Unpin(loc)
+        } else {
+            NativeEvent::Pin(loc)
+        });
+    }
 }
 
 /// `rt_expose(ctx, funcref, cookie) -> ufuncptr` (`native.expose`): the C entry
@@ -175,6 +321,18 @@ impl<'m> Program<'m> {
     /// Compiles every function of `module`. With `fuel_checks` false, blocks do not
     /// charge fuel (for runs without a fuel budget).
     pub fn compile(module: &'m Module, fuel_checks: bool) -> Result<Program<'m>, FastError> {
+        Self::compile_with(
+            module,
+            Options {
+                fuel_checks,
+                trace_native: false,
+            },
+        )
+    }
+
+    /// Compiles every function of `module` as `options` say.
+    pub fn compile_with(module: &'m Module, options: Options) -> Result<Program<'m>, FastError> {
+        let fuel_checks = options.fuel_checks;
         let bug = |e: &dyn std::fmt::Display| FastError::Bug(e.to_string());
         let mut flags = cranelift_codegen::settings::builder();
         use cranelift_codegen::settings::Configurable;
@@ -195,6 +353,7 @@ impl<'m> Program<'m> {
         jb.symbol("muni_rt_unpin", runtime::rt_unpin as *const u8);
         jb.symbol("muni_rt_fmod", runtime::rt_fmod as *const u8);
         jb.symbol("muni_rt_fmodf", runtime::rt_fmodf as *const u8);
+        jb.symbol("muni_rt_trace", rt_trace as *const u8);
         let mut jit = JITModule::new(jb);
         let types = &module.types;
 
@@ -234,6 +393,16 @@ impl<'m> Program<'m> {
         let unexpose_id = jit
             .declare_function("muni_rt_unexpose", Linkage::Import, &sysv(&[I64, I64], I64))
             .map_err(|e| bug(&e))?;
+        let trace_id = if options.trace_native {
+            let mut s = Signature::new(CallConv::SystemV);
+            s.params.extend([I64; 5].map(AbiParam::new));
+            Some(
+                jit.declare_function("muni_rt_trace", Linkage::Import, &s)
+                    .map_err(|e| bug(&e))?,
+            )
+        } else {
+            None
+        };
         let f64t = cranelift_codegen::ir::types::F64;
         let f32t = cranelift_codegen::ir::types::F32;
         let fmod_id = jit
@@ -317,6 +486,7 @@ impl<'m> Program<'m> {
                 let unpin = jit.declare_func_in_func(unpin_id, &mut cctx.func);
                 let fmod = jit.declare_func_in_func(fmod_id, &mut cctx.func);
                 let fmodf = jit.declare_func_in_func(fmodf_id, &mut cctx.func);
+                let trace = trace_id.map(|t| jit.declare_func_in_func(t, &mut cctx.func));
                 let dummy = alloc;
                 let funcs: Vec<_> = funcs.iter().map(|f| f.unwrap_or(dummy)).collect();
                 let env = Env {
@@ -328,6 +498,7 @@ impl<'m> Program<'m> {
                     rt_unexpose,
                     exposes: &exposes,
                     unpin,
+                    trace,
                     fmod,
                     fmodf,
                     global_offsets: &global_offsets,
@@ -402,12 +573,18 @@ impl<'m> Program<'m> {
             cctx.func.signature = cs;
             let mu_fn = jit.declare_func_in_func(fid, &mut cctx.func);
             let cur = jit.declare_func_in_func(current_id, &mut cctx.func);
+            let trace = trace_id.map(|t| (jit.declare_func_in_func(t, &mut cctx.func), e.func));
             let cookie = match module.consts[e.cookie as usize].value {
                 ConstValue::Int(c) => c,
                 _ => 0,
             };
             let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
-            ccall::build_wrapper(b, types, sig, mu_fn, cur, cookie, fe)
+            let calls = ccall::WrapperCalls {
+                mu_fn,
+                rt_current: cur,
+                trace,
+            };
+            ccall::build_wrapper(b, types, sig, calls, cookie, fe)
                 .ok_or_else(|| FastError::Bug("an expose wrapper".into()))?;
             jit.define_function(wid, &mut cctx)
                 .map_err(|e| FastError::Bug(format!("expose {k}: {e:?}")))?;
@@ -483,12 +660,20 @@ impl<'m> Program<'m> {
             .iter()
             .map(|id| id.map_or(0, |id| jit.get_finalized_function(id) as u64))
             .collect();
+        let static_exposes = expose_ids
+            .iter()
+            .zip(&module.exposes)
+            .filter_map(|(id, e)| id.map(|id| (jit.get_finalized_function(id) as u64, e.func)))
+            .collect();
         Ok(Program {
+            static_exposes,
+            trace_native: options.trace_native,
             module,
             jit: std::cell::RefCell::new(Dynamic {
                 jit,
                 ids,
                 current_id,
+                trace_id,
                 frontend: fe,
                 wrappers: std::collections::HashMap::new(),
                 count: 0,
@@ -501,6 +686,31 @@ impl<'m> Program<'m> {
             globals_size: end,
             fuel_checks,
         })
+    }
+
+    /// The function whose C entry point (a static `.expose` or one made by
+    /// `@uvm.native.expose`) is at `fp`.
+    fn exposed_func(&self, fp: u64) -> Option<u32> {
+        self.static_exposes
+            .iter()
+            .find(|(a, _)| *a == fp)
+            .map(|(_, f)| *f)
+            .or_else(|| {
+                let d = self.jit.try_borrow().ok()?;
+                d.wrappers
+                    .iter()
+                    .find(|(_, a)| **a == fp)
+                    .map(|((f, _), _)| *f)
+            })
+    }
+
+    /// How the native trace names a C callee at `fp` (as the model does): an exposed
+    /// function, a symbol the dynamic linker knows, or the address.
+    fn callee_name(&self, fp: u64) -> String {
+        if let Some(f) = self.exposed_func(fp) {
+            return format!("{} (exposed)", self.module.funcs[f as usize].name);
+        }
+        spec_model::machine::symbol_name(fp).unwrap_or_else(|| format!("{fp:#x}"))
     }
 
     /// Why function `f` stops as unsupported, if it does.
@@ -522,6 +732,37 @@ impl<'m> Program<'m> {
         budgets: Budgets,
         gc_stress: bool,
     ) -> Result<(Outcome, GcStats), FastError> {
+        self.run_inner(f, args, budgets, gc_stress, false)
+            .map(|(o, s, _)| (o, s))
+    }
+
+    /// Like [`Program::run_with`], also recording the native trace (the events of
+    /// the model's `--trace-native`). The program must have been compiled with
+    /// [`Options::trace_native`].
+    pub fn run_traced(
+        &self,
+        f: u32,
+        args: &[Value],
+        budgets: Budgets,
+        gc_stress: bool,
+    ) -> Result<(Outcome, Vec<NativeEvent>), FastError> {
+        if !self.trace_native {
+            return Err(FastError::Usage(
+                "the program was compiled without the native trace".into(),
+            ));
+        }
+        self.run_inner(f, args, budgets, gc_stress, true)
+            .map(|(o, _, t)| (o, t.unwrap_or_default()))
+    }
+
+    fn run_inner(
+        &self,
+        f: u32,
+        args: &[Value],
+        budgets: Budgets,
+        gc_stress: bool,
+        trace: bool,
+    ) -> Result<(Outcome, GcStats, Option<Vec<NativeEvent>>), FastError> {
         let module = self.module;
         let types = &module.types;
         let Some(entry) = self.entries.get(f as usize).copied().flatten() else {
@@ -532,7 +773,11 @@ impl<'m> Program<'m> {
             ));
         };
         if budgets.stack == 0 {
-            return Ok((Outcome::Exhausted(Budget::Stack), GcStats::default()));
+            return Ok((
+                Outcome::Exhausted(Budget::Stack),
+                GcStats::default(),
+                trace.then(Vec::new),
+            ));
         }
         let params = &types.sig(module.funcs[f as usize].sig).params;
         if params.len() != args.len() {
@@ -548,6 +793,9 @@ impl<'m> Program<'m> {
         }
         let mut heap = Heap::new(types);
         heap.stress = gc_stress;
+        if trace {
+            heap.trace = Some(Vec::new());
+        }
         let mut globals = vec![
             0u128;
             usize::try_from(self.globals_size.div_ceil(16))
@@ -636,7 +884,7 @@ impl<'m> Program<'m> {
                 other => return Err(FastError::Bug(format!("unknown stop code {other}"))),
             },
         };
-        Ok((outcome, heap.stats))
+        Ok((outcome, heap.stats, heap.trace.take()))
     }
 }
 
@@ -713,7 +961,10 @@ impl View<'_, '_> {
             })),
             Type::UPtr(_) | Type::UFuncPtr(_) => match self.heap.find(w) {
                 Some(o) => OutValue::MuPtr(o.serial as u32, w - o.base),
-                None => OutValue::Ptr(w),
+                None => match self.program.exposed_func(w) {
+                    Some(f) => OutValue::Exposed(m.funcs[f as usize].name.as_str().to_string()),
+                    None => OutValue::Ptr(w),
+                },
             },
             _ => OutValue::Ptr(w),
         }

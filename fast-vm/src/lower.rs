@@ -131,6 +131,8 @@ pub struct Env<'a> {
     pub fmod: FuncRef,
     /// `rt_fmodf`.
     pub fmodf: FuncRef,
+    /// `rt_trace`, when compiling with the native trace.
+    pub trace: Option<FuncRef>,
     /// Offsets of the global cells in the globals area.
     pub global_offsets: &'a [u64],
     /// Addresses of EXTERN constants, by constant id (`None`: unresolved).
@@ -1051,6 +1053,27 @@ impl Cx<'_, '_> {
                 }
             }
         }
+        if let Some(rt_trace) = self.env.trace {
+            let mut leaves = Vec::new();
+            for a in args {
+                leaves.extend(self.flat(*a)?);
+            }
+            let words = crate::ccall::trace_words(&mut self.b, &leaves);
+            let konst = match callee {
+                Operand::Const(c) => u64::from(c) + 1,
+                _ => 0,
+            };
+            let kind = self.b.ins().iconst(I64, crate::TraceKind::CCall as i64);
+            let id = self
+                .b
+                .ins()
+                .iconst(I64, (u64::from(sig) | konst << 32) as i64);
+            let live = self.spill()?;
+            self.b
+                .ins()
+                .call(rt_trace, &[self.ctx, kind, id, fp, words]);
+            self.reload(&live);
+        }
         let live = self.spill()?;
         let sr = self.b.import_signature(csig);
         let call = self.b.ins().call_indirect(sr, fp, &argv);
@@ -1075,6 +1098,18 @@ impl Cx<'_, '_> {
                 Some(Crossing::Memory(_)) => load_leaves(&mut self.b, types, t, sret.unwrap_or(fp)),
                 _ => Vec::new(),
             };
+            if let Some(rt_trace) = self.env.trace {
+                let words = crate::ccall::trace_words(&mut self.b, &vals);
+                let kind = self
+                    .b
+                    .ins()
+                    .iconst(I64, crate::TraceKind::CCallReturn as i64);
+                let id = self.b.ins().iconst(I64, i64::from(sig));
+                let z = self.b.ins().iconst(I64, 0);
+                let live = self.spill()?;
+                self.b.ins().call(rt_trace, &[self.ctx, kind, id, z, words]);
+                self.reload(&live);
+            }
             self.set_flat(r, 0, t, vals);
         }
         self.next(exc)

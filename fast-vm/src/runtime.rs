@@ -15,6 +15,7 @@
 
 use spec_model::ir::{TypeId, Types};
 use spec_model::layout;
+use spec_model::outcome::NativeEvent;
 use std::collections::{BTreeMap, HashMap};
 
 /// The function returned normally; its results are in `Ctx::ret`.
@@ -227,6 +228,10 @@ pub struct Heap<'m> {
     pub exposed: HashMap<u64, u32>,
     /// What the collector did.
     pub stats: GcStats,
+    /// The native trace, when the run records one (`--trace-native`).
+    pub trace: Option<Vec<NativeEvent>>,
+    /// Trace indices of the CCALLs still running (their results come later).
+    pub open_calls: Vec<usize>,
     /// Nursery chunks (freed once no object lives in them).
     chunks: Vec<Chunk>,
     /// The chunks holding young objects (those allocated since the last collection).
@@ -249,6 +254,8 @@ impl<'m> Heap<'m> {
             pins: HashMap::new(),
             exposed: HashMap::new(),
             stats: GcStats::default(),
+            trace: None,
+            open_calls: Vec::new(),
             chunks: Vec::new(),
             nursery: Vec::new(),
             current: None,
@@ -601,6 +608,10 @@ pub unsafe extern "C" fn rt_pin(ctx: *mut Ctx, addr: u64) -> u64 {
     if let Some(o) = heap.obj_mut(addr) {
         o.pins += 1;
     }
+    if heap.trace.is_some() {
+        // SAFETY: as above.
+        unsafe { crate::trace_pin(ctx, addr, false) };
+    }
     addr
 }
 
@@ -623,6 +634,10 @@ pub unsafe extern "C" fn rt_unpin(ctx: *mut Ctx, addr: u64) -> u64 {
     }
     if let Some(o) = heap.obj_mut(addr) {
         o.pins = o.pins.saturating_sub(1);
+    }
+    if heap.trace.is_some() {
+        // SAFETY: as above.
+        unsafe { crate::trace_pin(ctx, addr, true) };
     }
     0
 }

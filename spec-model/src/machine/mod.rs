@@ -19,6 +19,7 @@ mod arith;
 mod ccall;
 pub mod memory;
 pub(crate) mod native;
+pub use native::symbol_name;
 pub mod value;
 
 use crate::ir::*;
