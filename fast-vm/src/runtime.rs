@@ -13,10 +13,11 @@
 //! `rt_alloc`: it frees what no root reaches and moves every object that is not
 //! pinned; `--gc-stress` collects at every allocation.
 
+use rustc_hash::FxHashMap;
 use spec_model::ir::{TypeId, Types};
 use spec_model::layout;
 use spec_model::outcome::NativeEvent;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 /// The function returned normally; its results are in `Ctx::ret`.
 pub const NORMAL: i32 = 0;
@@ -223,9 +224,9 @@ pub struct Heap<'m> {
     /// The global cells: their base address and their types with offsets.
     pub globals: (u64, Vec<(u64, TypeId)>),
     /// The pin multiset, by address.
-    pub pins: HashMap<u64, u32>,
+    pub pins: FxHashMap<u64, u32>,
     /// Exposures made by `@uvm.native.expose` in this run, by address (a multiset).
-    pub exposed: HashMap<u64, u32>,
+    pub exposed: FxHashMap<u64, u32>,
     /// What the collector did.
     pub stats: GcStats,
     /// The native trace, when the run records one (`--trace-native`).
@@ -251,8 +252,8 @@ impl<'m> Heap<'m> {
             stress: false,
             threshold: 4 << 20,
             globals: (0, Vec::new()),
-            pins: HashMap::new(),
-            exposed: HashMap::new(),
+            pins: FxHashMap::default(),
+            exposed: FxHashMap::default(),
             stats: GcStats::default(),
             trace: None,
             open_calls: Vec::new(),
@@ -433,7 +434,7 @@ impl<'m> Heap<'m> {
         }
         // Mark from the roots and the pinned objects.
         let mut marked: Vec<ObjInfo> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = rustc_hash::FxHashSet::default();
         let mut work: Vec<u64> = Vec::new();
         for r in &all_roots {
             // SAFETY: the caller guarantees every root is a readable word.
