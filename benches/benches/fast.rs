@@ -5,20 +5,16 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use fast_vm::Program;
-use muni_benches::{KERNELS, REPORT_MU, build_c_kernels, c_kernel};
+use muni_benches::{KERNELS, REPORT_BUDGETS, REPORT_MU, build_c_kernels, c_kernel};
+use spec_model::load;
 use spec_model::machine::Value;
-use spec_model::{Budgets, load};
 use std::hint::black_box;
 
 fn fast_vs_gcc(c: &mut Criterion) {
     let _lib = build_c_kernels();
     let loaded = load(&[("report.uir", REPORT_MU)]).unwrap_or_else(|e| panic!("{}", e.render()));
     let program = Program::compile(&loaded.module, false).expect("compiles");
-    let budgets = Budgets {
-        fuel: u64::MAX,
-        alloc: u64::MAX,
-        stack: 1_000_000,
-    };
+    let budgets = REPORT_BUDGETS;
     for &(_, k, n) in KERNELS {
         let f = loaded.func(&format!("@k_{k}")).expect("kernel exists");
         let ck = c_kernel(k);

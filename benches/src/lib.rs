@@ -349,6 +349,14 @@ pub const KERNELS: &[(&str, &str, u64)] = &[
     ("1M small allocations (vs malloc/free)", "alloc", 1_000_000),
 ];
 
+/// The budgets the report's kernels run under: fuel and allocation unbounded (the
+/// program is compiled without fuel checks), a deep stack for the recursive kernels.
+pub const REPORT_BUDGETS: spec_model::Budgets = spec_model::Budgets {
+    fuel: u64::MAX,
+    alloc: u64::MAX,
+    stack: 1_000_000,
+};
+
 /// A C kernel of [`REPORT_C`]: `long c_NAME(long)`.
 pub type CKernel = unsafe extern "C" fn(i64) -> i64;
 

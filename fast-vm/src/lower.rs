@@ -1200,7 +1200,19 @@ impl Cx<'_, '_> {
         self.b.ins().jump(join, &bargs(&[addr]));
         self.b.switch_to_block(join);
         let addr = self.b.block_params(join)[0];
-        self.reload(&live);
+        self.allocated(addr, &live, exc, r)
+    }
+
+    /// After an allocation: reload the spilled references; 0 means the allocation
+    /// budget was short (continue exceptionally or stop).
+    fn allocated(
+        &mut self,
+        addr: Value,
+        live: &[u32],
+        exc: &Option<Exc>,
+        r: &[u32],
+    ) -> Result<(), NotCompiled> {
+        self.reload(live);
         let none = self.b.ins().icmp_imm_s(IntCC::Equal, addr, 0);
         self.fail_if(none, exc, StopCode::Alloc)?;
         self.set(r, 0, addr);
@@ -1222,11 +1234,7 @@ impl Cx<'_, '_> {
             .ins()
             .call(self.env.alloc, &[self.ctx, size, t, var_len]);
         let addr = self.b.inst_results(call)[0];
-        self.reload(&live);
-        let none = self.b.ins().icmp_imm_s(IntCC::Equal, addr, 0);
-        self.fail_if(none, exc, StopCode::Alloc)?;
-        self.set(r, 0, addr);
-        self.next(exc)
+        self.allocated(addr, &live, exc, r)
     }
 
     fn call(
@@ -1558,13 +1566,6 @@ impl Cx<'_, '_> {
     }
 }
 
-fn exc_dest_args(exc: &Option<Exc>, out: &mut Vec<Operand>) {
-    if let Some(e) = exc {
-        out.extend(&e.nor.args);
-        out.extend(&e.exc.args);
-    }
-}
-
 /// The operands an instruction's destinations pass (used after it runs).
 fn dest_uses(op: &Op) -> Vec<Operand> {
     let mut out = Vec::new();
@@ -1580,19 +1581,12 @@ fn dest_uses(op: &Op) -> Vec<Operand> {
                 out.extend(&d.args);
             }
         }
-        Op::BinOp { exc, .. }
-        | Op::Call { exc, .. }
-        | Op::New { exc, .. }
-        | Op::NewHybrid { exc, .. }
-        | Op::Alloca { exc, .. }
-        | Op::AllocaHybrid { exc, .. }
-        | Op::Load { exc, .. }
-        | Op::Store { exc, .. }
-        | Op::CmpXchg { exc, .. }
-        | Op::AtomicRmw { exc, .. }
-        | Op::Trap { exc, .. }
-        | Op::CCall { exc, .. } => exc_dest_args(exc, &mut out),
-        _ => {}
+        _ => {
+            if let Some(e) = op.exc() {
+                out.extend(&e.nor.args);
+                out.extend(&e.exc.args);
+            }
+        }
     }
     out
 }
@@ -1742,7 +1736,7 @@ pub fn non_null(body: &spec_model::ir::Body) -> std::collections::HashSet<u32> {
                     _ => Vec::new(),
                 }
                 .into_iter()
-                .chain(exc_of(&i.op).map(|e| &e.nor))
+                .chain(i.op.exc().map(|e| &e.nor))
                 .collect();
                 for d in dests {
                     let target = &body.blocks[d.block as usize];
@@ -1752,7 +1746,7 @@ pub fn non_null(body: &spec_model::ir::Body) -> std::collections::HashSet<u32> {
                         }
                     }
                 }
-                if let Some(e) = exc_of(&i.op) {
+                if let Some(e) = i.op.exc() {
                     let target = &body.blocks[e.exc.block as usize];
                     for (p, a) in target.params.iter().zip(&e.exc.args) {
                         if !known(a, &next) {
@@ -1770,23 +1764,5 @@ pub fn non_null(body: &spec_model::ir::Body) -> std::collections::HashSet<u32> {
             return set;
         }
         set = next;
-    }
-}
-
-fn exc_of(op: &Op) -> Option<&Exc> {
-    match op {
-        Op::BinOp { exc, .. }
-        | Op::Call { exc, .. }
-        | Op::New { exc, .. }
-        | Op::NewHybrid { exc, .. }
-        | Op::Alloca { exc, .. }
-        | Op::AllocaHybrid { exc, .. }
-        | Op::Load { exc, .. }
-        | Op::Store { exc, .. }
-        | Op::CmpXchg { exc, .. }
-        | Op::AtomicRmw { exc, .. }
-        | Op::Trap { exc, .. }
-        | Op::CCall { exc, .. } => exc.as_ref(),
-        _ => None,
     }
 }

@@ -330,13 +330,9 @@ impl<'m> Heap<'m> {
     fn empty_nursery(&mut self) {
         self.current = None;
         for ci in self.nursery.drain(..) {
-            let c = &mut self.chunks[ci];
-            c.young = Vec::new();
-            if c.live == 0 {
-                c.mem = None;
-            }
+            self.chunks[ci].young = Vec::new();
         }
-        // Chunks kept for pinned objects leave the nursery but stay allocated until
+        // Chunks kept for pinned objects (earlier ones too) stay allocated until
         // their last object goes.
         for c in &mut self.chunks {
             if c.live == 0 {
@@ -588,6 +584,8 @@ pub unsafe extern "C" fn rt_alloc(ctx: *mut Ctx, size: u64, ty: u64, var_len: u6
         ctx.bump = 0;
         ctx.limit = 0;
     }
+    // A nursery nearly used up is replaced here, where the runtime runs anyway;
+    // objects too big for what is left come here each time and get their own storage.
     if !heap.stress && ctx.limit.saturating_sub(ctx.bump) < CHUNK / 4 {
         let (start, end) = heap.refill();
         ctx.bump = start;

@@ -521,6 +521,27 @@ pub enum Op {
     CommInst(CommInst),
 }
 
+impl Op {
+    /// The instruction's `EXC` clause, for the kinds that can have one.
+    pub fn exc(&self) -> Option<&Exc> {
+        match self {
+            Op::BinOp { exc, .. }
+            | Op::Call { exc, .. }
+            | Op::New { exc, .. }
+            | Op::NewHybrid { exc, .. }
+            | Op::Alloca { exc, .. }
+            | Op::AllocaHybrid { exc, .. }
+            | Op::Load { exc, .. }
+            | Op::Store { exc, .. }
+            | Op::CmpXchg { exc, .. }
+            | Op::AtomicRmw { exc, .. }
+            | Op::Trap { exc, .. }
+            | Op::CCall { exc, .. } => exc.as_ref(),
+            _ => None,
+        }
+    }
+}
+
 /// An instruction: result slots, operation, source position.
 #[derive(Clone, Debug)]
 pub struct Inst {

@@ -3,9 +3,9 @@
 //! and prints the times and ratios (best of several repetitions, this machine).
 
 use fast_vm::Program;
-use muni_benches::{KERNELS, REPORT_MU, build_c_kernels, c_kernel};
+use muni_benches::{KERNELS, REPORT_BUDGETS, REPORT_MU, build_c_kernels, c_kernel};
+use spec_model::load;
 use spec_model::machine::Value;
-use spec_model::{Budgets, load};
 use std::time::{Duration, Instant};
 
 fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
@@ -24,11 +24,7 @@ fn main() {
     let _lib = build_c_kernels();
     let loaded = load(&[("report.uir", REPORT_MU)]).unwrap_or_else(|e| panic!("{}", e.render()));
     let program = Program::compile(&loaded.module, false).expect("compiles");
-    let budgets = Budgets {
-        fuel: u64::MAX,
-        alloc: u64::MAX,
-        stack: 1_000_000,
-    };
+    let budgets = REPORT_BUDGETS;
     println!("| kernel | gcc -O2 | fast VM | fast / gcc | model | model / fast |");
     println!("|---|---|---|---|---|---|");
     for &(label, k, n) in KERNELS {

@@ -39,25 +39,7 @@ fn is_terminator(op: &Op) -> bool {
         | Op::Ret(_)
         | Op::Throw(_) => true,
         Op::CommInst(CommInst::ThreadExit) => true,
-        _ => exc_of(op).is_some(),
-    }
-}
-
-fn exc_of(op: &Op) -> Option<&Exc> {
-    match op {
-        Op::BinOp { exc, .. }
-        | Op::Call { exc, .. }
-        | Op::New { exc, .. }
-        | Op::NewHybrid { exc, .. }
-        | Op::Alloca { exc, .. }
-        | Op::AllocaHybrid { exc, .. }
-        | Op::Load { exc, .. }
-        | Op::Store { exc, .. }
-        | Op::CmpXchg { exc, .. }
-        | Op::AtomicRmw { exc, .. }
-        | Op::Trap { exc, .. }
-        | Op::CCall { exc, .. } => exc.as_ref(),
-        _ => None,
+        _ => op.exc().is_some(),
     }
 }
 
