@@ -383,6 +383,9 @@ impl Verifier {
             );
         }
         let sig = self.m.funcs[f as usize].sig;
+        if sig == SigId::MAX {
+            return; // Its signature did not resolve; that is reported already.
+        }
         let s = self.m.types.sig(sig).clone();
         if !s
             .params
