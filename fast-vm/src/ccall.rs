@@ -330,7 +330,6 @@ pub fn build_wrapper(
     b.ins().jump(give_up, &[]);
     b.switch_to_block(room);
     let deeper = b.ins().iadd_imm_s(depth, 1);
-    b.ins().store(t, deeper, ctx, offsets::DEPTH);
     let old_cookie = b.ins().load(I64, t, ctx, offsets::COOKIE);
     let old_at = b.ins().load(I64, t, ctx, offsets::COOKIE_DEPTH);
     let c = b.ins().iconst(I64, cookie as i64);
@@ -344,7 +343,7 @@ pub fn build_wrapper(
     } else {
         None
     };
-    let mut argv = vec![ctx];
+    let mut argv = vec![ctx, deeper];
     for (pt, c) in types.sig(sig).params.iter().zip(&crossings) {
         match c {
             Crossing::Nothing => {}
@@ -364,7 +363,7 @@ pub fn build_wrapper(
         }
     }
     if let Some((rt_trace, func)) = trace {
-        let words = trace_words(&mut b, &argv[1..]);
+        let words = trace_words(&mut b, &argv[2..]);
         let kind = b.ins().iconst(I64, crate::TraceKind::Callback as i64);
         let id = b.ins().iconst(I64, i64::from(func));
         let z = b.ins().iconst(I64, 0);
@@ -372,6 +371,8 @@ pub fn build_wrapper(
     }
     let call = b.ins().call(mu_fn, &argv);
     let status = b.inst_results(call)[0];
+    let word0 = b.inst_results(call)[1];
+    // Nested CCALLs in the callback moved the depth; C sees its own again.
     b.ins().store(t, depth, ctx, offsets::DEPTH);
     b.ins().store(t, old_cookie, ctx, offsets::COOKIE);
     b.ins().store(t, old_at, ctx, offsets::COOKIE_DEPTH);
@@ -390,6 +391,8 @@ pub fn build_wrapper(
     b.ins().store(t, code, ctx, offsets::STOP);
     b.ins().jump(give_up, &[]);
     b.switch_to_block(normal);
+    // The first result word came in a register; the rest are in the context.
+    b.ins().store(t, word0, ctx, offsets::RET);
     if let Some((rt_trace, func)) = trace {
         // The results are in the context's return words already.
         let words = b.ins().iadd_imm_s(ctx, i64::from(offsets::RET));

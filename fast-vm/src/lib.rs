@@ -1,17 +1,24 @@
 //! The fast VM: an optimizing Cranelift JIT for verified Mu IR, with its own runtime.
 //!
 //! [`Program::compile`] turns every function of a [`spec_model::ir::Module`] into
-//! machine code at Cranelift's `speed` level; [`Program::run`] calls one with fresh
-//! state (heap, global cells, budgets) and reports the same [`Outcome`] as the
-//! reference model. Mu-to-Mu calls use Cranelift's `tail` convention; each function
-//! returns a status and passes results through the run's context (`runtime`).
+//! machine code at Cranelift's `speed` level, with small callees inlined
+//! (`inline`); [`Program::run`] calls one with fresh state (heap, global cells,
+//! budgets) and reports the same [`Outcome`] as the reference model.
 //!
-//! Not compiled yet (such a function stops the run as `unsupported`): aggregate SSA
-//! values (struct/array parameters, results, constants, EXTRACTVALUE/INSERTVALUE),
-//! CCALL, pinning and exposing. The heap does not move objects yet.
+//! Mu-to-Mu calls use Cranelift's `tail` convention: `(ctx, depth, args…) ->
+//! (status, first result word)`. `depth` is the frame's call depth (the stack
+//! budget is a compare against it); further result words and the exception value
+//! go through the run's context (`runtime::Ctx`). Everything that faces C is
+//! SystemV (`ccall`). The heap (`runtime`) allocates with an inline bump pointer
+//! and moves every unpinned object when it collects, with roots on a shadow stack.
+//!
+//! Not compiled yet (such a function stops the run as `unsupported`): aggregate
+//! parameters and results of Mu-to-Mu calls, and the rarer forms `lower` names in
+//! its `unsupported` findings.
 #![deny(missing_docs)]
 
 mod ccall;
+mod inline;
 mod lower;
 pub mod runtime;
 
@@ -459,8 +466,11 @@ impl<'m> Program<'m> {
         let fe = jit.target_config();
         let mut fctx = FunctionBuilderContext::new();
         let mut cctx = jit.make_context();
+        // First every function to CLIF on its own...
+        let mut bodies: Vec<Option<cranelift_codegen::ir::Function>> =
+            vec![None; module.funcs.len()];
         for (i, f) in module.funcs.iter().enumerate() {
-            let Some(id) = ids[i] else {
+            if ids[i].is_none() {
                 not_compiled[i] = Some(format!("{} has aggregate parameters or results", f.name));
                 continue;
             };
@@ -553,10 +563,34 @@ impl<'m> Program<'m> {
                 b.ins()
                     .store(MemFlagsData::trusted(), d, ctx, runtime::offsets::DETAIL);
                 let s = b.ins().iconst(I32, i64::from(runtime::STOP));
-                b.ins().return_(&[s]);
+                let z = b.ins().iconst(I64, 0);
+                b.ins().return_(&[s, z]);
                 b.seal_all_blocks();
                 b.finalize(fe);
             }
+            bodies[i] = Some(std::mem::replace(
+                &mut cctx.func,
+                cranelift_codegen::ir::Function::new(),
+            ));
+            jit.clear_context(&mut cctx);
+        }
+        // Then each body, with its small callees inlined, to machine code.
+        let by_id: rustc_hash::FxHashMap<u32, usize> = ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, id)| id.map(|id| (id.as_u32(), i)))
+            .collect();
+        for (i, f) in module.funcs.iter().enumerate() {
+            let (Some(id), Some(body)) = (ids[i], &bodies[i]) else {
+                continue;
+            };
+            cctx.func = body.clone();
+            cctx.inline(inline::Inliner {
+                bodies: &bodies,
+                by_id: &by_id,
+                grown: 0,
+            })
+            .map_err(|e| FastError::Bug(format!("{}: inlining: {e:?}", f.name)))?;
             jit.define_function(id, &mut cctx)
                 .map_err(|e| FastError::Bug(format!("{}: {e:?}", f.name)))?;
             jit.clear_context(&mut cctx);
@@ -611,7 +645,10 @@ impl<'m> Program<'m> {
             b.append_block_params_for_function_params(blk);
             b.switch_to_block(blk);
             let (ctx, args) = (b.block_params(blk)[0], b.block_params(blk)[1]);
-            let mut argv = vec![ctx];
+            let depth = b
+                .ins()
+                .load(I64, MemFlagsData::trusted(), ctx, runtime::offsets::DEPTH);
+            let mut argv = vec![ctx, depth];
             let param_leaves: Vec<_> = types
                 .sig(f.sig)
                 .params
@@ -636,6 +673,18 @@ impl<'m> Program<'m> {
             }
             let call = b.ins().call(callee, &argv);
             let st = b.inst_results(call)[0];
+            // A normal return's first result word came in a register (a stop's
+            // trap values are in the context already).
+            let word0 = b.inst_results(call)[1];
+            let t = MemFlagsData::trusted();
+            let old = b.ins().load(I64, t, ctx, runtime::offsets::RET);
+            let normal = b.ins().icmp_imm_s(
+                cranelift_codegen::ir::condcodes::IntCC::Equal,
+                st,
+                i64::from(NORMAL),
+            );
+            let w = b.ins().select(normal, word0, old);
+            b.ins().store(t, w, ctx, runtime::offsets::RET);
             b.ins().return_(&[st]);
             b.seal_all_blocks();
             b.finalize(fe);

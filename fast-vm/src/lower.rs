@@ -81,6 +81,8 @@ pub fn leaves(types: &Types, t: TypeId) -> Option<Vec<(u64, ClType)>> {
 /// The Cranelift signature of a Mu function (tail convention).
 pub fn mu_signature(types: &Types, s: SigId) -> Option<Signature> {
     let mut sig = Signature::new(CallConv::Tail);
+    // The context, then the call depth of this frame (the stack budget).
+    sig.params.push(AbiParam::new(I64));
     sig.params.push(AbiParam::new(I64));
     for p in &types.sig(s).params {
         sig.params.extend(
@@ -96,7 +98,10 @@ pub fn mu_signature(types: &Types, s: SigId) -> Option<Signature> {
     if n > crate::runtime::RET_SLOTS {
         return None;
     }
+    // The status, and the first result word in a register (the rest go
+    // through the context's return words).
     sig.returns.push(AbiParam::new(I32));
+    sig.returns.push(AbiParam::new(I64));
     Some(sig)
 }
 
@@ -150,6 +155,8 @@ struct Cx<'a, 'b> {
     b: FunctionBuilder<'b>,
     func: &'a Func,
     ctx: Value,
+    /// This frame's call depth, counted as the model counts frames.
+    depth: Value,
     blocks: Vec<Block>,
     slots: HashMap<u32, Value>,
     /// The leaves of aggregate values, by frame slot.
@@ -197,6 +204,7 @@ pub fn lower_function(
         b,
         func,
         ctx: Value::from_u32(0),
+        depth: Value::from_u32(0),
         blocks: Vec::new(),
         slots: HashMap::new(),
         aggs: HashMap::new(),
@@ -234,6 +242,7 @@ pub fn lower_function(
     cx.b.switch_to_block(entry);
     let params = cx.b.block_params(entry).to_vec();
     cx.ctx = params[0];
+    cx.depth = params[1];
     if max_live > 0 {
         // Link this function's shadow-stack frame: [previous, count, refs...].
         let slot =
@@ -251,7 +260,7 @@ pub fn lower_function(
         cx.store_ctx(addr, offsets::ROOTS);
     }
     let first = cx.blocks[0];
-    cx.b.ins().jump(first, &bargs(&params[1..]));
+    cx.b.ins().jump(first, &bargs(&params[2..]));
     for (i, blk) in body.blocks.iter().enumerate() {
         let cb = cx.blocks[i];
         cx.b.switch_to_block(cb);
@@ -338,6 +347,12 @@ impl Cx<'_, '_> {
         self.b.ins().stack_store(I64, z, slot, 8);
     }
 
+    /// Returns `status` with no result word.
+    fn return_status(&mut self, status: Value) {
+        let z = self.b.ins().iconst(I64, 0);
+        self.b.ins().return_(&[status, z]);
+    }
+
     /// Ends the run: records why and returns STOP.
     fn stop(&mut self, code: StopCode, detail: i64) {
         self.leave();
@@ -346,7 +361,7 @@ impl Cx<'_, '_> {
         let d = self.b.ins().iconst(I64, detail);
         self.store_ctx(d, offsets::DETAIL);
         let s = self.b.ins().iconst(I32, i64::from(STOP));
-        self.b.ins().return_(&[s]);
+        self.return_status(s);
     }
 
     /// Branches to `then` if `cond` holds, else stops with `code` (in a cold block).
@@ -670,7 +685,8 @@ impl Cx<'_, '_> {
                 exc,
             } => self.call(*sig, *callee, args, exc, r)?,
             Op::TailCall { sig, callee, args } => {
-                let mut argv = vec![self.ctx];
+                // The callee takes this frame's place, at its depth.
+                let mut argv = vec![self.ctx, self.depth];
                 argv.extend(self.vals(args)?);
                 self.leave();
                 match callee {
@@ -691,20 +707,30 @@ impl Cx<'_, '_> {
             }
             Op::Ret(vs) => {
                 let vals = self.vals(vs)?;
+                let mut first = None;
                 for (i, v) in vals.into_iter().enumerate() {
                     let w = self.widen(v);
-                    self.store_ctx(w, offsets::RET + 8 * i as i32);
+                    if i == 0 {
+                        first = Some(w);
+                    } else {
+                        self.store_ctx(w, offsets::RET + 8 * i as i32);
+                    }
                 }
                 self.leave();
                 let s = self.b.ins().iconst(I32, i64::from(NORMAL));
-                self.b.ins().return_(&[s]);
+                match first {
+                    Some(w) => {
+                        self.b.ins().return_(&[s, w]);
+                    }
+                    None => self.return_status(s),
+                }
             }
             Op::Throw(x) => {
                 let e = self.val(*x)?;
                 self.leave();
                 self.store_ctx(e, offsets::EXC);
                 let s = self.b.ins().iconst(I32, i64::from(EXCEPTION));
-                self.b.ins().return_(&[s]);
+                self.return_status(s);
             }
             Op::New { ty, exc } => {
                 let size = layout::alloc_size(self.types(), *ty, 0);
@@ -952,10 +978,9 @@ impl Cx<'_, '_> {
             }
             Op::CommInst(CommInst::GetCookie) => {
                 // The cookie if native code called this very frame, else 0.
-                let depth = self.load_ctx(I64, offsets::DEPTH);
                 let at = self.load_ctx(I64, offsets::COOKIE_DEPTH);
                 let cookie = self.load_ctx(I64, offsets::COOKIE);
-                let here = self.b.ins().icmp(IntCC::Equal, depth, at);
+                let here = self.b.ins().icmp(IntCC::Equal, self.depth, at);
                 let z = self.b.ins().iconst(I64, 0);
                 let v = self.b.ins().select(here, cookie, z);
                 self.set(r, 0, v);
@@ -1075,6 +1100,8 @@ impl Cx<'_, '_> {
             self.reload(&live);
         }
         let live = self.spill()?;
+        // Callbacks from C continue counting frames from this one.
+        self.store_ctx(self.depth, offsets::DEPTH);
         let sr = self.b.import_signature(csig);
         let call = self.b.ins().call_indirect(sr, fp, &argv);
         let results = self.b.inst_results(call).to_vec();
@@ -1089,7 +1116,7 @@ impl Cx<'_, '_> {
         self.b.switch_to_block(out);
         self.leave();
         let st = self.b.ins().iconst(I32, i64::from(STOP));
-        self.b.ins().return_(&[st]);
+        self.return_status(st);
         self.b.switch_to_block(cont);
         if let Some(t) = types.sig(sig).rets.first().copied() {
             let vals = match ret {
@@ -1246,17 +1273,15 @@ impl Cx<'_, '_> {
         r: &[u32],
     ) -> Result<(), NotCompiled> {
         // The stack budget: the caller counts the callee's frame.
-        let depth = self.load_ctx(I64, offsets::DEPTH);
         let max = self.load_ctx(I64, offsets::MAX_DEPTH);
         let full = self
             .b
             .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, depth, max);
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, self.depth, max);
         self.fail_if(full, exc, StopCode::Stack)?;
-        let mut argv = vec![self.ctx];
+        let deeper = self.b.ins().iadd_imm_s(self.depth, 1);
+        let mut argv = vec![self.ctx, deeper];
         argv.extend(self.vals(args)?);
-        let deeper = self.b.ins().iadd_imm_s(depth, 1);
-        self.store_ctx(deeper, offsets::DEPTH);
         let live = self.spill()?;
         let call = match callee {
             Operand::Func(f) => {
@@ -1274,10 +1299,8 @@ impl Cx<'_, '_> {
             }
         };
         let status = self.b.inst_results(call)[0];
+        let word0 = self.b.inst_results(call)[1];
         self.reload(&live);
-        let d = self.load_ctx(I64, offsets::DEPTH);
-        let back = self.b.ins().iadd_imm_s(d, -1);
-        self.store_ctx(back, offsets::DEPTH);
         let normal = self.b.create_block();
         let abnormal = self.b.create_block();
         let ok = self
@@ -1297,7 +1320,7 @@ impl Cx<'_, '_> {
         self.b.ins().brif(is_exc, unwind, &[], up, &[]);
         self.b.switch_to_block(up);
         self.leave();
-        self.b.ins().return_(&[status]);
+        self.return_status(status);
         self.b.switch_to_block(unwind);
         match exc {
             Some(e) => {
@@ -1306,7 +1329,7 @@ impl Cx<'_, '_> {
             }
             None => {
                 self.leave();
-                self.b.ins().return_(&[status]);
+                self.return_status(status);
             }
         }
         self.b.switch_to_block(normal);
@@ -1317,7 +1340,11 @@ impl Cx<'_, '_> {
                 leaves(self.types(), *t).ok_or_else(|| unsupported("a result of this type"))?;
             let mut vs = Vec::new();
             for (_, ct) in ls {
-                let w = self.load_ctx(I64, offsets::RET + 8 * k as i32);
+                let w = if k == 0 {
+                    word0
+                } else {
+                    self.load_ctx(I64, offsets::RET + 8 * k as i32)
+                };
                 vs.push(self.narrow(w, ct));
                 k += 1;
             }
