@@ -1,4 +1,5 @@
-//! The `muni` tool's library: the corpus format that `cargo test` and the CLI share.
+//! The `muni` tool's library: the conformance-script format and runner that
+//! `cargo test` and the CLI share.
 #![deny(missing_docs)]
 
-pub mod corpus;
+pub mod conform;

@@ -1,8 +1,10 @@
-//! `muni`: check, run and trace Mu IR bundles on the reference model.
+//! `muni`: check, run and trace Mu IR bundles; run the conformance suite.
 
 use clap::{Args, Parser, Subcommand};
+use muni::conform;
 use spec_model::{Budgets, LoadError, Loaded, ModelError, Outcome, load};
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Executable semantics of the Mu micro-VM's native interface.
@@ -41,15 +43,60 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run corpus files (default: corpus/) on the reference model and check their
-    /// expected outcomes; prints `N passed, N failed` last.
-    Conform {
-        /// Files or folders of `.uir` corpus files.
+    /// Run conformance scripts (default: corpus/) and judge every assertion; prints
+    /// `N passed, N failed` last.
+    Conform(ConformArgs),
+    /// List each spec rule with the corpus tests that fire it; fails if a rule has
+    /// none.
+    Coverage {
+        /// Scripts or folders (default: corpus/).
         paths: Vec<String>,
-        /// The engine: `spec`, `fast` or `both`.
-        #[arg(long, default_value = "spec", value_parser = ["spec", "fast", "both"])]
-        engine: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
+    /// Answer one request of the conformance protocol (spec/07-corpus.md) with a
+    /// muni engine: what `muni conform --impl` expects of an implementation.
+    Impl {
+        /// The engine that answers.
+        #[arg(long, default_value = "spec", value_parser = ["spec", "fast"])]
+        engine: String,
+        /// The bundle.
+        bundle: String,
+        /// The function to call (none: only load the bundle).
+        func: Option<String>,
+        /// Its arguments, as Mu literals.
+        #[arg(allow_negative_numbers = true)]
+        args: Vec<String>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct ConformArgs {
+    /// Scripts or folders of scripts (default: corpus/).
+    paths: Vec<String>,
+    /// The engine: `spec`, `fast` or `both`.
+    #[arg(long, default_value = "spec", value_parser = ["spec", "fast", "both"])]
+    engine: String,
+    /// Judge an outside implementation instead: a shell command that speaks the
+    /// protocol of spec/07-corpus.md.
+    #[arg(long = "impl", value_name = "COMMAND")]
+    implementation: Option<String>,
+    /// Run each script in a child process, so that a crash is a failed test.
+    #[arg(long)]
+    isolate: bool,
+    /// The expectations file (default: expectations.toml of the corpus root).
+    #[arg(long, value_name = "FILE")]
+    expect: Option<String>,
+    /// On a failed model run, show the last rules the model applied.
+    #[arg(long)]
+    explain: bool,
+    /// Write the JSON twin of every script into DIR (mirroring the corpus) and stop.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "target/conform-json")]
+    emit_json: Option<String>,
+    /// Print every judgement as a JSON line, then the totals as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -270,83 +317,431 @@ fn run(a: &RunArgs, trace: bool) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn corpus_files(path: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    if path.is_dir() {
-        let mut entries: Vec<_> = std::fs::read_dir(path)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        entries.sort();
-        for e in entries {
-            corpus_files(&e, out);
-        }
-    } else if path.extension().is_some_and(|e| e == "uir") {
-        out.push(path.to_path_buf());
-    }
-}
-
-fn conform(paths: &[String], engine: &str) -> ExitCode {
+/// The scripts named on the command line, each with its corpus root.
+fn scripts(paths: &[String]) -> Result<Vec<(PathBuf, PathBuf)>, String> {
     let roots: Vec<String> = if paths.is_empty() {
         vec!["corpus".into()]
     } else {
         paths.to_vec()
     };
-    let mut files = Vec::new();
+    let mut out = Vec::new();
     for r in &roots {
-        let p = std::path::Path::new(r);
+        let p = Path::new(r);
         if !p.exists() {
-            eprintln!("muni: {r} does not exist");
+            return Err(format!("muni: {r} does not exist"));
+        }
+        let root = conform::corpus_root(p);
+        let mut files = Vec::new();
+        conform::script_files(p, &mut files);
+        out.extend(files.into_iter().map(|f| (f, root.clone())));
+    }
+    Ok(out)
+}
+
+fn conform(a: &ConformArgs) -> ExitCode {
+    let files = match scripts(&a.paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
             return ExitCode::from(2);
         }
-        corpus_files(p, &mut files);
+    };
+    if let Some(dir) = &a.emit_json {
+        return emit_json(&files, Path::new(dir));
     }
-    let (mut passed, mut failed, mut skipped, mut traces) = (0usize, 0usize, 0usize, 0usize);
-    for f in &files {
-        let name = f.display().to_string();
-        let text = match std::fs::read_to_string(f) {
-            Ok(t) => t,
+    let expect_path = a
+        .expect
+        .as_ref()
+        .map(PathBuf::from)
+        .or_else(|| {
+            files
+                .first()
+                .map(|(_, root)| root.join("expectations.toml"))
+        })
+        .filter(|p| a.expect.is_some() || p.exists());
+    let expectations = match &expect_path {
+        Some(p) => match conform::expect::Expectations::read(p) {
+            Ok(e) => e,
             Err(e) => {
-                failed += 1;
-                println!("FAIL {name}\n{e}");
-                continue;
+                eprintln!("muni: {e}");
+                return ExitCode::from(2);
             }
-        };
-        let mut report = String::new();
-        if engine != "fast"
-            && let Err(r) = muni::corpus::check_file(&name, &text)
-        {
-            report.push_str(&r);
-        }
-        if engine != "spec" {
-            match muni::corpus::check_file_fast(&name, &text) {
-                Ok(stats) => {
-                    skipped += stats.skipped;
-                    traces += stats.traces;
+        },
+        None => conform::expect::Expectations::default(),
+    };
+    let cfg = conform::Config {
+        expectations,
+        explain: a.explain,
+    };
+    let engines: Vec<conform::Engine> = match (&a.implementation, a.engine.as_str()) {
+        (Some(cmd), _) => vec![conform::Engine::Impl(cmd.clone())],
+        (None, "fast") => vec![conform::Engine::Fast],
+        (None, "both") => vec![conform::Engine::Spec, conform::Engine::Fast],
+        _ => vec![conform::Engine::Spec],
+    };
+    let mut totals = conform::Totals::default();
+    let mut crashed = 0usize;
+    for (path, root) in &files {
+        let name = conform::test_name(root, path);
+        for engine in &engines {
+            let report = if a.isolate {
+                match isolated(a, path, engine, expect_path.as_deref()) {
+                    Ok(r) => r,
+                    Err(why) => {
+                        crashed += 1;
+                        println!("FAIL {name} [{}]: {why}", engine.name());
+                        continue;
+                    }
                 }
-                Err(r) => report.push_str(&r),
+            } else {
+                conform::run_file(path, &name, engine, &cfg)
+            };
+            for c in &report.checked {
+                if a.json {
+                    println!("{}", serde_json::to_string(c).unwrap_or_default());
+                } else if let conform::Verdict::Fail(why) = &c.verdict {
+                    println!("FAIL {} [{}]: {why}", c.test, c.engine);
+                }
             }
-        }
-        if report.is_empty() {
-            passed += 1;
-        } else {
-            failed += 1;
-            print!("FAIL {name}\n{report}");
+            totals.add(&report);
         }
     }
-    if skipped > 0 {
-        println!("(the fast VM skipped {skipped} runs: expected ub, or not compiled yet)");
+    let failed = totals.failed + crashed;
+    if a.json {
+        let v = serde_json::json!({
+            "passed": totals.passed, "failed": failed,
+            "expected_failures": totals.expected_failures, "skipped": totals.skipped,
+        });
+        println!("{v}");
+    } else {
+        let mut skipped: Vec<_> = totals.skipped.iter().collect();
+        skipped.sort();
+        for (why, n) in skipped {
+            println!("({n} skipped: {why})");
+        }
+        if totals.expected_failures > 0 {
+            println!(
+                "({} expected failures, as the expectations file lists)",
+                totals.expected_failures
+            );
+        }
+        println!("{} passed, {failed} failed", totals.passed);
     }
-    if traces > 0 {
-        println!("(the fast VM's native trace matched the model's in {traces} runs)");
-    }
-    println!("{passed} passed, {failed} failed");
     if failed == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Runs one script in a child `muni conform --json`, so that a crash in native
+/// code is a failed test and not a dead runner.
+fn isolated(
+    a: &ConformArgs,
+    path: &Path,
+    engine: &conform::Engine,
+    expect: Option<&Path>,
+) -> Result<conform::FileReport, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut c = std::process::Command::new(exe);
+    c.arg("conform").arg(path).arg("--json");
+    match engine {
+        conform::Engine::Impl(cmd) => {
+            c.arg("--impl").arg(cmd);
+        }
+        e => {
+            c.arg("--engine").arg(e.name());
+        }
+    }
+    if let Some(p) = expect {
+        c.arg("--expect").arg(p);
+    }
+    if a.explain {
+        c.arg("--explain");
+    }
+    let o = c.output().map_err(|e| e.to_string())?;
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let mut report = conform::FileReport::default();
+    let mut lines = stdout.lines().peekable();
+    let mut finished = false;
+    while let Some(l) = lines.next() {
+        if lines.peek().is_none() {
+            finished = l.contains("\"passed\"");
+            break;
+        }
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(l) {
+            let test = v["test"].as_str().unwrap_or_default().to_string();
+            let detail = v["verdict"]["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            let verdict = match v["verdict"]["verdict"].as_str() {
+                Some("pass") => conform::Verdict::Pass,
+                Some("expected_fail") => conform::Verdict::ExpectedFail(detail),
+                Some("skip") => conform::Verdict::Skip(detail),
+                _ => conform::Verdict::Fail(detail),
+            };
+            report.checked.push(conform::Checked {
+                test,
+                engine: engine.name(),
+                verdict,
+            });
+        }
+    }
+    if !finished {
+        return Err(match o.status.code() {
+            Some(c) => format!("the child runner ended early (exit status {c})"),
+            None => "the child runner crashed (killed by a signal)".to_string(),
+        });
+    }
+    Ok(report)
+}
+
+/// Writes the JSON twin of each script: its headers, bundles (as written, and in
+/// canonical text when they parse) and assertions with their lines.
+fn emit_json(files: &[(PathBuf, PathBuf)], dir: &Path) -> ExitCode {
+    let mut written = 0;
+    for (path, root) in files {
+        let name = conform::test_name(root, path);
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("muni: {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        };
+        let script = match conform::script::parse(&name, &text) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("muni: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let sections: Vec<serde_json::Value> = script
+            .sections
+            .iter()
+            .map(|s| {
+                let canonical = spec_model::syntax::parse_file(0, &s.text)
+                    .ok()
+                    .map(|(b, _)| spec_model::syntax::print::print_bundle(&b));
+                serde_json::json!({
+                    "name": s.name, "line": s.line, "bundle_file": s.bundle_file,
+                    "text": s.text, "canonical": canonical, "assertions": s.asserts,
+                })
+            })
+            .collect();
+        let twin = serde_json::json!({
+            "file": name, "features": script.features, "clib": script.clib,
+            "sections": sections,
+        });
+        let out = dir.join(format!("{name}.json"));
+        let written_ok = out
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| {
+                std::fs::write(
+                    &out,
+                    serde_json::to_string_pretty(&twin).unwrap_or_default(),
+                )
+            });
+        if let Err(e) = written_ok {
+            eprintln!("muni: {}: {e}", out.display());
+            return ExitCode::from(2);
+        }
+        written += 1;
+    }
+    println!("wrote {written} JSON twins to {}", dir.display());
+    ExitCode::SUCCESS
+}
+
+fn coverage(paths: &[String], json: bool) -> ExitCode {
+    let files = match scripts(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cfg = conform::Config::default();
+    let reports: Vec<conform::FileReport> = files
+        .iter()
+        .map(|(p, root)| {
+            conform::run_file(
+                p,
+                &conform::test_name(root, p),
+                &conform::Engine::Spec,
+                &cfg,
+            )
+        })
+        .collect();
+    let rows = conform::coverage(&reports);
+    let missing = rows.iter().filter(|r| r.2.is_empty()).count();
+    if json {
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(r, n, tests)| serde_json::json!({"rule": r.id(), "fired": n, "tests": tests}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else {
+        println!("{:<28} {:>9}  corpus tests that fire it", "rule", "fired");
+        for (r, n, tests) in &rows {
+            let shown: Vec<&str> = tests.iter().take(3).map(String::as_str).collect();
+            let more = if tests.len() > 3 {
+                format!(" and {} more", tests.len() - 3)
+            } else {
+                String::new()
+            };
+            let list = if tests.is_empty() {
+                "NONE".to_string()
+            } else {
+                format!("{}{more}", shown.join(", "))
+            };
+            println!("{:<28} {:>9}  {list}", r.id(), n);
+        }
+        let covered = rows.len() - missing;
+        println!(
+            "{covered} of {} rules have a corpus test ({:.0}%)",
+            rows.len(),
+            100.0 * covered as f64 / rows.len().max(1) as f64
+        );
+    }
+    if missing == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// `muni impl`: one request of the conformance protocol, answered by a muni engine.
+fn implementation(engine: &str, bundle: &str, func: Option<&str>, args: &[String]) -> ExitCode {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    for lib in env("MUNI_LIBS")
+        .unwrap_or_default()
+        .split(':')
+        .filter(|l| !l.is_empty())
+    {
+        if let Err(e) = spec_model::load_library(lib) {
+            eprintln!("muni: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let loaded = match load_files(&[bundle.to_string()]) {
+        Ok(l) => l,
+        Err(Ok(e)) => {
+            println!("{}", e.outcome());
+            return ExitCode::SUCCESS;
+        }
+        Err(Err(msg)) => {
+            eprintln!("{msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let Some(func) = func else {
+        println!("ok");
+        return ExitCode::SUCCESS;
+    };
+    let num = |k: &str, d: u64| env(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+    let d = Budgets::default();
+    let budgets = Budgets {
+        fuel: num("MUNI_FUEL", d.fuel),
+        alloc: num("MUNI_ALLOC", d.alloc),
+        stack: u32::try_from(num("MUNI_STACK", u64::from(d.stack))).unwrap_or(d.stack),
+    };
+    let trace = env("MUNI_TRACE").is_some_and(|v| v == "1");
+    let observe: Vec<(u32, bool, String)> = env("MUNI_OBSERVE")
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|w| {
+            let (deref, name) = match w.strip_prefix('*') {
+                Some(n) => (true, n),
+                None => (false, w),
+            };
+            let g = loaded.module.globals.iter().position(|g| {
+                g.name.as_str().trim_start_matches('@') == name.trim_start_matches('@')
+            })?;
+            Some((g as u32, deref, name.to_string()))
+        })
+        .collect();
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (f, argv) = match loaded
+        .func(func)
+        .and_then(|f| loaded.args(f, &argv).map(|a| (f, a)))
+    {
+        Ok(x) => x,
+        Err(msg) => {
+            eprintln!("muni: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let (outcome, events, seen) = if engine == "fast" {
+        let options = fast_vm::Options {
+            fuel_checks: true,
+            trace_native: trace,
+        };
+        let program = match fast_vm::Program::compile_with(&loaded.module, options) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("muni: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let pairs: Vec<(u32, bool)> = observe.iter().map(|(g, d, _)| (*g, *d)).collect();
+        let run = program
+            .run_observing(f, &argv, budgets, false, &pairs)
+            .and_then(|(o, seen)| {
+                let events = if trace {
+                    program.run_traced(f, &argv, budgets, false)?.1
+                } else {
+                    Vec::new()
+                };
+                Ok((o, events, seen))
+            });
+        match run {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("muni: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    } else {
+        let mut m = loaded.machine(budgets);
+        if trace {
+            m.trace = Some(Vec::new());
+        }
+        let o = match m.start(f, argv) {
+            Ok(Some(o)) => o,
+            Ok(None) => match m.run() {
+                Ok(o) => o,
+                Err(e) => return model_error(e),
+            },
+            Err(e) => return model_error(e),
+        };
+        let seen = observe
+            .iter()
+            .map(|(g, deref, _)| {
+                let cell = m.global_out(*g);
+                if *deref {
+                    m.object_out(&cell)
+                } else {
+                    Some(cell)
+                }
+            })
+            .collect();
+        (o, m.trace.take().unwrap_or_default(), seen)
+    };
+    for e in spec_model::outcome::render_trace(&events) {
+        println!("| {e}");
+    }
+    for ((_, deref, name), v) in observe.iter().zip(seen) {
+        let arrow = if *deref { "->" } else { "==" };
+        let shown = v.map_or_else(
+            || "none".to_string(),
+            |v| spec_model::outcome::render_value(&v),
+        );
+        println!("after: {name} {arrow} {shown}");
+    }
+    println!("{outcome}");
+    ExitCode::SUCCESS
 }
 
 fn layout(files: &[String], ty: Option<&str>, sig: Option<&str>, json: bool) -> ExitCode {
@@ -430,7 +825,14 @@ fn main() -> ExitCode {
         },
         Command::Run(a) => run(&a, false),
         Command::Trace(a) => run(&a, true),
-        Command::Conform { paths, engine } => conform(&paths, &engine),
+        Command::Conform(a) => conform(&a),
+        Command::Coverage { paths, json } => coverage(&paths, json),
+        Command::Impl {
+            engine,
+            bundle,
+            func,
+            args,
+        } => implementation(&engine, &bundle, func.as_deref(), &args),
         Command::Layout {
             files,
             ty,

@@ -1,77 +1,69 @@
-//! Runs every corpus file on the model, one trial per file (libtest-mimic).
+//! The conformance suite in `cargo test`: one trial per (script, engine)
+//! (libtest-mimic), judged with corpus/expectations.toml, plus the rule-coverage
+//! gate: every rule of the semantics fires in some corpus test.
 
 use libtest_mimic::{Arguments, Trial};
-use spec_model::RuleId;
+use muni::conform::{self, Config, Engine, Verdict};
 use std::path::{Path, PathBuf};
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "uir") {
-            out.push(p);
-        }
-    }
-}
+use std::sync::Arc;
 
 fn main() {
     let args = Arguments::from_args();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-    let mut paths = Vec::new();
-    files(&root, &mut paths);
+    let mut paths: Vec<PathBuf> = Vec::new();
+    conform::script_files(&root, &mut paths);
     assert!(
         paths.len() >= 30,
-        "the corpus has {} files; expected at least 30",
+        "the corpus has {} scripts; expected at least 30",
         paths.len()
     );
-    let mut trials: Vec<Trial> = paths
-        .iter()
-        .cloned()
-        .map(|p| {
-            let name = p.strip_prefix(&root).unwrap_or(&p).display().to_string();
-            Trial::test(format!("spec::{name}"), move || {
-                let text = std::fs::read_to_string(&p).map_err(|e| e.to_string())?;
-                muni::corpus::check_file(&name, &text)
-                    .map(|_| ())
-                    .map_err(Into::into)
-            })
-        })
-        .collect();
-    // The fast VM gives the expected outcome wherever it runs (ub expectations and
-    // what it does not compile yet are skipped).
-    for p in &paths {
-        let p = p.clone();
-        let name = p.strip_prefix(&root).unwrap_or(&p).display().to_string();
-        trials.push(Trial::test(format!("fast::{name}"), move || {
-            let text = std::fs::read_to_string(&p).map_err(|e| e.to_string())?;
-            muni::corpus::check_file_fast(&name, &text)
-                .map(|_| ())
-                .map_err(Into::into)
-        }));
-    }
-    // Every rule of the semantics fires in at least one corpus run.
-    trials.push(Trial::test("spec::rule-coverage", move || {
-        let mut fired = vec![0u64; RuleId::ALL.len()];
+    let expectations = conform::expect::Expectations::read(&root.join("expectations.toml"))
+        .expect("corpus/expectations.toml reads");
+    let cfg = Arc::new(Config {
+        expectations,
+        explain: true,
+    });
+    let mut trials = Vec::new();
+    for engine in [Engine::Spec, Engine::Fast] {
         for p in &paths {
-            let text = std::fs::read_to_string(p).map_err(|e| e.to_string())?;
-            if let Ok(counts) = muni::corpus::check_file(&p.display().to_string(), &text) {
-                fired.iter_mut().zip(counts).for_each(|(f, c)| *f += c);
-            }
+            let (p, root, cfg, engine) = (p.clone(), root.clone(), cfg.clone(), engine.clone());
+            let name = conform::test_name(&root, &p);
+            trials.push(Trial::test(
+                format!("{}::{name}", engine.name()),
+                move || {
+                    let report = conform::run_file(&p, &name, &engine, &cfg);
+                    let failures: Vec<String> = report
+                        .checked
+                        .iter()
+                        .filter_map(|c| match &c.verdict {
+                            Verdict::Fail(why) => Some(format!("{}: {why}", c.test)),
+                            _ => None,
+                        })
+                        .collect();
+                    if failures.is_empty() {
+                        Ok(())
+                    } else {
+                        Err(failures.join("\n").into())
+                    }
+                },
+            ));
         }
-        let missing: Vec<&str> = RuleId::ALL
+    }
+    let cfg2 = cfg.clone();
+    trials.push(Trial::test("spec::rule-coverage", move || {
+        let reports: Vec<_> = paths
             .iter()
-            .filter(|r| fired[**r as usize] == 0)
-            .map(|r| r.id())
+            .map(|p| conform::run_file(p, &conform::test_name(&root, p), &Engine::Spec, &cfg2))
+            .collect();
+        let missing: Vec<&str> = conform::coverage(&reports)
+            .into_iter()
+            .filter(|(_, _, tests)| tests.is_empty())
+            .map(|(r, _, _)| r.id())
             .collect();
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(format!("rules no corpus run fires: {}", missing.join(", ")).into())
+            Err(format!("rules no corpus test fires: {}", missing.join(", ")).into())
         }
     }));
     libtest_mimic::run(&args, trials).exit();

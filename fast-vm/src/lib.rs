@@ -781,8 +781,24 @@ impl<'m> Program<'m> {
         budgets: Budgets,
         gc_stress: bool,
     ) -> Result<(Outcome, GcStats), FastError> {
-        self.run_inner(f, args, budgets, gc_stress, false)
-            .map(|(o, s, _)| (o, s))
+        self.run_inner(f, args, budgets, gc_stress, false, &[])
+            .map(|(o, s, _, _)| (o, s))
+    }
+
+    /// Like [`Program::run_with`], also reading global cells after the run, as the
+    /// model's `Machine::global_out` and `Machine::object_out` do: for each
+    /// `(global, deref)`, the cell's value, or with `deref` the contents of the
+    /// object its reference points to (`None` if it points to none).
+    pub fn run_observing(
+        &self,
+        f: u32,
+        args: &[Value],
+        budgets: Budgets,
+        gc_stress: bool,
+        observe: &[(u32, bool)],
+    ) -> Result<(Outcome, Vec<Option<OutValue>>), FastError> {
+        self.run_inner(f, args, budgets, gc_stress, false, observe)
+            .map(|(o, _, _, seen)| (o, seen))
     }
 
     /// Like [`Program::run_with`], also recording the native trace (the events of
@@ -800,8 +816,8 @@ impl<'m> Program<'m> {
                 "the program was compiled without the native trace".into(),
             ));
         }
-        self.run_inner(f, args, budgets, gc_stress, true)
-            .map(|(o, _, t)| (o, t.unwrap_or_default()))
+        self.run_inner(f, args, budgets, gc_stress, true, &[])
+            .map(|(o, _, t, _)| (o, t.unwrap_or_default()))
     }
 
     fn run_inner(
@@ -811,7 +827,8 @@ impl<'m> Program<'m> {
         budgets: Budgets,
         gc_stress: bool,
         trace: bool,
-    ) -> Result<(Outcome, GcStats, Option<Vec<NativeEvent>>), FastError> {
+        observe: &[(u32, bool)],
+    ) -> Result<RunResult, FastError> {
         let module = self.module;
         let types = &module.types;
         let Some(entry) = self.entries.get(f as usize).copied().flatten() else {
@@ -826,6 +843,7 @@ impl<'m> Program<'m> {
                 Outcome::Exhausted(Budget::Stack),
                 GcStats::default(),
                 trace.then(Vec::new),
+                Vec::new(),
             ));
         }
         let params = &types.sig(module.funcs[f as usize].sig).params;
@@ -933,9 +951,43 @@ impl<'m> Program<'m> {
                 other => return Err(FastError::Bug(format!("unknown stop code {other}"))),
             },
         };
-        Ok((outcome, heap.stats, heap.trace.take()))
+        let seen = observe
+            .iter()
+            .map(|&(g, deref)| {
+                let g = g as usize;
+                let addr = view.globals + self.global_offsets.get(g).copied().unwrap_or(0);
+                let ty = module.globals.get(g)?.ty;
+                let v = view.read(addr, ty);
+                if !deref {
+                    return Some(v);
+                }
+                let target = match types.get(ty) {
+                    Type::Ref(_) | Type::IRef(_) => {
+                        // SAFETY: `addr` is the global's cell inside `globals`, which
+                        // is still alive; cells are 8-aligned for references.
+                        unsafe { (addr as *const u64).read() }
+                    }
+                    _ => 0,
+                };
+                let o = self.heap_object(&heap, target)?;
+                Some(view.object(&o))
+            })
+            .collect();
+        Ok((outcome, heap.stats, heap.trace.take(), seen))
+    }
+
+    fn heap_object(&self, heap: &Heap<'_>, addr: u64) -> Option<runtime::ObjInfo> {
+        heap.find(addr).filter(|o| o.base == addr)
     }
 }
+
+/// What a run gives back: outcome, GC figures, native trace, observed globals.
+type RunResult = (
+    Outcome,
+    GcStats,
+    Option<Vec<NativeEvent>>,
+    Vec<Option<OutValue>>,
+);
 
 /// A value's bits as JIT code passes them (integers zero-extended).
 fn value_words(v: &Value, out: &mut Vec<u64>) {
@@ -956,6 +1008,53 @@ struct View<'a, 'm> {
 }
 
 impl View<'_, '_> {
+    /// Reads a value of type `t` from memory at `addr` (in the native layout).
+    fn read(&self, addr: u64, t: TypeId) -> OutValue {
+        let types = &self.program.module.types;
+        let Some(ls) = leaves(types, t) else {
+            return OutValue::Agg(Vec::new());
+        };
+        let words: Vec<u64> = ls
+            .iter()
+            .map(|(off, ct)| {
+                let p = addr + off;
+                // SAFETY: `addr` is a global cell or a live heap object of type `t`,
+                // whose leaves lie at these offsets in its native layout.
+                unsafe {
+                    match ct.bytes() {
+                        1 => u64::from((p as *const u8).read_unaligned()),
+                        2 => u64::from((p as *const u16).read_unaligned()),
+                        4 => u64::from((p as *const u32).read_unaligned()),
+                        _ => (p as *const u64).read_unaligned(),
+                    }
+                }
+            })
+            .collect();
+        self.out(t, &mut words.into_iter())
+    }
+
+    /// The contents of a heap object, as the model's `Machine::object_out` gives them.
+    fn object(&self, o: &runtime::ObjInfo) -> OutValue {
+        let types = &self.program.module.types;
+        match types.get(o.ty) {
+            Type::Hybrid(fs, var) => {
+                let mut parts: Vec<OutValue> = layout::fields(types, fs)
+                    .zip(fs)
+                    .map(|((off, _), f)| self.read(o.base + off, *f))
+                    .collect();
+                let (_, var_off) = layout::hybrid_layout(types, fs, *var, o.var_len);
+                let size = layout::layout(types, *var).size;
+                parts.push(OutValue::Agg(
+                    (0..o.var_len)
+                        .map(|i| self.read(o.base + var_off + i * size, *var))
+                        .collect(),
+                ));
+                OutValue::Agg(parts)
+            }
+            _ => self.read(o.base, o.ty),
+        }
+    }
+
     fn base(&self, addr: u64) -> Option<(IRefBase, u64)> {
         if addr >= self.globals && addr < self.globals + self.program.globals_size.max(1) {
             let off = addr - self.globals;

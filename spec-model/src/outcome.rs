@@ -168,6 +168,14 @@ fn write_value(f: &mut String, v: &OutValue, r: &mut Renamer) {
     };
 }
 
+/// Renders one value as outcome lines print it (objects numbered from 1 within
+/// this value): what `after:` checks of a conformance script compare.
+pub fn render_value(v: &OutValue) -> String {
+    let mut s = String::new();
+    write_value(&mut s, v, &mut Renamer::default());
+    s
+}
+
 fn values(vs: &[OutValue]) -> String {
     let mut r = Renamer::default();
     let mut s = String::new();

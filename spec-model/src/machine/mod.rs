@@ -1272,6 +1272,49 @@ impl<'m> Machine<'m> {
         }
     }
 
+    /// The value of global cell `g` now, as outcomes print values (the state a
+    /// conformance script's `after: @g == V` checks).
+    pub fn global_out(&self, g: u32) -> OutValue {
+        let ty = self.module.globals[g as usize].ty;
+        let loc = Loc {
+            obj: self.globals[g as usize],
+            off: 0,
+        };
+        self.out(ty, &self.mem.load(&self.module.types, loc, ty))
+    }
+
+    /// The contents of the object `v` refers to (`after: @g -> V`): its value, or
+    /// for a hybrid its fixed fields followed by the variable part as one
+    /// aggregate. `None` if `v` is not a reference to a live object.
+    pub fn object_out(&self, v: &OutValue) -> Option<OutValue> {
+        let (OutValue::Ref(Some(obj)) | OutValue::IRef(Some((IRefBase::Obj(obj), 0)))) = v else {
+            return None;
+        };
+        let o = self.mem.objs.get(*obj as usize).filter(|o| o.live)?;
+        let types = &self.module.types;
+        let at = |off: u64, ty: TypeId| {
+            let loc = Loc { obj: *obj, off };
+            self.out(ty, &self.mem.load(types, loc, ty))
+        };
+        Some(match types.get(o.ty) {
+            Type::Hybrid(fs, var) => {
+                let mut parts: Vec<OutValue> = layout::fields(types, fs)
+                    .zip(fs)
+                    .map(|((off, _), f)| at(off, *f))
+                    .collect();
+                let (_, var_off) = layout::hybrid_layout(types, fs, *var, o.var_len);
+                let size = layout::layout(types, *var).size;
+                parts.push(OutValue::Agg(
+                    (0..o.var_len)
+                        .map(|i| at(var_off + i * size, *var))
+                        .collect(),
+                ));
+                OutValue::Agg(parts)
+            }
+            _ => at(0, o.ty),
+        })
+    }
+
     fn operand_out(&self, o: Operand) -> R<OutValue> {
         let m = self.module;
         let ty = match o {

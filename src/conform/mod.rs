@@ -1,0 +1,986 @@
+//! The conformance runner (spec/07-corpus.md): runs conformance scripts on the
+//! reference model, on the fast VM, or on an outside implementation through a small
+//! process protocol, and judges every assertion.
+
+pub mod expect;
+pub mod script;
+
+use expect::Expectations;
+use script::{AssertKind, Call, Script, Section};
+use serde::Serialize;
+use spec_model::outcome::{render_trace, render_value};
+use spec_model::{Budgets, Loaded, RuleId, load};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+/// Where assertions run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// The reference model.
+    Spec,
+    /// The fast VM, without and with GC stress.
+    Fast,
+    /// An outside implementation: a shell command speaking the protocol of
+    /// spec/07-corpus.md.
+    Impl(String),
+}
+
+impl Engine {
+    /// The engine's name in reports and in the expectations file.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Engine::Spec => "spec",
+            Engine::Fast => "fast",
+            Engine::Impl(_) => "impl",
+        }
+    }
+}
+
+/// The judgement of one assertion.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "verdict", content = "detail", rename_all = "snake_case")]
+pub enum Verdict {
+    /// It held.
+    Pass,
+    /// It did not; why.
+    Fail(String),
+    /// It failed, and the expectations file says it does.
+    ExpectedFail(String),
+    /// It was not run on this engine; why.
+    Skip(String),
+}
+
+/// One judged assertion.
+#[derive(Clone, Debug, Serialize)]
+pub struct Checked {
+    /// `FILE:LINE`.
+    pub test: String,
+    /// The engine.
+    pub engine: &'static str,
+    /// The judgement.
+    pub verdict: Verdict,
+}
+
+/// What running one script gave.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FileReport {
+    /// Every assertion's judgement, in file order.
+    pub checked: Vec<Checked>,
+    /// For each call assertion run on the model: the test and how often each rule
+    /// fired (indexed by `RuleId as usize`).
+    #[serde(skip)]
+    pub fired: Vec<(String, Vec<u64>)>,
+}
+
+/// Settings of a conformance run.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Expected failures and opt-outs.
+    pub expectations: Expectations,
+    /// On a failed model run, show the last rules that fired.
+    pub explain: bool,
+}
+
+/// Runs the script at `path`, named `name` (its path relative to the corpus root)
+/// in reports, on `engine`.
+pub fn run_file(path: &Path, name: &str, engine: &Engine, cfg: &Config) -> FileReport {
+    let mut report = FileReport::default();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            report.fail(format!("{name}:1"), engine, format!("cannot read it: {e}"));
+            return report;
+        }
+    };
+    let script = match script::parse(name, &text) {
+        Ok(s) => s,
+        Err(e) => {
+            report.fail(format!("{name}:1"), engine, e);
+            return report;
+        }
+    };
+    run_script(
+        &script,
+        path.parent().unwrap_or(Path::new(".")),
+        engine,
+        cfg,
+        &mut report,
+    );
+    // Expected failures, checked in both directions.
+    for c in &mut report.checked {
+        if !cfg.expectations.expects_failure(c.engine, &c.test) {
+            continue;
+        }
+        c.verdict = match std::mem::replace(&mut c.verdict, Verdict::Pass) {
+            Verdict::Fail(why) => Verdict::ExpectedFail(why),
+            Verdict::Pass => Verdict::Fail(
+                "passes, but the expectations file lists it as an expected failure".into(),
+            ),
+            other => other,
+        };
+    }
+    report
+}
+
+impl FileReport {
+    fn push(&mut self, test: String, engine: &Engine, verdict: Verdict) {
+        self.checked.push(Checked {
+            test,
+            engine: engine.name(),
+            verdict,
+        });
+    }
+
+    fn fail(&mut self, test: String, engine: &Engine, why: String) {
+        self.push(test, engine, Verdict::Fail(why));
+    }
+}
+
+fn run_script(script: &Script, dir: &Path, engine: &Engine, cfg: &Config, out: &mut FileReport) {
+    let en = engine.name();
+    if let Some(f) = script
+        .features
+        .iter()
+        .find(|f| cfg.expectations.opted_out(en, f))
+    {
+        for s in &script.sections {
+            for a in &s.asserts {
+                let why = format!("{en} opted out of feature `{f}`");
+                out.push(
+                    format!("{}:{}", script.file, a.line),
+                    engine,
+                    Verdict::Skip(why),
+                );
+            }
+        }
+        return;
+    }
+    let libs = match build_clibs(dir, &script.clib) {
+        Ok(l) => l,
+        Err(e) => {
+            out.fail(format!("{}:1", script.file), engine, e);
+            return;
+        }
+    };
+    if !matches!(engine, Engine::Impl(_)) {
+        for l in &libs {
+            if let Err(e) = spec_model::load_library(&l.display().to_string()) {
+                out.fail(format!("{}:1", script.file), engine, e.to_string());
+                return;
+            }
+        }
+    }
+    for s in &script.sections {
+        let (bundle_name, text) = match s.bundle_file.as_ref() {
+            Some(f) => match std::fs::read_to_string(dir.join(f)) {
+                Ok(t) => (f.clone(), t),
+                Err(e) => {
+                    out.fail(
+                        format!("{}:{}", script.file, s.line),
+                        engine,
+                        format!("cannot read the bundle {f}: {e}"),
+                    );
+                    continue;
+                }
+            },
+            None => (script.file.clone(), s.text.clone()),
+        };
+        let ctx = SectionCx {
+            script,
+            section: s,
+            engine,
+            cfg,
+            bundle_name: &bundle_name,
+            text: &text,
+        };
+        match engine {
+            Engine::Spec => ctx.on_model(out),
+            Engine::Fast => ctx.on_fast(out),
+            Engine::Impl(cmd) => ctx.on_impl(cmd, &libs, out),
+        }
+    }
+}
+
+struct SectionCx<'a> {
+    script: &'a Script,
+    section: &'a Section,
+    engine: &'a Engine,
+    cfg: &'a Config,
+    bundle_name: &'a str,
+    text: &'a str,
+}
+
+/// A diagnostic as assertions see it: (line, kind, code).
+type Found = (usize, String, String);
+
+impl SectionCx<'_> {
+    fn test(&self, line: usize) -> String {
+        format!("{}:{line}", self.script.file)
+    }
+
+    fn calls(&self) -> impl Iterator<Item = (usize, &Call)> {
+        self.section.asserts.iter().filter_map(|a| match &a.kind {
+            AssertKind::Call(c) => Some((a.line, c)),
+            AssertKind::Diagnostic { .. } => None,
+        })
+    }
+
+    fn load(&self) -> (Option<Loaded>, Vec<Found>) {
+        let (loaded, diags) = match load(&[(self.bundle_name, self.text)]) {
+            Ok(l) => {
+                let d = l.unsupported.clone();
+                (Some(l), d)
+            }
+            Err(e) => (None, e.diags.clone()),
+        };
+        let mut sources = spec_model::syntax::SourceMap::new();
+        sources.add(self.bundle_name, self.text);
+        let found = diags
+            .iter()
+            .map(|g| {
+                (
+                    sources.line_col(g.span).0,
+                    g.severity.word().to_string(),
+                    g.code.to_string(),
+                )
+            })
+            .collect();
+        (loaded, found)
+    }
+
+    /// Every expected diagnostic reported, and nothing else.
+    fn judge_diagnostics(&self, mut found: Vec<Found>, out: &mut FileReport) {
+        for a in &self.section.asserts {
+            let AssertKind::Diagnostic { kind, code } = &a.kind else {
+                continue;
+            };
+            let line = if self.section.bundle_file.is_some() {
+                None
+            } else {
+                Some(a.line)
+            };
+            let hit = found
+                .iter()
+                .position(|f| line.is_none_or(|l| f.0 == l) && &f.1 == kind && &f.2 == code);
+            let verdict = match hit {
+                Some(i) => {
+                    found.remove(i);
+                    Verdict::Pass
+                }
+                None => Verdict::Fail(format!("expected `{kind} {code}` here, not reported")),
+            };
+            out.push(self.test(a.line), self.engine, verdict);
+        }
+        for (line, kind, code) in found {
+            out.fail(
+                self.test(line),
+                self.engine,
+                format!("unexpected `{kind} {code}`"),
+            );
+        }
+    }
+
+    fn on_model(&self, out: &mut FileReport) {
+        let (loaded, found) = self.load();
+        let first = found.first().map(|f| format!("{} {}", f.1, f.2));
+        self.judge_diagnostics(found, out);
+        for (line, call) in self.calls() {
+            let Some(l) = &loaded else {
+                let why = format!(
+                    "the bundle does not load ({}), so the call cannot run",
+                    first.clone().unwrap_or_default()
+                );
+                out.fail(self.test(line), self.engine, why);
+                continue;
+            };
+            self.call_on_model(l, line, call, out);
+        }
+    }
+
+    fn call_on_model(&self, l: &Loaded, line: usize, call: &Call, out: &mut FileReport) {
+        let budgets = Budgets::from(call.budgets);
+        let mut m = l.machine(budgets);
+        if call.trace.is_some() {
+            m.trace = Some(Vec::new());
+        }
+        let args: Vec<&str> = call.args.iter().map(String::as_str).collect();
+        let started = l
+            .func(&call.func)
+            .and_then(|f| l.args(f, &args).map(|a| (f, a)));
+        let outcome = match started {
+            Err(e) => Err(e),
+            Ok((f, a)) => match m.start(f, a) {
+                Ok(Some(o)) => Ok(o),
+                Ok(None) => m.run().map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        out.fired.push((self.test(line), m.rule_counts.clone()));
+        let got = match outcome {
+            Ok(o) => o.to_string(),
+            Err(e) => {
+                out.fail(
+                    self.test(line),
+                    self.engine,
+                    format!("the model could not run it: {e}"),
+                );
+                return;
+            }
+        };
+        let mut verdict = Verdict::Pass;
+        if let Some(want) = &call.expected
+            && *want != got
+        {
+            let mut why = format!("{}: expected `{want}`, got `{got}`", call.func);
+            if self.cfg.explain {
+                why.push_str(&explain(l, call));
+            }
+            verdict = Verdict::Fail(why);
+        }
+        if verdict == Verdict::Pass
+            && let Some(want) = &call.trace
+        {
+            let got = render_trace(m.trace.as_deref().unwrap_or_default());
+            verdict = trace_verdict(want, &got);
+        }
+        out.push(self.test(line), self.engine, verdict);
+        for a in &call.after {
+            let v = match l
+                .module
+                .globals
+                .iter()
+                .position(|g| same_name(g.name.as_str(), &a.global))
+            {
+                None => Verdict::Fail(format!("{} is not a global of the bundle", a.global)),
+                Some(g) => {
+                    let cell = m.global_out(g as u32);
+                    let seen = if a.deref {
+                        m.object_out(&cell)
+                    } else {
+                        Some(cell)
+                    };
+                    state_verdict(a, seen.as_ref())
+                }
+            };
+            out.push(self.test(a.line), self.engine, v);
+        }
+    }
+
+    fn on_fast(&self, out: &mut FileReport) {
+        let en = self.engine.name();
+        let (loaded, _) = self.load();
+        for a in &self.section.asserts {
+            if let AssertKind::Diagnostic { .. } = a.kind {
+                let why = "the fast VM shares the model's parser and verifier".to_string();
+                out.push(self.test(a.line), self.engine, Verdict::Skip(why));
+            }
+        }
+        let Some(l) = loaded else {
+            for (line, _) in self.calls() {
+                out.fail(
+                    self.test(line),
+                    self.engine,
+                    "the bundle does not load".into(),
+                );
+            }
+            return;
+        };
+        let compile = |fuel: bool, trace: bool| {
+            fast_vm::Program::compile_with(
+                &l.module,
+                fast_vm::Options {
+                    fuel_checks: fuel,
+                    trace_native: trace,
+                },
+            )
+        };
+        let programs = match (
+            compile(true, false),
+            compile(false, false),
+            compile(true, true),
+        ) {
+            (Ok(a), Ok(b), Ok(c)) => (a, b, c),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                for (line, _) in self.calls() {
+                    out.fail(
+                        self.test(line),
+                        self.engine,
+                        format!("does not compile: {e}"),
+                    );
+                }
+                return;
+            }
+        };
+        for (line, call) in self.calls() {
+            let skip = |why: &str| Verdict::Skip(why.to_string());
+            if call.assertion == "assert_ub" {
+                out.push(
+                    self.test(line),
+                    self.engine,
+                    skip("undefined behaviour is checked on the model only"),
+                );
+                for a in &call.after {
+                    out.push(
+                        self.test(a.line),
+                        self.engine,
+                        skip("after undefined behaviour"),
+                    );
+                }
+                continue;
+            }
+            let args: Vec<&str> = call.args.iter().map(String::as_str).collect();
+            let (f, argv) = match l
+                .func(&call.func)
+                .and_then(|f| l.args(f, &args).map(|a| (f, a)))
+            {
+                Ok(x) => x,
+                Err(e) => {
+                    out.fail(self.test(line), self.engine, e);
+                    continue;
+                }
+            };
+            let budgets = Budgets::from(call.budgets);
+            // Fuel checks are compiled in only where a run needs them.
+            let with_fuel = budgets.fuel != Budgets::default().fuel
+                || call.expected.as_deref() == Some("exhausted fuel");
+            let program = if with_fuel { &programs.0 } else { &programs.1 };
+            let observe: Vec<(u32, bool)> = call
+                .after
+                .iter()
+                .filter_map(|a| {
+                    let g = l
+                        .module
+                        .globals
+                        .iter()
+                        .position(|g| same_name(g.name.as_str(), &a.global))?;
+                    Some((g as u32, a.deref))
+                })
+                .collect();
+            let mut verdict = Verdict::Pass;
+            let mut seen_state: Vec<Vec<Option<spec_model::outcome::OutValue>>> = Vec::new();
+            for stress in [false, true] {
+                let mode = if stress { " with --gc-stress" } else { "" };
+                match program.run_observing(f, &argv, budgets, stress, &observe) {
+                    Ok((o, seen)) => {
+                        let got = o.to_string();
+                        if let Some(want) = &call.expected
+                            && *want != got
+                            && verdict == Verdict::Pass
+                        {
+                            verdict = Verdict::Fail(format!(
+                                "{}: expected `{want}`, the fast VM{mode} gives `{got}`",
+                                call.func
+                            ));
+                        }
+                        seen_state.push(seen);
+                    }
+                    Err(fast_vm::FastError::Unsupported(why)) => {
+                        verdict = Verdict::Skip(format!("not compiled yet: {why}"));
+                        break;
+                    }
+                    Err(e) => {
+                        verdict = Verdict::Fail(format!("{}{mode}: {e}", call.func));
+                        break;
+                    }
+                }
+            }
+            if verdict == Verdict::Pass
+                && let Some(want) = &call.trace
+            {
+                verdict = if self.cfg.expectations.opted_out(en, "trace") {
+                    skip("opted out of native traces")
+                } else {
+                    match programs.2.run_traced(f, &argv, budgets, false) {
+                        Ok((_, events)) => trace_verdict(want, &render_trace(&events)),
+                        Err(e) => Verdict::Fail(format!("{} traced: {e}", call.func)),
+                    }
+                };
+            }
+            let ran = !matches!(verdict, Verdict::Skip(_));
+            out.push(self.test(line), self.engine, verdict);
+            for (i, a) in call.after.iter().enumerate() {
+                let v = if !ran {
+                    skip("the call did not run")
+                } else if observe.len() != call.after.len() {
+                    Verdict::Fail(format!("{} is not a global of the bundle", a.global))
+                } else {
+                    // The state must hold without and with GC stress alike.
+                    seen_state
+                        .iter()
+                        .map(|s| state_verdict(a, s.get(i).and_then(Option::as_ref)))
+                        .find(|v| *v != Verdict::Pass)
+                        .unwrap_or(Verdict::Pass)
+                };
+                out.push(self.test(a.line), self.engine, v);
+            }
+        }
+    }
+
+    fn on_impl(&self, cmd: &str, libs: &[PathBuf], out: &mut FileReport) {
+        let en = self.engine.name();
+        // The bundle goes over in canonical text when it parses, as written otherwise.
+        let parsed = spec_model::syntax::parse_file(0, self.text).ok();
+        let text = match &parsed {
+            Some((b, _)) => spec_model::syntax::print::print_bundle(b),
+            None => self.text.to_string(),
+        };
+        let dir = match tempfile::tempdir() {
+            Ok(d) => d,
+            Err(e) => {
+                out.fail(
+                    self.test(self.section.line),
+                    self.engine,
+                    format!("no temporary folder: {e}"),
+                );
+                return;
+            }
+        };
+        let file = dir.path().join("bundle.uir");
+        if let Err(e) = std::fs::write(&file, &text) {
+            out.fail(self.test(self.section.line), self.engine, e.to_string());
+            return;
+        }
+        let lib_list = libs
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(":");
+        // Malformed and invalid bundles: the implementation must refuse them with
+        // one of the expected codes (lines are muni's own business).
+        let refusals: Vec<(usize, &str, &str)> = self
+            .section
+            .asserts
+            .iter()
+            .filter_map(|a| match &a.kind {
+                AssertKind::Diagnostic { kind, code } if kind != "unsupported" => {
+                    Some((a.line, kind.as_str(), code.as_str()))
+                }
+                _ => None,
+            })
+            .collect();
+        for a in &self.section.asserts {
+            if let AssertKind::Diagnostic { kind, .. } = &a.kind
+                && kind == "unsupported"
+            {
+                let why = "`unsupported` is about muni's own subset".to_string();
+                out.push(self.test(a.line), self.engine, Verdict::Skip(why));
+            }
+        }
+        if !refusals.is_empty() {
+            // An implementation reports its first problem: a malformed bundle never
+            // reaches verification, so it must answer one of the malformed codes.
+            let kind = if refusals.iter().any(|r| r.1 == "malformed") {
+                "malformed"
+            } else {
+                "invalid"
+            };
+            let codes: Vec<String> = refusals
+                .iter()
+                .filter(|r| r.1 == kind)
+                .map(|r| format!("{} {}", r.1, r.2))
+                .collect();
+            let answer = invoke(
+                cmd,
+                &file,
+                None,
+                &[],
+                Budgets::default(),
+                &lib_list,
+                false,
+                &[],
+            );
+            let verdict = match &answer {
+                Ok(a) if codes.contains(&a.outcome) => Verdict::Pass,
+                Ok(a) => Verdict::Fail(format!(
+                    "expected `{}`, the implementation gives `{}`",
+                    codes.join("` or `"),
+                    a.outcome
+                )),
+                Err(e) => Verdict::Fail(e.clone()),
+            };
+            for (line, k, _) in &refusals {
+                let v = if *k == kind {
+                    verdict.clone()
+                } else {
+                    Verdict::Skip("the bundle is malformed before it can be invalid".into())
+                };
+                out.push(self.test(*line), self.engine, v);
+            }
+        }
+        for (line, call) in self.calls() {
+            if call.assertion == "assert_ub" {
+                out.push(
+                    self.test(line),
+                    self.engine,
+                    Verdict::Skip("undefined behaviour is checked on the model only".into()),
+                );
+                for a in &call.after {
+                    out.push(
+                        self.test(a.line),
+                        self.engine,
+                        Verdict::Skip("after undefined behaviour".into()),
+                    );
+                }
+                continue;
+            }
+            let want_trace = call.trace.is_some() && !self.cfg.expectations.opted_out(en, "trace");
+            let state = !self.cfg.expectations.opted_out(en, "state");
+            let observe: Vec<String> = if state {
+                call.after
+                    .iter()
+                    .map(|a| format!("{}{}", if a.deref { "*" } else { "" }, a.global))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let answer = invoke(
+                cmd,
+                &file,
+                Some(&call.func),
+                &call.args,
+                Budgets::from(call.budgets),
+                &lib_list,
+                want_trace,
+                &observe,
+            );
+            let a = match answer {
+                Ok(a) => a,
+                Err(e) => {
+                    out.fail(self.test(line), self.engine, e);
+                    for a in &call.after {
+                        out.push(
+                            self.test(a.line),
+                            self.engine,
+                            Verdict::Skip("the call failed".into()),
+                        );
+                    }
+                    continue;
+                }
+            };
+            let mut verdict = Verdict::Pass;
+            if let Some(want) = &call.expected
+                && *want != a.outcome
+            {
+                verdict = Verdict::Fail(format!(
+                    "{}: expected `{want}`, the implementation gives `{}`",
+                    call.func, a.outcome
+                ));
+            }
+            if verdict == Verdict::Pass
+                && let Some(want) = &call.trace
+            {
+                verdict = if want_trace {
+                    trace_verdict(want, &a.trace)
+                } else {
+                    Verdict::Skip("opted out of native traces".into())
+                };
+            }
+            out.push(self.test(line), self.engine, verdict);
+            for after in &call.after {
+                let v = if !state {
+                    Verdict::Skip("opted out of state checks".into())
+                } else {
+                    let key = format!("{}{}", if after.deref { "*" } else { "" }, after.global);
+                    match a.state.get(&key) {
+                        Some(got) if *got == after.expected => Verdict::Pass,
+                        Some(got) => Verdict::Fail(format!(
+                            "{key}: expected `{}`, got `{got}`",
+                            after.expected
+                        )),
+                        None => Verdict::Fail(format!("the implementation did not report {key}")),
+                    }
+                };
+                out.push(self.test(after.line), self.engine, v);
+            }
+        }
+    }
+}
+
+fn same_name(stored: &str, wanted: &str) -> bool {
+    stored.trim_start_matches('@') == wanted.trim_start_matches('@')
+}
+
+fn trace_verdict(want: &[String], got: &[String]) -> Verdict {
+    if want == got {
+        Verdict::Pass
+    } else {
+        Verdict::Fail(format!(
+            "native traces differ\n  expected: {}\n  got:      {}",
+            want.join("\n            "),
+            got.join("\n            ")
+        ))
+    }
+}
+
+fn state_verdict(a: &script::After, seen: Option<&spec_model::outcome::OutValue>) -> Verdict {
+    let arrow = if a.deref { "->" } else { "==" };
+    match seen {
+        None => Verdict::Fail(format!("{} refers to no object", a.global)),
+        Some(v) => {
+            let got = render_value(v);
+            if got == a.expected {
+                Verdict::Pass
+            } else {
+                Verdict::Fail(format!(
+                    "after: {} {arrow} expected `{}`, got `{got}`",
+                    a.global, a.expected
+                ))
+            }
+        }
+    }
+}
+
+/// The last rules the model applied before the outcome, for a spec author asking
+/// why an assertion changed.
+fn explain(l: &Loaded, call: &Call) -> String {
+    const LAST: usize = 8;
+    let mut m = l.machine(Budgets::from(call.budgets));
+    let args: Vec<&str> = call.args.iter().map(String::as_str).collect();
+    let Ok((f, a)) = l
+        .func(&call.func)
+        .and_then(|f| l.args(f, &args).map(|a| (f, a)))
+    else {
+        return String::new();
+    };
+    let mut steps: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    if let Ok(None) = m.start(f, a) {
+        loop {
+            let span = m.current_span();
+            match m.step() {
+                Ok(s) => {
+                    let text = span.map(|s| l.snippet(s)).unwrap_or_default();
+                    steps.push_back(format!("{:<24} {}", s.rule.id(), text.trim()));
+                    if steps.len() > LAST {
+                        steps.pop_front();
+                    }
+                    if s.outcome.is_some() {
+                        break;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    let mut s = String::from("\n  the model's last steps:");
+    for line in steps {
+        s.push_str("\n    ");
+        s.push_str(&line);
+    }
+    s
+}
+
+/// What an outside implementation answered.
+#[derive(Debug, Default)]
+struct Answer {
+    outcome: String,
+    trace: Vec<String>,
+    state: HashMap<String, String>,
+}
+
+/// Runs the implementation once (spec/07-corpus.md, "The implementation protocol").
+#[allow(clippy::too_many_arguments)]
+fn invoke(
+    cmd: &str,
+    bundle: &Path,
+    func: Option<&str>,
+    args: &[String],
+    budgets: Budgets,
+    libs: &str,
+    trace: bool,
+    observe: &[String],
+) -> Result<Answer, String> {
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c")
+        .arg(format!("{cmd} \"$@\""))
+        .arg("muni-impl")
+        .arg(bundle);
+    if let Some(f) = func {
+        c.arg(f).args(args);
+    }
+    c.env("MUNI_FUEL", budgets.fuel.to_string())
+        .env("MUNI_ALLOC", budgets.alloc.to_string())
+        .env("MUNI_STACK", budgets.stack.to_string())
+        .env("MUNI_LIBS", libs)
+        .env("MUNI_TRACE", if trace { "1" } else { "0" })
+        .env("MUNI_OBSERVE", observe.join(" "))
+        .stdin(std::process::Stdio::null());
+    let o = c
+        .output()
+        .map_err(|e| format!("cannot start `{cmd}`: {e}"))?;
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
+    let Some(last) = lines.last() else {
+        let how = match o.status.code() {
+            Some(c) => format!("exit status {c}"),
+            None => "killed by a signal".to_string(),
+        };
+        let err = String::from_utf8_lossy(&o.stderr);
+        return Err(format!(
+            "the implementation printed no outcome ({how}){}",
+            err.lines()
+                .last()
+                .map(|l| format!(": {l}"))
+                .unwrap_or_default()
+        ));
+    };
+    let mut a = Answer {
+        outcome: last.trim().to_string(),
+        ..Answer::default()
+    };
+    for l in &lines[..lines.len() - 1] {
+        if let Some(ev) = l.strip_prefix('|') {
+            a.trace.push(ev.trim().to_string());
+        } else if let Some(rest) = l.strip_prefix("after:") {
+            let rest = rest.trim();
+            let (key, v) = if let Some((g, v)) = rest.split_once("->") {
+                (format!("*{}", g.trim()), v)
+            } else if let Some((g, v)) = rest.split_once("==") {
+                (g.trim().to_string(), v)
+            } else {
+                continue;
+            };
+            a.state.insert(key, v.trim().to_string());
+        }
+    }
+    Ok(a)
+}
+
+/// Builds each C source with gcc into a shared library (once per process).
+fn build_clibs(dir: &Path, sources: &[String]) -> Result<Vec<PathBuf>, String> {
+    static BUILT: OnceLock<Mutex<HashMap<PathBuf, PathBuf>>> = OnceLock::new();
+    static OUT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let mut libs = Vec::new();
+    for s in sources {
+        let src = dir.join(s);
+        let src = src
+            .canonicalize()
+            .map_err(|e| format!("C library {}: {e}", src.display()))?;
+        let mut built = BUILT
+            .get_or_init(|| Mutex::new(HashMap::new()))
+            .lock()
+            .map_err(|_| "the C library cache is poisoned".to_string())?;
+        if let Some(l) = built.get(&src) {
+            libs.push(l.clone());
+            continue;
+        }
+        let out = OUT
+            .get_or_init(|| {
+                tempfile::Builder::new()
+                    .prefix("muni-clib")
+                    .tempdir()
+                    .map(tempfile::TempDir::keep)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()?;
+        let stem = src.file_stem().and_then(|s| s.to_str()).unwrap_or("lib");
+        let lib = out.join(format!("lib{stem}-{}.so", built.len()));
+        let status = std::process::Command::new("gcc")
+            .args(["-O2", "-shared", "-fPIC", "-o"])
+            .arg(&lib)
+            .arg(&src)
+            .status()
+            .map_err(|e| format!("cannot run gcc: {e}"))?;
+        if !status.success() {
+            return Err(format!("gcc could not build {}", src.display()));
+        }
+        built.insert(src, lib.clone());
+        libs.push(lib);
+    }
+    Ok(libs)
+}
+
+/// Totals over a run.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    /// Assertions that held.
+    pub passed: usize,
+    /// Assertions that did not.
+    pub failed: usize,
+    /// Failures the expectations file lists.
+    pub expected_failures: usize,
+    /// Assertions not run, by reason.
+    pub skipped: HashMap<String, usize>,
+}
+
+impl Totals {
+    /// Adds a file's judgements.
+    pub fn add(&mut self, r: &FileReport) {
+        for c in &r.checked {
+            match &c.verdict {
+                Verdict::Pass => self.passed += 1,
+                Verdict::Fail(_) => self.failed += 1,
+                Verdict::ExpectedFail(_) => self.expected_failures += 1,
+                Verdict::Skip(why) => {
+                    // Group reasons by their first clause.
+                    let key = why.split(':').next().unwrap_or(why).to_string();
+                    *self.skipped.entry(key).or_default() += 1;
+                }
+            }
+        }
+    }
+}
+
+/// How often each rule fired in a set of reports, and which tests fire it.
+pub fn coverage(reports: &[FileReport]) -> Vec<(RuleId, u64, Vec<String>)> {
+    RuleId::ALL
+        .iter()
+        .map(|r| {
+            let mut n = 0;
+            let mut tests = Vec::new();
+            for (t, counts) in reports.iter().flat_map(|r| &r.fired) {
+                let c = counts.get(*r as usize).copied().unwrap_or(0);
+                if c > 0 {
+                    n += c;
+                    tests.push(t.clone());
+                }
+            }
+            (*r, n, tests)
+        })
+        .collect()
+}
+
+/// The scripts under each path (folders searched in name order).
+pub fn script_files(path: &Path, out: &mut Vec<PathBuf>) {
+    if path.is_dir() {
+        let mut entries: Vec<_> = std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for e in entries {
+            script_files(&e, out);
+        }
+    } else if path.extension().is_some_and(|e| e == "uir") {
+        out.push(path.to_path_buf());
+    }
+}
+
+/// The corpus root of a path: the nearest folder at or above it that holds
+/// `expectations.toml`, else the path itself (or its folder).
+pub fn corpus_root(path: &Path) -> PathBuf {
+    let start = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    };
+    let mut p = start.clone();
+    loop {
+        if p.join("expectations.toml").exists() {
+            return p;
+        }
+        if !p.pop() || p.as_os_str().is_empty() {
+            return start;
+        }
+    }
+}
+
+/// A script's name in reports: its path relative to `root`.
+pub fn test_name(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}

@@ -1,0 +1,179 @@
+//! The conformance runner as implementers use it: an outside implementation behind
+//! `--impl`, child processes with `--isolate`, the JSON twins, and the expectations
+//! file checked in both directions.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const MUNI: &str = env!("CARGO_BIN_EXE_muni");
+
+fn muni(args: &[&str]) -> (i32, String) {
+    let out = Command::new(MUNI)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("muni runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// A shell script standing in for someone else's VM.
+fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).expect("writes");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    p
+}
+
+fn last_line(out: &str) -> &str {
+    out.lines().last().unwrap_or_default()
+}
+
+#[test]
+fn an_outside_implementation_that_answers_right_passes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The muni binary behind a shell script, answering with the fast VM.
+    let good = script(
+        dir.path(),
+        "good-vm",
+        &format!("exec {MUNI} impl --engine fast \"$@\""),
+    );
+    let cmd = good.display().to_string();
+    let (code, out) = muni(&[
+        "conform",
+        "corpus/core",
+        "corpus/invalid",
+        "corpus/native/pin.uir",
+        "--impl",
+        &cmd,
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(last_line(&out).ends_with(" 0 failed"), "{out}");
+    let passed: usize = last_line(&out)
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(passed >= 30, "{out}");
+}
+
+#[test]
+fn an_outside_implementation_that_answers_wrong_fails_where_it_is_wrong() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Right about everything but factorial: it answers every call of @fact with 0.
+    let bad = script(
+        dir.path(),
+        "bad-vm",
+        &format!(
+            "if [ \"$2\" = \"@fact\" ]; then echo 'return 0'; else exec {MUNI} impl \"$@\"; fi"
+        ),
+    );
+    let cmd = bad.display().to_string();
+    let (code, out) = muni(&["conform", "corpus/core", "--impl", &cmd]);
+    assert_eq!(code, 1, "{out}");
+    let fails: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL ")).collect();
+    assert!(!fails.is_empty(), "{out}");
+    assert!(
+        fails
+            .iter()
+            .all(|l| l.starts_with("FAIL core/factorial.uir:") && l.contains("[impl]")),
+        "only factorial fails: {out}"
+    );
+    assert!(
+        fails[0].contains("the implementation gives `return 0`"),
+        "{out}"
+    );
+    // One that crashes or prints nothing fails every assertion, and says so.
+    let dead = script(dir.path(), "dead-vm", "kill -SEGV $$");
+    let (code, out) = muni(&[
+        "conform",
+        "corpus/core/gcd.uir",
+        "--impl",
+        &dead.display().to_string(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(out.contains("printed no outcome"), "{out}");
+}
+
+#[test]
+fn isolated_runs_give_the_same_totals() {
+    let (code, together) = muni(&["conform", "corpus/int", "corpus/native"]);
+    assert_eq!(code, 0, "{together}");
+    let (code, apart) = muni(&["conform", "corpus/int", "corpus/native", "--isolate"]);
+    assert_eq!(code, 0, "{apart}");
+    assert_eq!(last_line(&together), last_line(&apart));
+}
+
+#[test]
+fn the_json_twins_carry_every_assertion_with_its_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_dir = dir.path().display().to_string();
+    let (code, out) = muni(&["conform", "corpus", "--emit-json", &out_dir]);
+    assert_eq!(code, 0, "{out}");
+    let twin = std::fs::read_to_string(dir.path().join("core/factorial.uir.json")).expect("twin");
+    let v: serde_json::Value = serde_json::from_str(&twin).expect("json");
+    let asserts = &v["sections"][0]["assertions"];
+    let first = &asserts[0];
+    assert_eq!(first["type"], "call");
+    assert_eq!(first["assertion"], "assert_return");
+    assert!(first["line"].as_u64().is_some_and(|l| l > 0));
+    assert!(
+        v["sections"][0]["canonical"]
+            .as_str()
+            .is_some_and(|t| t.contains(".funcdef"))
+    );
+    let invalid =
+        std::fs::read_to_string(dir.path().join("invalid/undefined.uir.json")).expect("twin");
+    assert!(
+        invalid.contains("\"diagnostic\"") && invalid.contains("undefined-name"),
+        "{invalid}"
+    );
+}
+
+#[test]
+fn expected_failures_are_checked_both_ways() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // gcd.uir passes on the model: listing one of its assertions as an expected
+    // failure is itself a failure.
+    let stale = dir.path().join("stale.toml");
+    std::fs::write(
+        &stale,
+        "[[fail]]\nengine = \"spec\"\ntest = \"core/gcd.uir:3\"\nwhy = \"an old bug\"\n",
+    )
+    .expect("writes");
+    let (code, out) = muni(&[
+        "conform",
+        "corpus/core/gcd.uir",
+        "--expect",
+        &stale.display().to_string(),
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("lists it as an expected failure"), "{out}");
+    // A wrong implementation whose failure is listed passes, counted apart.
+    let bad = script(dir.path(), "bad-vm", "echo 'return 0'");
+    let listed = dir.path().join("listed.toml");
+    std::fs::write(
+        &listed,
+        (2..=5)
+            .map(|l| {
+                format!(
+                    "[[fail]]\nengine = \"impl\"\ntest = \"core/gcd.uir:{l}\"\nwhy = \"known\"\n"
+                )
+            })
+            .collect::<String>(),
+    )
+    .expect("writes");
+    let (code, out) = muni(&[
+        "conform",
+        "corpus/core/gcd.uir",
+        "--impl",
+        &bad.display().to_string(),
+        "--expect",
+        &listed.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("4 expected failures"), "{out}");
+}
