@@ -65,8 +65,8 @@ enum Command {
         bundle: String,
         /// The function to call (none: only load the bundle).
         func: Option<String>,
-        /// Its arguments, as Mu literals.
-        #[arg(allow_negative_numbers = true)]
+        /// Its arguments, as Mu literals (everything after FUNC, `-0.0d` included).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
 }
