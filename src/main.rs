@@ -1,6 +1,8 @@
 //! `muni`: check, run and trace Mu IR bundles; run the conformance suite.
 
 use clap::{Args, Parser, Subcommand};
+mod difftest_cli;
+
 use muni::conform;
 use spec_model::{Budgets, LoadError, Loaded, ModelError, Outcome, load};
 use std::io::Write;
@@ -54,6 +56,52 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Generate programs, run each on the model and the fast VM, and compare
+    /// outcomes, final globals and native traces; exit 1 on any divergence.
+    Difftest {
+        /// The seed of the run.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Programs to check.
+        #[arg(long, conflicts_with = "time")]
+        count: Option<u64>,
+        /// Seconds to run instead.
+        #[arg(long, value_name = "SECS")]
+        time: Option<u64>,
+        /// Parallel jobs.
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Also run the fast VM with GC stress (a collection at every allocation).
+        #[arg(long)]
+        gc_stress: bool,
+        /// Where reproducers of divergences go.
+        #[arg(long, default_value = "difftest-out")]
+        out: PathBuf,
+        /// Print the statistics as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Record every program's model outcome (a baseline for spec authors).
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+        /// Rerun a recorded baseline on the model and list the programs whose
+        /// outcome changed.
+        #[arg(long, value_name = "FILE")]
+        against: Option<PathBuf>,
+    },
+    /// Shrink a program on which the engines disagree, keeping the disagreement.
+    Reduce {
+        /// The program (a reproducer difftest wrote, or any bundle).
+        case: String,
+        /// The function to call (default: the reproducer's assertion).
+        #[arg(long = "fn")]
+        func: Option<String>,
+        /// Its arguments.
+        #[arg(allow_negative_numbers = true)]
+        args: Vec<String>,
+        /// Also compare with GC stress.
+        #[arg(long)]
+        gc_stress: bool,
     },
     /// Answer one request of the conformance protocol (spec/07-corpus.md) with a
     /// muni engine: what `muni conform --impl` expects of an implementation.
@@ -827,6 +875,33 @@ fn main() -> ExitCode {
         Command::Trace(a) => run(&a, true),
         Command::Conform(a) => conform(&a),
         Command::Coverage { paths, json } => coverage(&paths, json),
+        Command::Difftest {
+            seed,
+            count,
+            time,
+            jobs,
+            gc_stress,
+            out,
+            json,
+            record,
+            against,
+        } => difftest_cli::run(&difftest_cli::Settings {
+            seed,
+            count,
+            time,
+            jobs,
+            gc_stress,
+            out,
+            json,
+            record,
+            against,
+        }),
+        Command::Reduce {
+            case,
+            func,
+            args,
+            gc_stress,
+        } => difftest_cli::reduce(&case, func.as_deref(), &args, gc_stress),
         Command::Impl {
             engine,
             bundle,

@@ -48,3 +48,6 @@ int8_t abi_neg8(int8_t a) { return (int8_t)-a; }
 
 /* No state on the C side: every run of a script must give the same answers. */
 long abi_add(long a, long b) { return a + b; }
+
+/* Calls back into Mu; the callback may end the run (abi.uir @apply_thrower). */
+long abi_apply(long (*f)(long), long x) { return f(x) + 1; }

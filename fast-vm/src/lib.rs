@@ -339,6 +339,27 @@ impl<'m> Program<'m> {
 
     /// Compiles every function of `module` as `options` say.
     pub fn compile_with(module: &'m Module, options: Options) -> Result<Program<'m>, FastError> {
+        Self::compile_reachable(module, options, None)
+    }
+
+    /// Compiles only what the functions `roots` can reach (through calls, function
+    /// references and exposures): only they can be run. The differential tester
+    /// compiles each generated program this way, leaving its unused library
+    /// functions alone.
+    pub fn compile_roots(
+        module: &'m Module,
+        options: Options,
+        roots: &[u32],
+    ) -> Result<Program<'m>, FastError> {
+        Self::compile_reachable(module, options, Some(roots))
+    }
+
+    fn compile_reachable(
+        module: &'m Module,
+        options: Options,
+        roots: Option<&[u32]>,
+    ) -> Result<Program<'m>, FastError> {
+        let reach = reachable(module, roots);
         let fuel_checks = options.fuel_checks;
         let bug = |e: &dyn std::fmt::Display| FastError::Bug(e.to_string());
         let mut flags = cranelift_codegen::settings::builder();
@@ -422,7 +443,7 @@ impl<'m> Program<'m> {
         // Every function with a signature the fast VM handles gets a declaration.
         let mut ids: Vec<Option<ClFuncId>> = Vec::new();
         for (i, f) in module.funcs.iter().enumerate() {
-            let id = match mu_signature(types, f.sig) {
+            let id = match mu_signature(types, f.sig).filter(|_| reach.funcs[i]) {
                 Some(s) => Some(
                     jit.declare_function(&format!("mu{i}"), Linkage::Local, &s)
                         .map_err(|e| bug(&e))?,
@@ -436,7 +457,7 @@ impl<'m> Program<'m> {
         for (k, e) in module.exposes.iter().enumerate() {
             let sig = module.funcs[e.func as usize].sig;
             let id = match (ccall::c_signature(types, sig), ids[e.func as usize]) {
-                (Some((cs, _, _)), Some(_)) => Some(
+                (Some((cs, _, _)), Some(_)) if reach.exposes[k] => Some(
                     jit.declare_function(&format!("expose{k}"), Linkage::Local, &cs)
                         .map_err(|e| bug(&e))?,
                 ),
@@ -471,7 +492,11 @@ impl<'m> Program<'m> {
             vec![None; module.funcs.len()];
         for (i, f) in module.funcs.iter().enumerate() {
             if ids[i].is_none() {
-                not_compiled[i] = Some(format!("{} has aggregate parameters or results", f.name));
+                not_compiled[i] = Some(if reach.funcs[i] {
+                    format!("{} has aggregate parameters or results", f.name)
+                } else {
+                    format!("{} is not reachable from the functions compiled", f.name)
+                });
                 continue;
             };
             let sig =
@@ -627,7 +652,8 @@ impl<'m> Program<'m> {
         // SystemV entry points the runner calls: (ctx, args) -> status.
         let mut entry_ids = Vec::new();
         for (i, f) in module.funcs.iter().enumerate() {
-            let Some(id) = ids[i] else {
+            let is_root = roots.is_none_or(|r| r.contains(&(i as u32)));
+            let Some(id) = ids[i].filter(|_| is_root) else {
                 entry_ids.push(None);
                 continue;
             };
@@ -799,6 +825,26 @@ impl<'m> Program<'m> {
     ) -> Result<(Outcome, Vec<Option<OutValue>>), FastError> {
         self.run_inner(f, args, budgets, gc_stress, false, observe)
             .map(|(o, _, _, seen)| (o, seen))
+    }
+
+    /// [`Program::run_traced`] and [`Program::run_observing`] in one run: the
+    /// outcome, the native trace and the observed globals (what the differential
+    /// tester compares).
+    pub fn run_traced_observing(
+        &self,
+        f: u32,
+        args: &[Value],
+        budgets: Budgets,
+        gc_stress: bool,
+        observe: &[(u32, bool)],
+    ) -> Result<Observed, FastError> {
+        if !self.trace_native {
+            return Err(FastError::Usage(
+                "the program was compiled without the native trace".into(),
+            ));
+        }
+        self.run_inner(f, args, budgets, gc_stress, true, observe)
+            .map(|(o, _, t, seen)| (o, t.unwrap_or_default(), seen))
     }
 
     /// Like [`Program::run_with`], also recording the native trace (the events of
@@ -981,6 +1027,9 @@ impl<'m> Program<'m> {
     }
 }
 
+/// A run's outcome, native trace and observed globals.
+pub type Observed = (Outcome, Vec<NativeEvent>, Vec<Option<OutValue>>);
+
 /// What a run gives back: outcome, GC figures, native trace, observed globals.
 type RunResult = (
     Outcome,
@@ -988,6 +1037,55 @@ type RunResult = (
     Option<Vec<NativeEvent>>,
     Vec<Option<OutValue>>,
 );
+
+/// What a compilation covers: functions and static exposures.
+struct Reach {
+    funcs: Vec<bool>,
+    exposes: Vec<bool>,
+}
+
+/// Everything `roots` reach (all of the module without roots): the closure over
+/// the functions and exposures their bodies name.
+fn reachable(module: &Module, roots: Option<&[u32]>) -> Reach {
+    let Some(roots) = roots else {
+        return Reach {
+            funcs: vec![true; module.funcs.len()],
+            exposes: vec![true; module.exposes.len()],
+        };
+    };
+    let mut r = Reach {
+        funcs: vec![false; module.funcs.len()],
+        exposes: vec![false; module.exposes.len()],
+    };
+    let mut work: Vec<u32> = roots.to_vec();
+    while let Some(f) = work.pop() {
+        let Some(seen) = r.funcs.get_mut(f as usize) else {
+            continue;
+        };
+        if *seen {
+            continue;
+        }
+        *seen = true;
+        let Some(body) = &module.funcs[f as usize].body else {
+            continue;
+        };
+        for inst in body.blocks.iter().flat_map(|b| &b.insts) {
+            for o in lower::uses(&inst.op) {
+                match o {
+                    spec_model::ir::Operand::Func(g) => work.push(g),
+                    spec_model::ir::Operand::Expose(e) => {
+                        if let Some(x) = r.exposes.get_mut(e as usize) {
+                            *x = true;
+                        }
+                        work.push(module.exposes[e as usize].func);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    r
+}
 
 /// A value's bits as JIT code passes them (integers zero-extended).
 fn value_words(v: &Value, out: &mut Vec<u64>) {

@@ -1619,7 +1619,7 @@ fn dest_uses(op: &Op) -> Vec<Operand> {
 }
 
 /// Every operand an instruction reads, its destinations' arguments included.
-fn uses(op: &Op) -> Vec<Operand> {
+pub(crate) fn uses(op: &Op) -> Vec<Operand> {
     let mut out = dest_uses(op);
     match op {
         Op::BinOp { a, b, .. } | Op::Cmp { a, b, .. } => out.extend([*a, *b]),

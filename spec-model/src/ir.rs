@@ -522,6 +522,51 @@ pub enum Op {
 }
 
 impl Op {
+    /// The instruction's name as written (`ADD`, `SLT`, `CCALL`,
+    /// `@uvm.native.pin`): what statistics count.
+    pub fn name(&self) -> &'static str {
+        use crate::syntax::print::{bin_op_name, cmp_op_name, conv_op_name};
+        match self {
+            Op::BinOp { op, .. } => bin_op_name(*op),
+            Op::Cmp { op, .. } => cmp_op_name(*op),
+            Op::Conv { op, .. } => conv_op_name(*op),
+            Op::Select { .. } => "SELECT",
+            Op::Branch(_) => "BRANCH",
+            Op::Branch2 { .. } => "BRANCH2",
+            Op::Switch { .. } => "SWITCH",
+            Op::Call { .. } => "CALL",
+            Op::TailCall { .. } => "TAILCALL",
+            Op::Ret(_) => "RET",
+            Op::Throw(_) => "THROW",
+            Op::ExtractValue { .. } => "EXTRACTVALUE",
+            Op::InsertValue { .. } => "INSERTVALUE",
+            Op::New { .. } => "NEW",
+            Op::NewHybrid { .. } => "NEWHYBRID",
+            Op::Alloca { .. } => "ALLOCA",
+            Op::AllocaHybrid { .. } => "ALLOCAHYBRID",
+            Op::GetIRef { .. } => "GETIREF",
+            Op::GetFieldIRef { .. } => "GETFIELDIREF",
+            Op::GetElemIRef { .. } => "GETELEMIREF",
+            Op::ShiftIRef { .. } => "SHIFTIREF",
+            Op::GetVarPartIRef { .. } => "GETVARPARTIREF",
+            Op::Load { .. } => "LOAD",
+            Op::Store { .. } => "STORE",
+            Op::CmpXchg { .. } => "CMPXCHG",
+            Op::AtomicRmw { .. } => "ATOMICRMW",
+            Op::Fence => "FENCE",
+            Op::Trap { .. } => "TRAP",
+            Op::CCall { .. } => "CCALL",
+            Op::CommInst(c) => match c {
+                CommInst::ThreadExit => "@uvm.thread_exit",
+                CommInst::Pin { .. } => "@uvm.native.pin",
+                CommInst::Unpin { .. } => "@uvm.native.unpin",
+                CommInst::Expose { .. } => "@uvm.native.expose",
+                CommInst::Unexpose { .. } => "@uvm.native.unexpose",
+                CommInst::GetCookie => "@uvm.native.get_cookie",
+            },
+        }
+    }
+
     /// The instruction's `EXC` clause, for the kinds that can have one.
     pub fn exc(&self) -> Option<&Exc> {
         match self {

@@ -17,9 +17,30 @@ macro_rules! rules {
             pub fn from_id(s: &str) -> Option<RuleId> {
                 match s { $($id => Some(RuleId::$v),)* _ => None }
             }
+            /// Does this rule detect undefined behaviour (a `ub` outcome)?
+            pub fn is_ub(self) -> bool {
+                UB_RULES.contains(&self.id())
+            }
         }
     };
 }
+
+/// The rules whose outcome is `ub RULE`: only the model promises to detect them,
+/// and generated programs must never reach them.
+const UB_RULES: [&str; 12] = [
+    "mem.null-navigation",
+    "mem.out-of-bounds",
+    "mem.dead-alloca",
+    "mem.type-mismatch",
+    "mem.empty-var-part",
+    "pin.unmatched-unpin",
+    "ptr.out-of-bounds",
+    "ptr.ref-field",
+    "ptr.use-after-unpin",
+    "ptr.unmapped",
+    "ccall.bad-callee",
+    "ccall.stale-pointer",
+];
 
 rules! {
     /// ADD SUB MUL AND OR XOR: modulo 2^n.

@@ -716,6 +716,7 @@ fn trace_verdict(want: &[String], got: &[String]) -> Verdict {
 fn state_verdict(a: &script::After, seen: Option<&spec_model::outcome::OutValue>) -> Verdict {
     let arrow = if a.deref { "->" } else { "==" };
     match seen {
+        None if a.expected == "none" => Verdict::Pass,
         None => Verdict::Fail(format!("{} refers to no object", a.global)),
         Some(v) => {
             let got = render_value(v);

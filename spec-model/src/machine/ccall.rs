@@ -292,7 +292,10 @@ impl Machine<'_> {
         let bytes =
             native::with_current(raw, || unsafe { native::call(&cif, fp, &bufs, ret_size) });
         let result = ret.map(|t| memory::decode(types, &bytes, 0, t));
-        if let (Some(i), Some(t), Some(v)) = (event, ret, result.as_ref()) {
+        // A run that ended while C ran (a callback trapped, threw into native code or
+        // ran out of a budget) never receives the result: the event keeps none.
+        let ended = self.pending_error.is_some() || self.pending.is_some();
+        if let (Some(i), Some(t), Some(v), false) = (event, ret, result.as_ref(), ended) {
             let out = self.out(t, v);
             if let Some(NativeEvent::CCall { result, .. }) =
                 self.trace.as_mut().and_then(|tr| tr.get_mut(i))

@@ -1,0 +1,376 @@
+//! `muni difftest` and `muni reduce`: generated programs on both engines.
+
+use difftest::generate::Program;
+use difftest::stats::Stats;
+use difftest::{Verdict, check, program_of, strategy};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What `muni difftest` was asked.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// The seed of the whole run.
+    pub seed: u64,
+    /// Programs to check (all jobs together); `None` with a time limit.
+    pub count: Option<u64>,
+    /// Seconds to run; `None` with a count.
+    pub time: Option<u64>,
+    /// Parallel jobs.
+    pub jobs: usize,
+    /// Also run the fast VM with GC stress.
+    pub gc_stress: bool,
+    /// Where reproducers go.
+    pub out: PathBuf,
+    /// Print statistics as JSON at the end.
+    pub json: bool,
+    /// Record each program's model outcome here (spec authors' baseline).
+    pub record: Option<PathBuf>,
+    /// Compare the model's outcomes with this baseline instead of with the fast VM.
+    pub against: Option<PathBuf>,
+}
+
+struct Shared {
+    stats: Mutex<Stats>,
+    done: AtomicU64,
+    stop: AtomicBool,
+    found: Mutex<Vec<(Vec<u8>, String)>>,
+    outcomes: Mutex<Vec<(u64, u64, String)>>,
+    /// The first program of each kind of generator bug, with why.
+    generator_bugs: Mutex<Vec<(String, Program)>>,
+}
+
+/// Runs the differential tester.
+pub fn run(s: &Settings) -> ExitCode {
+    if let Err(e) = difftest::load_clib() {
+        eprintln!("muni: {e}");
+        return ExitCode::from(2);
+    }
+    if let Some(base) = &s.against {
+        return against(s, base);
+    }
+    let count = match (s.count, s.time) {
+        (Some(n), _) => n,
+        (None, Some(_)) => u64::MAX,
+        (None, None) => 1000,
+    };
+    let deadline = s.time.map(|t| Instant::now() + Duration::from_secs(t));
+    let modes: Vec<bool> = if s.gc_stress {
+        vec![false, true]
+    } else {
+        vec![false]
+    };
+    let shared = Arc::new(Shared {
+        stats: Mutex::new(Stats::default()),
+        done: AtomicU64::new(0),
+        stop: AtomicBool::new(false),
+        found: Mutex::new(Vec::new()),
+        outcomes: Mutex::new(Vec::new()),
+        generator_bugs: Mutex::new(Vec::new()),
+    });
+    let bar = match s.count {
+        Some(n) => indicatif::ProgressBar::new(n),
+        None => indicatif::ProgressBar::new(s.time.unwrap_or(0)),
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    if s.json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let start = Instant::now();
+    let jobs = s.jobs.max(1);
+    let mut handles = Vec::new();
+    for j in 0..jobs {
+        let shared = shared.clone();
+        let modes = modes.clone();
+        let per_job = count / jobs as u64 + u64::from((j as u64) < count % jobs as u64);
+        let seed = s.seed;
+        let record = s.record.is_some();
+        handles.push(std::thread::spawn(move || {
+            job(seed, j as u64, per_job, deadline, &modes, &shared, record);
+        }));
+    }
+    while handles.iter().any(|h| !h.is_finished()) {
+        std::thread::sleep(Duration::from_millis(200));
+        let mut st = shared.stats.lock().map(|g| g.clone()).unwrap_or_default();
+        st.seconds = start.elapsed().as_secs_f64();
+        match s.count {
+            Some(_) => bar.set_position(shared.done.load(Ordering::Relaxed)),
+            None => bar.set_position(start.elapsed().as_secs()),
+        }
+        bar.set_message(st.line());
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    bar.finish_and_clear();
+    let mut stats = shared.stats.lock().map(|g| g.clone()).unwrap_or_default();
+    stats.seconds = start.elapsed().as_secs_f64();
+    let found = shared.found.lock().map(|g| g.clone()).unwrap_or_default();
+    let mut written = Vec::new();
+    for (k, (bytes, why)) in found.iter().enumerate() {
+        match write_case(&s.out, s.seed, k, &program_of(bytes), why) {
+            Ok(p) => written.push(p),
+            Err(e) => eprintln!("muni: cannot write the reproducer: {e}"),
+        }
+    }
+    if let Some(path) = &s.record {
+        let mut rows = shared
+            .outcomes
+            .lock()
+            .map(|g| g.clone())
+            .unwrap_or_default();
+        rows.sort();
+        let v: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|(j, i, o)| serde_json::json!({"job": j, "case": i, "model": o}))
+            .collect();
+        let base = serde_json::json!({"seed": s.seed, "jobs": jobs, "count": count, "programs": v});
+        if let Err(e) = std::fs::write(path, serde_json::to_string(&base).unwrap_or_default()) {
+            eprintln!("muni: {}: {e}", path.display());
+        }
+    }
+    if s.json {
+        println!("{}", serde_json::to_string(&stats).unwrap_or_default());
+    } else {
+        print!("{}", stats.report());
+        for (p, (_, why)) in written.iter().zip(&found) {
+            println!("DIVERGENCE: {why}\n  reproducer: {}", p.display());
+        }
+        if stats.generator_ub > 0 || stats.rejected > 0 {
+            println!(
+                "generator bugs: {} programs the model found undefined, {} that did not load",
+                stats.generator_ub, stats.rejected
+            );
+            let bugs = shared
+                .generator_bugs
+                .lock()
+                .map(|g| g.clone())
+                .unwrap_or_default();
+            for (k, (why, p)) in bugs.iter().enumerate() {
+                let path = s.out.join(format!("generator-bug-{k}.uir"));
+                let _ = std::fs::create_dir_all(&s.out);
+                let _ = std::fs::write(&path, &p.text);
+                println!(
+                    "  {}: {}",
+                    path.display(),
+                    why.lines().next().unwrap_or_default()
+                );
+            }
+        }
+    }
+    if stats.diverged == 0 && found.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// One job: proptest generates byte strings from the job's seed, checks each
+/// program, and on a divergence shrinks the bytes to a smaller program that still
+/// diverges.
+fn job(
+    seed: u64,
+    j: u64,
+    count: u64,
+    deadline: Option<Instant>,
+    modes: &[bool],
+    shared: &Shared,
+    record: bool,
+) {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&j.to_le_bytes());
+    let config = Config {
+        cases: u32::try_from(count).unwrap_or(u32::MAX),
+        failure_persistence: None,
+        max_shrink_iters: 2000,
+        max_global_rejects: u32::MAX,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
+    let shrinking = AtomicBool::new(false);
+    let case = AtomicU64::new(0);
+    let result = runner.run(&strategy(4096), |bytes| {
+        if shared.stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(());
+        }
+        let p = program_of(&bytes);
+        let c = check(&p, modes);
+        if !shrinking.load(Ordering::Relaxed) {
+            let i = case.fetch_add(1, Ordering::Relaxed);
+            shared.done.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut st) = shared.stats.lock() {
+                st.add(&c);
+            }
+            if record && let Ok(mut o) = shared.outcomes.lock() {
+                o.push((j, i, c.outcome.clone()));
+            }
+        }
+        if let Verdict::Rejected(why) | Verdict::GeneratorUb(why) = &c.verdict
+            && let Ok(mut g) = shared.generator_bugs.lock()
+            && g.len() < 3
+        {
+            g.push((why.clone(), p.clone()));
+        }
+        match c.verdict {
+            Verdict::Diverge(why) => {
+                shrinking.store(true, Ordering::Relaxed);
+                Err(TestCaseError::fail(why))
+            }
+            _ => Ok(()),
+        }
+    });
+    if let Err(TestError::Fail(why, bytes)) = result
+        && let Ok(mut f) = shared.found.lock()
+    {
+        f.push((bytes, why.to_string()));
+    }
+}
+
+/// Writes a divergence: the program, and a conformance script with the model's
+/// answer (and the C library it needs next to it).
+fn write_case(out: &Path, seed: u64, k: usize, p: &Program, why: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(out)?;
+    std::fs::write(out.join("difftest.c"), difftest::CLIB_SOURCE)?;
+    let base = format!("seed{seed}-case{k}");
+    std::fs::write(out.join(format!("{base}.uir")), &p.text)?;
+    let script = out.join(format!("{base}.conform.uir"));
+    std::fs::write(&script, difftest::reproducer(p, why))?;
+    Ok(script)
+}
+
+/// The spec authors' check: regenerate the recorded programs and report those
+/// whose outcome on the (changed) model differs from the baseline.
+fn against(s: &Settings, base: &Path) -> ExitCode {
+    let text = match std::fs::read_to_string(base) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("muni: {}: {e}", base.display());
+            return ExitCode::from(2);
+        }
+    };
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) else {
+        eprintln!("muni: {} is not a difftest baseline", base.display());
+        return ExitCode::from(2);
+    };
+    let seed = v["seed"].as_u64().unwrap_or(s.seed);
+    let jobs = v["jobs"].as_u64().unwrap_or(1);
+    let count = v["count"].as_u64().unwrap_or(0);
+    let mut want: std::collections::HashMap<(u64, u64), String> = Default::default();
+    for p in v["programs"].as_array().into_iter().flatten() {
+        let key = (
+            p["job"].as_u64().unwrap_or(0),
+            p["case"].as_u64().unwrap_or(0),
+        );
+        want.insert(key, p["model"].as_str().unwrap_or_default().to_string());
+    }
+    let mut changed = 0;
+    for j in 0..jobs {
+        let per_job = count / jobs + u64::from(j < count % jobs);
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&seed.to_le_bytes());
+        key[8..16].copy_from_slice(&j.to_le_bytes());
+        let config = Config {
+            cases: u32::try_from(per_job).unwrap_or(u32::MAX),
+            failure_persistence: None,
+            max_shrink_iters: 0,
+            ..Config::default()
+        };
+        let mut runner =
+            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
+        let case = AtomicU64::new(0);
+        let diffs = Mutex::new(Vec::new());
+        let _ = runner.run(&strategy(4096), |bytes| {
+            let i = case.fetch_add(1, Ordering::Relaxed);
+            let p = program_of(&bytes);
+            let now = match spec_model::load(&[("generated.uir", &p.text)]) {
+                Ok(l) => difftest::run_model(&l, &p)
+                    .map(|(o, _)| o.outcome)
+                    .unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if let Some(old) = want.get(&(j, i))
+                && *old != now
+                && let Ok(mut d) = diffs.lock()
+            {
+                d.push(format!("job {j} case {i}: `{old}` is now `{now}`"));
+            }
+            Ok(())
+        });
+        for d in diffs.into_inner().unwrap_or_default() {
+            println!("{d}");
+            changed += 1;
+        }
+    }
+    println!("{changed} of {count} generated programs changed outcome on the model");
+    ExitCode::SUCCESS
+}
+
+/// `muni reduce CASE`: shrinks a program on which the engines disagree, keeping
+/// the disagreement, and prints the smaller program.
+pub fn reduce(case: &str, func: Option<&str>, args: &[String], gc_stress: bool) -> ExitCode {
+    if let Err(e) = difftest::load_clib() {
+        eprintln!("muni: {e}");
+        return ExitCode::from(2);
+    }
+    let text = match std::fs::read_to_string(case) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("muni: {case}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // The call: given, or the one the reproducer's assertion makes.
+    let (entry, args) = match func {
+        Some(f) => (f.to_string(), args.to_vec()),
+        None => match text.lines().find_map(|l| {
+            let l = l.trim_start().strip_prefix("// assert_")?;
+            let call = l.split_once(' ')?.1;
+            let (f, rest) = call.split_once('(')?;
+            let (a, _) = rest.split_once(')')?;
+            Some((
+                f.trim().to_string(),
+                a.split_whitespace().map(String::from).collect(),
+            ))
+        }) {
+            Some(x) => x,
+            None => ("@f0".to_string(), vec!["0".to_string(), "0".to_string()]),
+        },
+    };
+    let modes: Vec<bool> = if gc_stress {
+        vec![false, true]
+    } else {
+        vec![false]
+    };
+    let program = |t: &str| Program {
+        text: t.to_string(),
+        entry: entry.clone(),
+        args: args.clone(),
+    };
+    let first = check(&program(&text), &modes);
+    let Verdict::Diverge(why) = first.verdict else {
+        eprintln!(
+            "muni: the engines agree on {case} ({:?}); nothing to reduce",
+            first.verdict
+        );
+        return ExitCode::from(2);
+    };
+    let before = text.lines().count();
+    let small = difftest::reduce::reduce(&text, |t| {
+        matches!(check(&program(t), &modes).verdict, Verdict::Diverge(_))
+    });
+    eprintln!(
+        "muni: {before} lines reduced to {} that still diverge ({why})",
+        small.lines().count()
+    );
+    print!("{small}");
+    ExitCode::SUCCESS
+}
