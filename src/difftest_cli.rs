@@ -31,6 +31,9 @@ pub struct Settings {
     pub record: Option<PathBuf>,
     /// Compare the model's outcomes with this baseline instead of with the fast VM.
     pub against: Option<PathBuf>,
+    /// Check the program these bytes generate (a `diff` fuzz artifact) and write
+    /// it and its conformance script to `out`.
+    pub replay: Option<PathBuf>,
 }
 
 struct Shared {
@@ -51,6 +54,15 @@ pub fn run(s: &Settings) -> ExitCode {
     }
     if let Some(base) = &s.against {
         return against(s, base);
+    }
+    if let Some(bytes) = &s.replay {
+        return replay(s, bytes);
+    }
+    // A crash of the fast VM leaves the program that caused it.
+    let crash = s.out.join("crash.uir");
+    if let Err(e) = std::fs::create_dir_all(&s.out).and_then(|()| fast_vm::crash::install(&crash)) {
+        eprintln!("muni: {}: {e}", crash.display());
+        return ExitCode::from(2);
     }
     let count = match (s.count, s.time) {
         (Some(n), _) => n,
@@ -165,6 +177,10 @@ pub fn run(s: &Settings) -> ExitCode {
             }
         }
     }
+    // No crash: the evidence file stays empty; remove it.
+    if std::fs::metadata(&crash).is_ok_and(|m| m.len() == 0) {
+        let _ = std::fs::remove_file(&crash);
+    }
     if stats.diverged == 0 && found.is_empty() {
         ExitCode::SUCCESS
     } else {
@@ -191,7 +207,9 @@ fn job(
         cases: u32::try_from(count).unwrap_or(u32::MAX),
         failure_persistence: None,
         max_shrink_iters: 2000,
-        max_global_rejects: u32::MAX,
+        // The only rejection is "time is up" (or another job found a divergence):
+        // it ends the runner at once.
+        max_global_rejects: 0,
         ..Config::default()
     };
     let mut runner =
@@ -199,11 +217,22 @@ fn job(
     let shrinking = AtomicBool::new(false);
     let case = AtomicU64::new(0);
     let result = runner.run(&strategy(4096), |bytes| {
-        if shared.stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
-            return Ok(());
+        if !shrinking.load(Ordering::Relaxed)
+            && (shared.stop.load(Ordering::Relaxed)
+                || deadline.is_some_and(|d| Instant::now() >= d))
+        {
+            return Err(TestCaseError::reject("the run is over"));
         }
         let p = program_of(&bytes);
+        let evidence = format!(
+            "// difftest: the fast VM crashed on this program, called as {}({})\n{}",
+            p.entry,
+            p.args.join(" "),
+            p.text
+        );
+        fast_vm::crash::set_current(&evidence);
         let c = check(&p, modes);
+        fast_vm::crash::set_current("");
         if !shrinking.load(Ordering::Relaxed) {
             let i = case.fetch_add(1, Ordering::Relaxed);
             shared.done.fetch_add(1, Ordering::Relaxed);
@@ -223,6 +252,8 @@ fn job(
         match c.verdict {
             Verdict::Diverge(why) => {
                 shrinking.store(true, Ordering::Relaxed);
+                // The other jobs stop; this one shrinks what it found.
+                shared.stop.store(true, Ordering::Relaxed);
                 Err(TestCaseError::fail(why))
             }
             _ => Ok(()),
@@ -232,6 +263,42 @@ fn job(
         && let Ok(mut f) = shared.found.lock()
     {
         f.push((bytes, why.to_string()));
+    }
+}
+
+/// `--replay`: the program a byte string generates, checked and written out.
+fn replay(s: &Settings, path: &Path) -> ExitCode {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("muni: {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    };
+    let p = program_of(&bytes);
+    let modes: Vec<bool> = if s.gc_stress {
+        vec![false, true]
+    } else {
+        vec![false]
+    };
+    let c = check(&p, &modes);
+    let why = match &c.verdict {
+        Verdict::Diverge(w) => w.clone(),
+        v => format!("{v:?}"),
+    };
+    match write_case(&s.out, s.seed, 0, &p, &why) {
+        Ok(script) => {
+            println!("{why}\n  reproducer: {}", script.display());
+            if matches!(c.verdict, Verdict::Agree) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("muni: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -373,4 +440,33 @@ pub fn reduce(case: &str, func: Option<&str>, args: &[String], gc_stress: bool) 
     );
     print!("{small}");
     ExitCode::SUCCESS
+}
+
+/// How often each rule fires on the model over `n` generated programs (seed 1),
+/// indexed by `RuleId as usize`: the generated-program column of `muni coverage`.
+pub fn generated_rule_counts(n: u64) -> Result<Vec<u64>, String> {
+    difftest::load_clib()?;
+    let mut total = vec![0u64; spec_model::RuleId::ALL.len()];
+    let config = Config {
+        cases: u32::try_from(n).unwrap_or(u32::MAX),
+        failure_persistence: None,
+        max_shrink_iters: 0,
+        ..Config::default()
+    };
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&1u64.to_le_bytes());
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
+    let sums = Mutex::new(&mut total);
+    let _ = runner.run(&strategy(4096), |bytes| {
+        let p = program_of(&bytes);
+        if let Ok(l) = spec_model::load(&[("generated.uir", &p.text)])
+            && let Ok((_, counts)) = difftest::run_model(&l, &p)
+            && let Ok(mut t) = sums.lock()
+        {
+            t.iter_mut().zip(counts).for_each(|(a, b)| *a += b);
+        }
+        Ok(())
+    });
+    Ok(total)
 }

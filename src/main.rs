@@ -56,6 +56,10 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Also run this many generated programs (difftest's generator, seed 1) on
+        /// the model and show how often each rule fires in them.
+        #[arg(long, value_name = "N")]
+        generated: Option<u64>,
     },
     /// Generate programs, run each on the model and the fast VM, and compare
     /// outcomes, final globals and native traces; exit 1 on any divergence.
@@ -88,6 +92,10 @@ enum Command {
         /// outcome changed.
         #[arg(long, value_name = "FILE")]
         against: Option<PathBuf>,
+        /// Check the program a byte string generates (a `diff` fuzz artifact) and
+        /// write it with its conformance script to --out.
+        #[arg(long, value_name = "FILE")]
+        replay: Option<PathBuf>,
     },
     /// Shrink a program on which the engines disagree, keeping the disagreement.
     Reduce {
@@ -602,7 +610,7 @@ fn emit_json(files: &[(PathBuf, PathBuf)], dir: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn coverage(paths: &[String], json: bool) -> ExitCode {
+fn coverage(paths: &[String], json: bool, generated: Option<u64>) -> ExitCode {
     let files = match scripts(paths) {
         Ok(f) => f,
         Err(e) => {
@@ -624,14 +632,37 @@ fn coverage(paths: &[String], json: bool) -> ExitCode {
         .collect();
     let rows = conform::coverage(&reports);
     let missing = rows.iter().filter(|r| r.2.is_empty()).count();
+    let gen_counts = match generated.map(difftest_cli::generated_rule_counts) {
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => {
+            eprintln!("muni: {e}");
+            return ExitCode::from(2);
+        }
+        None => None,
+    };
+    let gen_of = |r: &spec_model::RuleId| {
+        gen_counts
+            .as_ref()
+            .map(|c| c.get(*r as usize).copied().unwrap_or(0))
+    };
     if json {
         let v: Vec<serde_json::Value> = rows
             .iter()
-            .map(|(r, n, tests)| serde_json::json!({"rule": r.id(), "fired": n, "tests": tests}))
+            .map(|(r, n, tests)| {
+                serde_json::json!({"rule": r.id(), "fired": n, "tests": tests, "generated": gen_of(r)})
+            })
             .collect();
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
     } else {
-        println!("{:<28} {:>9}  corpus tests that fire it", "rule", "fired");
+        let gen_head = if gen_counts.is_some() {
+            " generated"
+        } else {
+            ""
+        };
+        println!(
+            "{:<28} {:>9}{gen_head}  corpus tests that fire it",
+            "rule", "fired"
+        );
         for (r, n, tests) in &rows {
             let shown: Vec<&str> = tests.iter().take(3).map(String::as_str).collect();
             let more = if tests.len() > 3 {
@@ -644,7 +675,8 @@ fn coverage(paths: &[String], json: bool) -> ExitCode {
             } else {
                 format!("{}{more}", shown.join(", "))
             };
-            println!("{:<28} {:>9}  {list}", r.id(), n);
+            let g = gen_of(r).map_or(String::new(), |g| format!(" {g:>9}"));
+            println!("{:<28} {:>9}{g}  {list}", r.id(), n);
         }
         let covered = rows.len() - missing;
         println!(
@@ -874,7 +906,11 @@ fn main() -> ExitCode {
         Command::Run(a) => run(&a, false),
         Command::Trace(a) => run(&a, true),
         Command::Conform(a) => conform(&a),
-        Command::Coverage { paths, json } => coverage(&paths, json),
+        Command::Coverage {
+            paths,
+            json,
+            generated,
+        } => coverage(&paths, json, generated),
         Command::Difftest {
             seed,
             count,
@@ -885,6 +921,7 @@ fn main() -> ExitCode {
             json,
             record,
             against,
+            replay,
         } => difftest_cli::run(&difftest_cli::Settings {
             seed,
             count,
@@ -895,6 +932,7 @@ fn main() -> ExitCode {
             json,
             record,
             against,
+            replay,
         }),
         Command::Reduce {
             case,

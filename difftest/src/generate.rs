@@ -174,6 +174,13 @@ pub const PRELUDE: &str = r#".typedef @i1 = int<1>
         %r = CALL <@sig> @rec (%n1 %a1)
         RET %r
 }
+.funcdef @alloc_some VERSION %v1 <@sig> {
+    %entry(<@i64> %n <@i64> %k):
+        %a = NEW <@S1>
+        %b = NEWHYBRID <@H @i64> @LEN3
+        %r = ADD <@i64> %n %k
+        RET %r
+}
 .funcdef @rec_exc VERSION %v1 <@sig> {
     %entry(<@i64> %n <@i64> %acc):
         %c = SLE <@i64> %n @Z
@@ -305,7 +312,8 @@ impl FnGen<'_, '_> {
             6 => self.select(),
             7 if self.swarm.floats => self.float(),
             8 if self.swarm.memory => self.heap_struct(),
-            9 if self.swarm.memory => self.heap_hybrid(),
+            9 if self.swarm.memory && self.chance(50) => self.heap_hybrid(),
+            9 if self.swarm.memory => self.ref_across_call(),
             10 if self.swarm.memory => self.alloca_global(),
             11 if self.swarm.memory && self.swarm.native => self.pinned(),
             12 if self.swarm.native => self.ccall_scalar(),
@@ -471,6 +479,37 @@ impl FnGen<'_, '_> {
         self.set(v);
     }
 
+    /// A reference live across a call that allocates: with a collection in the
+    /// callee, the object moves and the caller must see it where it went.
+    fn ref_across_call(&mut self) {
+        let (x, a, b) = (self.x(), self.x(), self.x());
+        let (h, ir, f0, v, ir2, g0, l) = (
+            self.fresh(),
+            self.fresh(),
+            self.fresh(),
+            self.fresh(),
+            self.fresh(),
+            self.fresh(),
+            self.fresh(),
+        );
+        self.line(&format!("{h} = NEW <@S1>"));
+        self.line(&format!("{ir} = GETIREF <@S1> {h}"));
+        self.line(&format!("{f0} = GETFIELDIREF <@S1 0> {ir}"));
+        self.line(&format!("STORE <@i64> {f0} {x}"));
+        let callee = if self.swarm.calls && self.index + 1 < self.count && self.chance(50) {
+            format!("@f{}", self.int(self.index + 1, self.count - 1))
+        } else {
+            "@alloc_some".to_string()
+        };
+        self.line(&format!("{v} = CALL <@sig> {callee} ({a} {b})"));
+        self.line(&format!("{ir2} = GETIREF <@S1> {h}"));
+        self.line(&format!("{g0} = GETFIELDIREF <@S1 0> {ir2}"));
+        self.line(&format!("{l} = LOAD <@i64> {g0}"));
+        let w = self.fresh();
+        self.line(&format!("{w} = ADD <@i64> {l} {v}"));
+        self.set(w);
+    }
+
     fn alloca_global(&mut self) {
         let x = self.x();
         match self.int(0, 3) {
@@ -528,6 +567,11 @@ impl FnGen<'_, '_> {
             self.line(&format!("{junk} = NEW <@S1>"));
         }
         self.line(&format!("{p} = COMMINST @uvm.native.pin <@refH> ({h})"));
+        if self.chance(40) {
+            // An allocation while pinned: a collection here must leave it in place.
+            let junk = self.fresh();
+            self.line(&format!("{junk} = NEW <@S1>"));
+        }
         self.line(&format!("{v0} = GETVARPARTIREF PTR <@H> {p}"));
         if self.chance(50) {
             self.line(&format!(

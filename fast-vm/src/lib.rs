@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 mod ccall;
+pub mod crash;
 mod inline;
 mod lower;
 pub mod runtime;

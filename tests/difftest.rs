@@ -1,0 +1,86 @@
+//! `muni difftest` as users run it: totals, JSON statistics, reproducers of the
+//! byte strings libFuzzer finds, and the spec authors' baseline.
+
+use std::process::Command;
+
+fn muni(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_muni"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("muni runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_short_run_agrees_and_reports_its_statistics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().display().to_string();
+    let (code, text) = muni(&[
+        "difftest",
+        "--count",
+        "150",
+        "--seed",
+        "7",
+        "--gc-stress",
+        "--json",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let v: serde_json::Value = serde_json::from_str(text.trim()).expect("JSON statistics");
+    assert_eq!(v["programs"], 150);
+    assert_eq!(v["agreed"], 150, "{text}");
+    assert_eq!(v["rejected"], 0, "{text}");
+    assert!(
+        v["rules"]["ccall.call"].as_u64().is_some_and(|n| n > 0),
+        "{text}"
+    );
+    assert!(
+        v["ops"]["@uvm.native.pin"].as_u64().is_some_and(|n| n > 0),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_replayed_input_becomes_a_conformance_script_that_passes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bytes: Vec<u8> = (0..3000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let input = dir.path().join("artifact");
+    std::fs::write(&input, bytes).expect("writes");
+    let out = dir.path().join("out");
+    let (code, text) = muni(&[
+        "difftest",
+        "--replay",
+        &input.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let script = out.join("seed1-case0.conform.uir").display().to_string();
+    let (code, text) = muni(&["conform", &script, "--engine", "both"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.ends_with(" 0 failed\n"), "{text}");
+}
+
+#[test]
+fn a_baseline_replays_unchanged_on_an_unchanged_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("base.json").display().to_string();
+    let out = dir.path().display().to_string();
+    let (code, text) = muni(&[
+        "difftest", "--count", "60", "--record", &base, "--out", &out,
+    ]);
+    assert_eq!(code, 0, "{text}");
+    let (code, text) = muni(&["difftest", "--against", &base]);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.ends_with("0 of 60 generated programs changed outcome on the model\n"),
+        "{text}"
+    );
+}
