@@ -421,6 +421,7 @@ pub fn reduce(case: &str, func: Option<&str>, args: &[String], gc_stress: bool) 
         text: t.to_string(),
         entry: entry.clone(),
         args: args.clone(),
+        fuel_checks: true,
     };
     let first = check(&program(&text), &modes);
     let Verdict::Diverge(why) = first.verdict else {

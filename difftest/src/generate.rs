@@ -27,6 +27,9 @@ pub struct Program {
     pub entry: String,
     /// Its arguments, as Mu literals.
     pub args: Vec<String>,
+    /// Whether the fast VM compiles fuel checks (it must, if the model runs out of
+    /// fuel; otherwise the generator decides, so that both compilations are tested).
+    pub fuel_checks: bool,
 }
 
 /// The prelude every program shares: types, signatures, constants, globals and the
@@ -195,6 +198,20 @@ pub const PRELUDE: &str = r#".typedef @i1 = int<1>
         RET %x
     %full(<@i64> %y) [%e]:
         RET %y
+}
+.funcdef @fibish VERSION %v1 <@sig> {
+    %entry(<@i64> %n <@i64> %k):
+        %c = SLT <@i64> %n @K3
+        BRANCH2 %c %base(%k) %more(%n %k)
+    %base(<@i64> %a):
+        RET %a
+    %more(<@i64> %n <@i64> %k):
+        %n1 = SUB <@i64> %n @ONE
+        %n2 = SUB <@i64> %n @K3
+        %x = CALL <@sig> @fibish (%n1 %k)
+        %y = CALL <@sig> @fibish (%n2 %x)
+        %s = ADD <@i64> %x %y
+        RET %s
 }
 .funcdef @trec VERSION %v1 <@sig> {
     %entry(<@i64> %n <@i64> %acc):
@@ -864,8 +881,14 @@ impl FnGen<'_, '_> {
             }
             3 => {
                 let (n, v) = (self.fresh(), self.fresh());
-                self.line(&format!("{n} = AND <@i64> {x} @K4"));
-                self.line(&format!("{v} = CALL <@sig> @trec ({n} {y})"));
+                if self.chance(50) {
+                    self.line(&format!("{n} = AND <@i64> {x} @K4"));
+                    self.line(&format!("{v} = CALL <@sig> @trec ({n} {y})"));
+                } else {
+                    // Recursion the fast VM turns into a loop with an accumulator.
+                    self.line(&format!("{n} = AND <@i64> {x} @K8"));
+                    self.line(&format!("{v} = CALL <@sig> @fibish ({n} {y})"));
+                }
                 self.set(v);
             }
             4 => {
@@ -1075,9 +1098,11 @@ pub fn generate(u: &mut Unstructured<'_>) -> Program {
         }
     };
     let args = vec![lit(u), lit(u)];
+    let fuel_checks = u.ratio(1u8, 2).unwrap_or(true);
     Program {
         text,
         entry: "@f0".into(),
         args,
+        fuel_checks,
     }
 }

@@ -191,12 +191,13 @@ pub fn run_fast(
     l: &Loaded,
     p: &generate::Program,
     modes: &[bool],
+    fuel_checks: bool,
 ) -> Result<Vec<(bool, Observed)>, fast_vm::FastError> {
     let f = l.func(&p.entry).map_err(fast_vm::FastError::Usage)?;
     let program = fast_vm::Program::compile_roots(
         &l.module,
         fast_vm::Options {
-            fuel_checks: true,
+            fuel_checks,
             trace_native: true,
         },
         &[f],
@@ -256,7 +257,10 @@ pub fn check(p: &generate::Program, modes: &[bool]) -> Checked {
         c.verdict = Verdict::GeneratorUb(model.outcome);
         return c;
     }
-    match run_fast(&l, p, modes) {
+    // Without fuel checks the fast VM can only be held to a run that did not need
+    // them.
+    let fuel_checks = p.fuel_checks || model.outcome == "exhausted fuel";
+    match run_fast(&l, p, modes, fuel_checks) {
         Ok(runs) => {
             for (stress, fast) in runs {
                 if let Some(d) = model.diff(&fast) {

@@ -169,6 +169,153 @@ struct Cx<'a, 'b> {
     cur: usize,
     /// Slots whose reference is never NULL (`non_null`).
     non_null: std::collections::HashSet<u32>,
+    /// Accumulator recursion elimination (`accumulator_sites`): the loop head that
+    /// stands for a self-call, the accumulator, and the sites (block indices).
+    acc: Option<Accumulator>,
+    /// The current block ended early (its tail became a jump to the loop head).
+    ended: bool,
+}
+
+/// A function `f` whose blocks may end `%r1 = CALL @f (…); %r = ADD %x %r1; RET %r`
+/// is compiled as a loop: such a tail jumps back to the head with `acc + x`, and
+/// every `RET v` returns `acc + v` (ADD wraps, so it is associative and
+/// commutative, and the result is exactly the recursion's). The head carries the
+/// call depth, so the stack budget runs out exactly where the calls would have.
+#[derive(Clone, Debug)]
+struct Accumulator {
+    head: Block,
+    acc: Value,
+    ty: TypeId,
+    sites: Vec<usize>,
+}
+
+/// Where a base case's operand comes from: a parameter of the callee (by index) or
+/// a constant.
+#[derive(Clone, Copy, Debug)]
+enum Src {
+    Param(usize),
+    Const(u32),
+}
+
+/// A callee whose entry block is `%c = CMP a b; BRANCH2 %c …` where one target is a
+/// block that only returns a parameter or a constant: the caller can make the test
+/// and, in the base case, have the answer without a call.
+#[derive(Clone, Copy, Debug)]
+struct BaseCase {
+    op: CmpOp,
+    ty: TypeId,
+    a: Src,
+    b: Src,
+    /// The base case is taken when the comparison holds.
+    on_true: bool,
+    ret: Src,
+}
+
+fn base_case(module: &Module, g: u32) -> Option<BaseCase> {
+    let f = module.funcs.get(g as usize)?;
+    let body = f.body.as_ref()?;
+    let types = &module.types;
+    let sig = types.sig(f.sig);
+    let scalar = |t: &TypeId| cl_type(types, *t).is_some() && types.int_width(*t).is_some();
+    if sig.rets.len() != 1 || !scalar(&sig.rets[0]) || !sig.params.iter().all(scalar) {
+        return None;
+    }
+    let entry = body.blocks.first()?;
+    let [cmp, br] = &entry.insts[..] else {
+        return None;
+    };
+    let (Op::Cmp { op, ty, a, b }, Op::Branch2 { cond, t, f: fd }) = (&cmp.op, &br.op) else {
+        return None;
+    };
+    if *cond != Operand::Local(*cmp.results.first()?) || types.int_width(*ty).is_none() {
+        return None;
+    }
+    let in_entry = |o: &Operand| match o {
+        Operand::Local(s) => entry.params.iter().position(|p| p == s).map(Src::Param),
+        Operand::Const(k) => Some(Src::Const(*k)),
+        _ => None,
+    };
+    let (a, b) = (in_entry(a)?, in_entry(b)?);
+    [(t, true), (fd, false)]
+        .into_iter()
+        .find_map(|(d, on_true)| {
+            let blk = body.blocks.get(d.block as usize)?;
+            let ([ret], None) = (&blk.insts[..], blk.exc_param) else {
+                return None;
+            };
+            let Op::Ret(vs) = &ret.op else { return None };
+            let [v] = &vs[..] else { return None };
+            let ret = match v {
+                Operand::Local(s) => {
+                    let j = blk.params.iter().position(|p| p == s)?;
+                    in_entry(d.args.get(j)?)?
+                }
+                Operand::Const(k) => Src::Const(*k),
+                _ => return None,
+            };
+            Some(BaseCase {
+                op: *op,
+                ty: *ty,
+                a,
+                b,
+                on_true,
+                ret,
+            })
+        })
+}
+
+/// The blocks of `func` whose last three instructions are a self-call without an
+/// exception clause, an ADD of its result and something computed before, and a
+/// RET of that sum, in a function with one integer result.
+fn accumulator_sites(module: &Module, func: &Func) -> Vec<usize> {
+    let Some(body) = &func.body else {
+        return Vec::new();
+    };
+    let types = &module.types;
+    let rets = &types.sig(func.sig).rets;
+    if rets.len() != 1 || types.int_width(rets[0]).is_none() {
+        return Vec::new();
+    }
+    let me = module.funcs.iter().position(|f| std::ptr::eq(f, func));
+    body.blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, blk)| {
+            let [.., call, add, ret] = &blk.insts[..] else {
+                return false;
+            };
+            let Op::Call {
+                callee: Operand::Func(g),
+                exc: None,
+                ..
+            } = &call.op
+            else {
+                return false;
+            };
+            let Op::BinOp {
+                op: BinOp::Add,
+                ty,
+                a,
+                b,
+                exc: None,
+            } = &add.op
+            else {
+                return false;
+            };
+            let [r1] = call.results[..] else {
+                return false;
+            };
+            let [sum] = add.results[..] else {
+                return false;
+            };
+            let uses_r1 = |o: &Operand| *o == Operand::Local(r1);
+            Some(*g as usize) == me
+                && types.same(*ty, rets[0])
+                && (uses_r1(a) != uses_r1(b))
+                && matches!(&ret.op, Op::Ret(vs) if vs[..] == [Operand::Local(sum)])
+        })
+        .map(|(i, _)| i)
+        .collect()
 }
 
 fn bargs(vs: &[Value]) -> Vec<BlockArg> {
@@ -212,6 +359,8 @@ pub fn lower_function(
         live: Vec::new(),
         cur: 0,
         non_null: non_null(body),
+        acc: None,
+        ended: false,
     };
     let types = &cx.env.module.types;
     let max_live = body
@@ -260,9 +409,42 @@ pub fn lower_function(
         cx.store_ctx(addr, offsets::ROOTS);
     }
     let first = cx.blocks[0];
-    cx.b.ins().jump(first, &bargs(&params[2..]));
+    let sites = if max_live == 0 {
+        accumulator_sites(cx.env.module, func)
+    } else {
+        Vec::new()
+    };
+    if sites.is_empty() {
+        cx.b.ins().jump(first, &bargs(&params[2..]));
+    } else {
+        // The loop head: the arguments, the accumulator and the depth.
+        let ty = types.sig(func.sig).rets[0];
+        let ct = cl_type(types, ty).ok_or_else(|| unsupported("this result"))?;
+        let head = cx.b.create_block();
+        for p in &params[2..] {
+            let t = cx.b.func.dfg.value_type(*p);
+            cx.b.append_block_param(head, t);
+        }
+        let acc = cx.b.append_block_param(head, ct);
+        let depth = cx.b.append_block_param(head, I64);
+        let zero = cx.b.ins().iconst(ct, 0);
+        let mut args = params[2..].to_vec();
+        args.extend([zero, params[1]]);
+        cx.b.ins().jump(head, &bargs(&args));
+        cx.b.switch_to_block(head);
+        let hp = cx.b.block_params(head).to_vec();
+        cx.depth = depth;
+        cx.acc = Some(Accumulator {
+            head,
+            acc,
+            ty,
+            sites,
+        });
+        cx.b.ins().jump(first, &bargs(&hp[..hp.len() - 2]));
+    }
     for (i, blk) in body.blocks.iter().enumerate() {
         let cb = cx.blocks[i];
+        cx.ended = false;
         cx.b.switch_to_block(cb);
         let ps = cx.b.block_params(cb).to_vec();
         let mut k = 0;
@@ -277,8 +459,17 @@ pub fn lower_function(
         }
         cx.charge_fuel(blk.insts.len() as i64);
         cx.live = live_refs(&cx.env.module.types, body, blk);
+        let tail = cx
+            .acc
+            .as_ref()
+            .is_some_and(|a| a.sites.contains(&i))
+            .then(|| blk.insts.len() - 3);
         for (k, inst) in blk.insts.iter().enumerate() {
             cx.cur = k;
+            if Some(k) == tail {
+                cx.loop_back(&blk.insts[k], &blk.insts[k + 1])?;
+                break;
+            }
             cx.inst(&inst.op, &inst.results)?;
         }
     }
@@ -546,6 +737,87 @@ impl Cx<'_, '_> {
         Ok(())
     }
 
+    /// The tail `%r1 = CALL @f (args); %r = ADD %x %r1` of an accumulator site: the
+    /// stack check the call would make, then back to the loop head with the
+    /// arguments, `acc + x` and one frame deeper.
+    fn loop_back(
+        &mut self,
+        call: &spec_model::ir::Inst,
+        add: &spec_model::ir::Inst,
+    ) -> Result<(), NotCompiled> {
+        let (Op::Call { args, .. }, &Op::BinOp { a, b, .. }) = (&call.op, &add.op) else {
+            return Err(NotCompiled("an accumulator site".into()));
+        };
+        let Some(acc) = self.acc.clone() else {
+            return Err(NotCompiled("an accumulator site".into()));
+        };
+        let max = self.load_ctx(I64, offsets::MAX_DEPTH);
+        let full = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, self.depth, max);
+        self.fail_if(full, &None, StopCode::Stack)?;
+        let x = if a == Operand::Local(call.results[0]) {
+            b
+        } else {
+            a
+        };
+        let x = self.val(x)?;
+        let sum = self.binop(BinOp::Add, acc.ty, acc.acc, x, &None)?;
+        let mut argv = self.vals(&args.clone())?;
+        let deeper = self.b.ins().iadd_imm_s(self.depth, 1);
+        argv.extend([sum, deeper]);
+        self.b.ins().jump(acc.head, &bargs(&argv));
+        self.ended = true;
+        Ok(())
+    }
+
+    /// Is block `b` a loop test worth copying into the blocks that branch to it: a
+    /// comparison or two and a BRANCH2, nothing that can fail or reach a safepoint?
+    /// Copying it turns a loop whose test is at the top into one tested at the
+    /// bottom (one jump less an iteration), as C compilers rotate loops.
+    fn duplicable(&self, b: u32) -> bool {
+        let Some(body) = &self.func.body else {
+            return false;
+        };
+        let blk = &body.blocks[b as usize];
+        let (Some((last, init)), None) = (blk.insts.split_last(), blk.exc_param) else {
+            return false;
+        };
+        init.len() <= 2
+            && matches!(last.op, Op::Branch2 { .. })
+            && init.iter().all(|i| match &i.op {
+                Op::Cmp { .. } => true,
+                Op::BinOp { op, exc: None, .. } => {
+                    !matches!(op, BinOp::Sdiv | BinOp::Srem | BinOp::Udiv | BinOp::Urem)
+                }
+                _ => false,
+            })
+    }
+
+    /// Lowers block `d.block` in place of a branch to it: its parameters bound to
+    /// the branch's arguments, its length charged as entering it would.
+    fn duplicate(&mut self, d: &Dest) -> Result<(), NotCompiled> {
+        let args = self.dest_args(d, None)?;
+        let func = self.func;
+        let Some(body) = &func.body else {
+            return self.jump(d, None);
+        };
+        let blk = &body.blocks[d.block as usize];
+        let mut k = 0;
+        for slot in &blk.params {
+            let t = body.slot_types[*slot as usize];
+            let n = leaves(self.types(), t).map_or(1, |l| l.len());
+            self.bind(*slot, t, args[k..k + n].to_vec());
+            k += n;
+        }
+        self.charge_fuel(blk.insts.len() as i64);
+        for inst in &blk.insts {
+            self.inst(&inst.op, &inst.results)?;
+        }
+        Ok(())
+    }
+
     /// Continues normally after an instruction that may have an EXC clause.
     fn next(&mut self, exc: &Option<Exc>) -> Result<(), NotCompiled> {
         if let Some(e) = exc {
@@ -657,7 +929,13 @@ impl Cx<'_, '_> {
                 let t = self.slot_type(r)?;
                 self.set_flat(r, 0, t, vs);
             }
-            Op::Branch(d) => self.jump(d, None)?,
+            Op::Branch(d) => {
+                if self.duplicable(d.block) {
+                    self.duplicate(d)?;
+                } else {
+                    self.jump(d, None)?;
+                }
+            }
             Op::Branch2 { cond, t, f } => {
                 let c = self.val(*cond)?;
                 let ta = self.dest_args(t, None)?;
@@ -706,7 +984,11 @@ impl Cx<'_, '_> {
                 }
             }
             Op::Ret(vs) => {
-                let vals = self.vals(vs)?;
+                let mut vals = self.vals(vs)?;
+                // Under accumulator recursion elimination the result is acc + v.
+                if let (Some(acc), [v]) = (self.acc.clone(), &vals[..]) {
+                    vals = vec![self.binop(BinOp::Add, acc.ty, acc.acc, *v, &None)?];
+                }
                 let mut first = None;
                 for (i, v) in vals.into_iter().enumerate() {
                     let w = self.widen(v);
@@ -1272,13 +1554,74 @@ impl Cx<'_, '_> {
         exc: &Option<Exc>,
         r: &[u32],
     ) -> Result<(), NotCompiled> {
-        // The stack budget: the caller counts the callee's frame.
+        let base = match callee {
+            // Without fuel accounting a base case can be answered at the call site
+            // (with fuel, the callee's entry block would be charged twice).
+            Operand::Func(g) if !self.env.fuel && exc.is_none() && r.len() == 1 => {
+                base_case(self.env.module, g)
+            }
+            _ => None,
+        };
+        let Some(base) = base else {
+            return self.call_general(sig, callee, args, exc, r, false);
+        };
+        // The frame is counted before the callee's test runs, as the call would.
         let max = self.load_ctx(I64, offsets::MAX_DEPTH);
         let full = self
             .b
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, self.depth, max);
         self.fail_if(full, exc, StopCode::Stack)?;
+        let argv = self.vals(args)?;
+        let src = |cx: &mut Self, s: Src| match s {
+            Src::Param(i) => Ok(argv[i]),
+            Src::Const(k) => cx.val(Operand::Const(k)),
+        };
+        let (a, b) = (src(self, base.a)?, src(self, base.b)?);
+        let cond = self.cmp(base.op, base.ty, a, b);
+        let value = src(self, base.ret)?;
+        let (answer, full_call, join) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        let t = self.b.func.dfg.value_type(value);
+        let result = self.b.append_block_param(join, t);
+        if base.on_true {
+            self.b.ins().brif(cond, answer, &[], full_call, &[]);
+        } else {
+            self.b.ins().brif(cond, full_call, &[], answer, &[]);
+        }
+        self.b.switch_to_block(answer);
+        self.b.ins().jump(join, &bargs(&[value]));
+        self.b.switch_to_block(full_call);
+        self.call_general(sig, callee, args, exc, r, true)?;
+        let v = self.val(Operand::Local(r[0]))?;
+        self.b.ins().jump(join, &bargs(&[v]));
+        self.b.switch_to_block(join);
+        self.set(r, 0, result);
+        Ok(())
+    }
+
+    /// A call; `checked`: the stack budget was checked for it already.
+    fn call_general(
+        &mut self,
+        sig: SigId,
+        callee: Operand,
+        args: &[Operand],
+        exc: &Option<Exc>,
+        r: &[u32],
+        checked: bool,
+    ) -> Result<(), NotCompiled> {
+        // The stack budget: the caller counts the callee's frame.
+        if !checked {
+            let max = self.load_ctx(I64, offsets::MAX_DEPTH);
+            let full = self
+                .b
+                .ins()
+                .icmp(IntCC::UnsignedGreaterThanOrEqual, self.depth, max);
+            self.fail_if(full, exc, StopCode::Stack)?;
+        }
         let deeper = self.b.ins().iadd_imm_s(self.depth, 1);
         let mut argv = vec![self.ctx, deeper];
         argv.extend(self.vals(args)?);

@@ -151,6 +151,10 @@ enum Storage {
 /// Bytes of one nursery chunk.
 pub const CHUNK: u64 = 256 << 10;
 
+/// Objects of at least this many bytes are not moved by a collection (without GC
+/// stress).
+pub const LARGE: u64 = 256 << 10;
+
 /// The header compiled code writes before an object in the nursery: size, type.
 pub const HEADER: u64 = 16;
 
@@ -480,9 +484,13 @@ impl<'m> Heap<'m> {
         let young_marked = marked.iter().filter(|i| i.young.is_some()).count();
         self.stats.freed += (young - young_marked) as u64;
         // Move every unpinned survivor into storage of its own; remember where each went.
+        // Large objects in storage of their own stay put (a large-object space, as in
+        // most production collectors: copying megabytes buys nothing), except under
+        // GC stress, which moves everything it may.
         let mut moved: BTreeMap<u64, (u64, u64)> = BTreeMap::new();
         for info in marked {
-            if info.pins > 0 {
+            let large = info.young.is_none() && info.size >= LARGE;
+            if info.pins > 0 || (large && !self.stress) {
                 continue;
             }
             let words = usize::try_from(info.size.div_ceil(16).max(1)).unwrap_or(usize::MAX);
