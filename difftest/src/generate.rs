@@ -122,6 +122,7 @@ pub const PRELUDE: &str = r#".typedef @i1 = int<1>
 .const @K7 <@i64> = 1000003
 .const @K8 <@i64> = 64
 .const @K9 <@i64> = -77
+.const @K15 <@i64> = 15
 .const @LEN1 <@i64> = 1
 .const @LEN3 <@i64> = 3
 .const @LEN5 <@i64> = 5
@@ -886,7 +887,9 @@ impl FnGen<'_, '_> {
                     self.line(&format!("{v} = CALL <@sig> @trec ({n} {y})"));
                 } else {
                     // Recursion the fast VM turns into a loop with an accumulator.
-                    self.line(&format!("{n} = AND <@i64> {x} @K8"));
+                    // Its depth is bounded here, so that even an engine that gets
+                    // everything else wrong (and may run without fuel checks) ends.
+                    self.line(&format!("{n} = AND <@i64> {x} @K15"));
                     self.line(&format!("{v} = CALL <@sig> @fibish ({n} {y})"));
                 }
                 self.set(v);
