@@ -188,6 +188,24 @@ pub fn run(s: &Settings) -> ExitCode {
     }
 }
 
+/// The proptest runner of job `j` of a run with `seed`: `cases` byte strings, the
+/// same ones every time for the same seed and job (so baselines replay).
+fn runner(seed: u64, j: u64, cases: u64, max_shrink_iters: u32) -> TestRunner {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8..16].copy_from_slice(&j.to_le_bytes());
+    let config = Config {
+        cases: u32::try_from(cases).unwrap_or(u32::MAX),
+        failure_persistence: None,
+        max_shrink_iters,
+        // The only rejection is "the run is over" (time is up, or another job found a
+        // divergence): it ends the runner at once.
+        max_global_rejects: 0,
+        ..Config::default()
+    };
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key))
+}
+
 /// One job: proptest generates byte strings from the job's seed, checks each
 /// program, and on a divergence shrinks the bytes to a smaller program that still
 /// diverges.
@@ -200,20 +218,7 @@ fn job(
     shared: &Shared,
     record: bool,
 ) {
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&seed.to_le_bytes());
-    key[8..16].copy_from_slice(&j.to_le_bytes());
-    let config = Config {
-        cases: u32::try_from(count).unwrap_or(u32::MAX),
-        failure_persistence: None,
-        max_shrink_iters: 2000,
-        // The only rejection is "time is up" (or another job found a divergence):
-        // it ends the runner at once.
-        max_global_rejects: 0,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
+    let mut runner = runner(seed, j, count, 2000);
     let shrinking = AtomicBool::new(false);
     let case = AtomicU64::new(0);
     let result = runner.run(&strategy(4096), |bytes| {
@@ -342,17 +347,7 @@ fn against(s: &Settings, base: &Path) -> ExitCode {
     let mut changed = 0;
     for j in 0..jobs {
         let per_job = count / jobs + u64::from(j < count % jobs);
-        let mut key = [0u8; 32];
-        key[..8].copy_from_slice(&seed.to_le_bytes());
-        key[8..16].copy_from_slice(&j.to_le_bytes());
-        let config = Config {
-            cases: u32::try_from(per_job).unwrap_or(u32::MAX),
-            failure_persistence: None,
-            max_shrink_iters: 0,
-            ..Config::default()
-        };
-        let mut runner =
-            TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
+        let mut runner = runner(seed, j, per_job, 0);
         let case = AtomicU64::new(0);
         let diffs = Mutex::new(Vec::new());
         let _ = runner.run(&strategy(4096), |bytes| {
@@ -448,16 +443,7 @@ pub fn reduce(case: &str, func: Option<&str>, args: &[String], gc_stress: bool) 
 pub fn generated_rule_counts(n: u64) -> Result<Vec<u64>, String> {
     difftest::load_clib()?;
     let mut total = vec![0u64; spec_model::RuleId::ALL.len()];
-    let config = Config {
-        cases: u32::try_from(n).unwrap_or(u32::MAX),
-        failure_persistence: None,
-        max_shrink_iters: 0,
-        ..Config::default()
-    };
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&1u64.to_le_bytes());
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key));
+    let mut runner = runner(1, 0, n, 0);
     let sums = Mutex::new(&mut total);
     let _ = runner.run(&strategy(4096), |bytes| {
         let p = program_of(&bytes);

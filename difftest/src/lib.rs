@@ -151,6 +151,22 @@ pub struct Checked {
     pub ops: Vec<&'static str>,
 }
 
+/// The observed globals of a loaded program: index and whether to look through
+/// the reference (every generated program has them all).
+fn observed_globals(l: &Loaded) -> Vec<(u32, bool)> {
+    OBSERVED
+        .iter()
+        .filter_map(|(g, deref)| {
+            let gi = l
+                .module
+                .globals
+                .iter()
+                .position(|x| x.name.as_str().trim_start_matches('@') == *g)?;
+            Some((gi as u32, *deref))
+        })
+        .collect()
+}
+
 /// Runs `p` on the model.
 pub fn run_model(l: &Loaded, p: &generate::Program) -> Result<(Observed, Vec<u64>), String> {
     let f = l.func(&p.entry)?;
@@ -163,16 +179,11 @@ pub fn run_model(l: &Loaded, p: &generate::Program) -> Result<(Observed, Vec<u64
         Ok(None) => m.run().map_err(|e| e.to_string())?,
         Err(e) => return Err(e.to_string()),
     };
-    let seen: Vec<Option<OutValue>> = OBSERVED
-        .iter()
+    let seen: Vec<Option<OutValue>> = observed_globals(l)
+        .into_iter()
         .map(|(g, deref)| {
-            let gi = l
-                .module
-                .globals
-                .iter()
-                .position(|x| x.name.as_str().trim_start_matches('@') == *g)?;
-            let cell = m.global_out(gi as u32);
-            if *deref {
+            let cell = m.global_out(g);
+            if deref {
                 m.object_out(&cell)
             } else {
                 Some(cell)
@@ -204,17 +215,7 @@ pub fn run_fast(
     )?;
     let args: Vec<&str> = p.args.iter().map(String::as_str).collect();
     let argv = l.args(f, &args).map_err(fast_vm::FastError::Usage)?;
-    let observe: Vec<(u32, bool)> = OBSERVED
-        .iter()
-        .filter_map(|(g, deref)| {
-            let gi = l
-                .module
-                .globals
-                .iter()
-                .position(|x| x.name.as_str().trim_start_matches('@') == *g)?;
-            Some((gi as u32, *deref))
-        })
-        .collect();
+    let observe = observed_globals(l);
     modes
         .iter()
         .map(|&stress| {

@@ -751,12 +751,7 @@ impl Cx<'_, '_> {
         let Some(acc) = self.acc.clone() else {
             return Err(NotCompiled("an accumulator site".into()));
         };
-        let max = self.load_ctx(I64, offsets::MAX_DEPTH);
-        let full = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, self.depth, max);
-        self.fail_if(full, &None, StopCode::Stack)?;
+        self.check_stack(&None)?;
         let x = if a == Operand::Local(call.results[0]) {
             b
         } else {
@@ -1566,12 +1561,7 @@ impl Cx<'_, '_> {
             return self.call_general(sig, callee, args, exc, r, false);
         };
         // The frame is counted before the callee's test runs, as the call would.
-        let max = self.load_ctx(I64, offsets::MAX_DEPTH);
-        let full = self
-            .b
-            .ins()
-            .icmp(IntCC::UnsignedGreaterThanOrEqual, self.depth, max);
-        self.fail_if(full, exc, StopCode::Stack)?;
+        self.check_stack(exc)?;
         let argv = self.vals(args)?;
         let src = |cx: &mut Self, s: Src| match s {
             Src::Param(i) => Ok(argv[i]),
@@ -1603,6 +1593,17 @@ impl Cx<'_, '_> {
         Ok(())
     }
 
+    /// `call.stack-exhausted` / `call.stack-exc`: a call from this frame needs one
+    /// more than the stack budget allows: continue exceptionally or stop.
+    fn check_stack(&mut self, exc: &Option<Exc>) -> Result<(), NotCompiled> {
+        let max = self.load_ctx(I64, offsets::MAX_DEPTH);
+        let full = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, self.depth, max);
+        self.fail_if(full, exc, StopCode::Stack)
+    }
+
     /// A call; `checked`: the stack budget was checked for it already.
     fn call_general(
         &mut self,
@@ -1615,12 +1616,7 @@ impl Cx<'_, '_> {
     ) -> Result<(), NotCompiled> {
         // The stack budget: the caller counts the callee's frame.
         if !checked {
-            let max = self.load_ctx(I64, offsets::MAX_DEPTH);
-            let full = self
-                .b
-                .ins()
-                .icmp(IntCC::UnsignedGreaterThanOrEqual, self.depth, max);
-            self.fail_if(full, exc, StopCode::Stack)?;
+            self.check_stack(exc)?;
         }
         let deeper = self.b.ins().iadd_imm_s(self.depth, 1);
         let mut argv = vec![self.ctx, deeper];
