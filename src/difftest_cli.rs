@@ -11,28 +11,39 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What `muni difftest` was asked.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, clap::Args)]
 pub struct Settings {
-    /// The seed of the whole run.
+    /// The seed of the run.
+    #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Programs to check (all jobs together); `None` with a time limit.
+    /// Programs to check (default 1000).
+    #[arg(long, conflicts_with = "time")]
     pub count: Option<u64>,
-    /// Seconds to run; `None` with a count.
+    /// Seconds to run instead.
+    #[arg(long, value_name = "SECS")]
     pub time: Option<u64>,
     /// Parallel jobs.
+    #[arg(long, default_value_t = 1)]
     pub jobs: usize,
-    /// Also run the fast VM with GC stress.
+    /// Also run the fast VM with GC stress (a collection at every allocation).
+    #[arg(long)]
     pub gc_stress: bool,
-    /// Where reproducers go.
+    /// Where reproducers of divergences go.
+    #[arg(long, default_value = "difftest-out")]
     pub out: PathBuf,
-    /// Print statistics as JSON at the end.
+    /// Print the statistics as JSON.
+    #[arg(long)]
     pub json: bool,
-    /// Record each program's model outcome here (spec authors' baseline).
+    /// Record every program's model outcome (a baseline for spec authors).
+    #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
-    /// Compare the model's outcomes with this baseline instead of with the fast VM.
+    /// Rerun a recorded baseline on the model and list the programs whose
+    /// outcome changed.
+    #[arg(long, value_name = "FILE")]
     pub against: Option<PathBuf>,
-    /// Check the program these bytes generate (a `diff` fuzz artifact) and write
-    /// it and its conformance script to `out`.
+    /// Check the program a byte string generates (a `diff` fuzz artifact) and
+    /// write it with its conformance script to --out.
+    #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
 }
 

@@ -63,40 +63,7 @@ enum Command {
     },
     /// Generate programs, run each on the model and the fast VM, and compare
     /// outcomes, final globals and native traces; exit 1 on any divergence.
-    Difftest {
-        /// The seed of the run.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
-        /// Programs to check.
-        #[arg(long, conflicts_with = "time")]
-        count: Option<u64>,
-        /// Seconds to run instead.
-        #[arg(long, value_name = "SECS")]
-        time: Option<u64>,
-        /// Parallel jobs.
-        #[arg(long, default_value_t = 1)]
-        jobs: usize,
-        /// Also run the fast VM with GC stress (a collection at every allocation).
-        #[arg(long)]
-        gc_stress: bool,
-        /// Where reproducers of divergences go.
-        #[arg(long, default_value = "difftest-out")]
-        out: PathBuf,
-        /// Print the statistics as JSON.
-        #[arg(long)]
-        json: bool,
-        /// Record every program's model outcome (a baseline for spec authors).
-        #[arg(long, value_name = "FILE")]
-        record: Option<PathBuf>,
-        /// Rerun a recorded baseline on the model and list the programs whose
-        /// outcome changed.
-        #[arg(long, value_name = "FILE")]
-        against: Option<PathBuf>,
-        /// Check the program a byte string generates (a `diff` fuzz artifact) and
-        /// write it with its conformance script to --out.
-        #[arg(long, value_name = "FILE")]
-        replay: Option<PathBuf>,
-    },
+    Difftest(difftest_cli::Settings),
     /// Shrink a program on which the engines disagree, keeping the disagreement.
     Reduce {
         /// The program (a reproducer difftest wrote, or any bundle).
@@ -911,29 +878,7 @@ fn main() -> ExitCode {
             json,
             generated,
         } => coverage(&paths, json, generated),
-        Command::Difftest {
-            seed,
-            count,
-            time,
-            jobs,
-            gc_stress,
-            out,
-            json,
-            record,
-            against,
-            replay,
-        } => difftest_cli::run(&difftest_cli::Settings {
-            seed,
-            count,
-            time,
-            jobs,
-            gc_stress,
-            out,
-            json,
-            record,
-            against,
-            replay,
-        }),
+        Command::Difftest(settings) => difftest_cli::run(&settings),
         Command::Reduce {
             case,
             func,

@@ -1,19 +1,8 @@
 //! The command line as users see it: outcome lines, diagnostics, exit codes.
 
+mod common;
+use common::muni;
 use std::process::Command;
-
-fn muni(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_muni"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("muni runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 #[test]
 fn run_prints_the_outcome_line() {

@@ -4,21 +4,11 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+mod common;
+use common::muni_out as muni;
 
 const MUNI: &str = env!("CARGO_BIN_EXE_muni");
-
-fn muni(args: &[&str]) -> (i32, String) {
-    let out = Command::new(MUNI)
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("muni runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
 
 /// A shell script standing in for someone else's VM.
 fn script(dir: &Path, name: &str, body: &str) -> PathBuf {

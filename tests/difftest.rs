@@ -1,19 +1,8 @@
 //! `muni difftest` as users run it: totals, JSON statistics, reproducers of the
 //! byte strings libFuzzer finds, and the spec authors' baseline.
 
-use std::process::Command;
-
-fn muni(args: &[&str]) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_muni"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("muni runs");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
+mod common;
+use common::muni_out as muni;
 
 #[test]
 fn a_short_run_agrees_and_reports_its_statistics() {

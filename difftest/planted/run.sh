@@ -25,18 +25,19 @@ for p in "$root"/difftest/planted/*.patch; do
         (cd "$scratch" && git apply -R "$p")
         continue
     fi
-    start=$(date +%s.%N)
+    start=$(date +%s%N)
     timeout $((secs + 120)) "$CARGO_TARGET_DIR/release/muni" difftest --time "$secs" --gc-stress \
         --seed 1 --out "$scratch/out-$name" > "$scratch/$name.log" 2>&1
     rc=$?
-    took=$(echo "$(date +%s.%N) - $start" | bc)
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    took="$((ms / 1000)).$((ms % 1000 / 100))"
     if [ "$rc" -eq 1 ] && grep -q DIVERGENCE "$scratch/$name.log"; then
         caught=$((caught + 1))
         why=$(grep -m1 DIVERGENCE "$scratch/$name.log" | cut -c1-110)
-        printf '%-32s caught in %5.1f s  %s\n' "$name" "$took" "$why"
+        printf '%-32s caught in %5s s  %s\n' "$name" "$took" "$why"
     elif [ "$rc" -gt 128 ] && [ -s "$scratch/out-$name/crash.uir" ]; then
         caught=$((caught + 1))
-        printf '%-32s caught in %5.1f s  the fast VM crashed (signal %s); the program is in crash.uir\n' \
+        printf '%-32s caught in %5s s  the fast VM crashed (signal %s); the program is in crash.uir\n' \
             "$name" "$took" "$((rc - 128))"
     else
         printf '%-32s MISSED (%s s, exit %s)\n' "$name" "$secs" "$rc"

@@ -318,13 +318,6 @@ impl std::fmt::Debug for Program<'_> {
     }
 }
 
-fn extern_symbol(name: &str) -> Option<u64> {
-    let c = std::ffi::CString::new(name).ok()?;
-    // SAFETY: `c` is a valid C string; RTLD_DEFAULT searches the global scope.
-    let p = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c.as_ptr()) };
-    (!p.is_null()).then_some(p as u64)
-}
-
 impl<'m> Program<'m> {
     /// Compiles every function of `module`. With `fuel_checks` false, blocks do not
     /// charge fuel (for runs without a fuel budget).
@@ -478,7 +471,7 @@ impl<'m> Program<'m> {
             .consts
             .iter()
             .map(|c| match &c.value {
-                ConstValue::Extern(s) => extern_symbol(s),
+                ConstValue::Extern(s) => spec_model::machine::symbol(s),
                 _ => None,
             })
             .collect();

@@ -226,6 +226,17 @@ impl SectionCx<'_> {
         })
     }
 
+    /// `assert_ub` is the model's alone (spec §7.3): other engines skip it and the
+    /// state checks after it.
+    fn skip_ub(&self, line: usize, call: &Call, out: &mut FileReport) {
+        let why = "undefined behaviour is checked on the model only";
+        out.push(self.test(line), self.engine, Verdict::Skip(why.into()));
+        for a in &call.after {
+            let why = "after undefined behaviour".to_string();
+            out.push(self.test(a.line), self.engine, Verdict::Skip(why));
+        }
+    }
+
     fn load(&self) -> (Option<Loaded>, Vec<Found>) {
         let (loaded, diags) = match load(&[(self.bundle_name, self.text)]) {
             Ok(l) => {
@@ -415,18 +426,7 @@ impl SectionCx<'_> {
         for (line, call) in self.calls() {
             let skip = |why: &str| Verdict::Skip(why.to_string());
             if call.assertion == "assert_ub" {
-                out.push(
-                    self.test(line),
-                    self.engine,
-                    skip("undefined behaviour is checked on the model only"),
-                );
-                for a in &call.after {
-                    out.push(
-                        self.test(a.line),
-                        self.engine,
-                        skip("after undefined behaviour"),
-                    );
-                }
+                self.skip_ub(line, call, out);
                 continue;
             }
             let args: Vec<&str> = call.args.iter().map(String::as_str).collect();
@@ -610,18 +610,7 @@ impl SectionCx<'_> {
         }
         for (line, call) in self.calls() {
             if call.assertion == "assert_ub" {
-                out.push(
-                    self.test(line),
-                    self.engine,
-                    Verdict::Skip("undefined behaviour is checked on the model only".into()),
-                );
-                for a in &call.after {
-                    out.push(
-                        self.test(a.line),
-                        self.engine,
-                        Verdict::Skip("after undefined behaviour".into()),
-                    );
-                }
+                self.skip_ub(line, call, out);
                 continue;
             }
             let want_trace = call.trace.is_some() && !self.cfg.expectations.opted_out(en, "trace");

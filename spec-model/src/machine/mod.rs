@@ -19,7 +19,7 @@ mod arith;
 mod ccall;
 pub mod memory;
 pub(crate) mod native;
-pub use native::symbol_name;
+pub use native::{symbol, symbol_name};
 pub mod value;
 
 use crate::ir::*;
