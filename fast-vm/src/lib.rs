@@ -10,7 +10,8 @@
 //! budget is a compare against it); further result words and the exception value
 //! go through the run's context (`runtime::Ctx`). Everything that faces C is
 //! SystemV (`ccall`). The heap (`runtime`) allocates with an inline bump pointer
-//! and moves every unpinned object when it collects, with roots on a shadow stack.
+//! and moves every unpinned object but large ones when it collects, with roots on a
+//! shadow stack.
 //!
 //! Not compiled yet (such a function stops the run as `unsupported`): aggregate
 //! parameters and results of Mu-to-Mu calls, and the rarer forms `lower` names in

@@ -11,7 +11,8 @@
 //! `[previous frame, count, refs…]` linked from `Ctx::roots`, and reloads them
 //! after, so the collector may move what they point to. The collector runs inside
 //! `rt_alloc`: it frees what no root reaches and moves every object that is not
-//! pinned; `--gc-stress` collects at every allocation.
+//! pinned, except objects of [`LARGE`] bytes or more in storage of their own;
+//! `--gc-stress` collects at every allocation and moves those too.
 
 use rustc_hash::FxHashMap;
 use spec_model::ir::{TypeId, Types};
@@ -212,8 +213,9 @@ pub struct GcStats {
 
 /// The heap: objects in zeroed, 16-aligned storage of their own, by address, and
 /// the young objects compiled code bump-allocates in nursery chunks. A collection
-/// moves every unpinned survivor into storage of its own and frees the chunks no
-/// pinned object is in; young objects that die cost nothing but their bytes.
+/// moves every unpinned survivor (large ones only under GC stress) into storage of
+/// its own and frees the chunks no pinned object is in; young objects that die
+/// cost nothing but their bytes.
 #[derive(Debug)]
 pub struct Heap<'m> {
     types: &'m Types,
@@ -416,8 +418,9 @@ impl<'m> Heap<'m> {
         self.stress || self.since_gc >= self.threshold
     }
 
-    /// Collects: frees what `roots` do not reach and moves every unpinned object,
-    /// updating every root and every reference field.
+    /// Collects: frees what `roots` do not reach and moves every unpinned object
+    /// (but large ones without GC stress), updating every root and every reference
+    /// field.
     ///
     /// # Safety
     /// Every address in `roots` must point to a readable and writable word holding a
