@@ -161,6 +161,7 @@ pub const CODES: &[(&str, Severity)] = &[
     ("unsupported-instruction", Severity::Unsupported),
     ("unsupported-comminst", Severity::Unsupported),
     ("unsupported-flag", Severity::Unsupported),
+    ("unsupported-builtin", Severity::Unsupported),
     ("native-interface", Severity::Unsupported),
     ("not-runnable", Severity::Unsupported),
 ];

@@ -339,6 +339,7 @@ fn type_ctor() -> impl Strategy<Value = TypeCtor> {
         Just(TypeCtor::Other(OtherType::ThreadRef)),
         Just(TypeCtor::Other(OtherType::TagRef64)),
         (name(), any::<u64>()).prop_map(|(t, n)| TypeCtor::Other(OtherType::Vector(t, n))),
+        (65u32..).prop_map(|n| TypeCtor::Other(OtherType::WideInt(n))),
     ]
 }
 
@@ -346,6 +347,8 @@ fn const_ctor() -> impl Strategy<Value = ConstCtor> {
     let max = i128::from(u64::MAX);
     prop_oneof![
         (-max..=max).prop_map(ConstCtor::Int),
+        (any::<bool>(), (u128::from(u64::MAX) + 1)..)
+            .prop_map(|(neg, v)| ConstCtor::WideInt(neg, v)),
         any::<u32>().prop_map(ConstCtor::Float),
         any::<u64>().prop_map(ConstCtor::Double),
         names(3).prop_map(ConstCtor::List),

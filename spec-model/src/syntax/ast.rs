@@ -172,6 +172,8 @@ pub enum OtherType {
     IrBuilderRef,
     TagRef64,
     Vector(Ident, u64),
+    /// `int<n>` with n > 64.
+    WideInt(u32),
 }
 
 /// The right-hand side of `.const`.
@@ -179,6 +181,9 @@ pub enum OtherType {
 pub enum ConstCtor {
     /// An integer literal, as written (range-checked against the type by the verifier).
     Int(i128),
+    /// An integer literal of 65 to 128 bits, as sign and magnitude (only a constant of
+    /// `int<n>` with n > 64 can take it).
+    WideInt(bool, u128),
     /// A `float` literal, as its bits.
     Float(u32),
     /// A `double` literal, as its bits.

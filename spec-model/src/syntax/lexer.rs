@@ -17,8 +17,11 @@ pub enum Tok {
     Directive(String),
     /// A word: keyword, type constructor, `nanf`, `bitsd`...
     Word(String),
-    /// An integer literal.
+    /// An integer literal that fits in 64 bits (signed or unsigned).
     Int(i128),
+    /// An integer literal of 65 to 128 bits, as its sign and magnitude: a constant of
+    /// `int<n>` with n > 64, a type of full Mu outside muni's subset.
+    WideInt(bool, u128),
     /// A `float` literal (`1.5f`, `+inff`, `nanf`), as bits.
     FloatLit(u32),
     /// A `double` literal (`1.5d`, `-infd`, `nand`), as bits.
@@ -259,14 +262,11 @@ fn lex_number(src: &str, start: usize) -> Result<(Tok, usize), LexErr> {
                 "`0x` must be followed by hexadecimal digits".into(),
             ));
         }
-        let v = u128::from_str_radix(&src[ds..j], 16)
-            .ok()
-            .filter(|v| *v <= u128::from(u64::MAX));
-        let Some(v) = v else {
+        let Ok(v) = u128::from_str_radix(&src[ds..j], 16) else {
             return Err((
                 j,
                 "int-out-of-range",
-                "integer literals are at most 64 bits".into(),
+                "integer literals are at most 128 bits".into(),
             ));
         };
         return finish_int(b, j, v, neg);
@@ -320,15 +320,12 @@ fn lex_number(src: &str, start: usize) -> Result<(Tok, usize), LexErr> {
     } else {
         (10, digits)
     };
-    let v = u128::from_str_radix(body, radix)
-        .ok()
-        .filter(|v| *v <= u128::from(u64::MAX));
-    let Some(v) = v else {
+    let Ok(v) = u128::from_str_radix(body, radix) else {
         return Err((
             i,
             "int-out-of-range",
             format!(
-                "`{}` is not a 64-bit integer (a leading 0 means octal)",
+                "`{}` is not an integer of at most 128 bits (a leading 0 means octal)",
                 &src[start..i]
             ),
         ));
@@ -344,7 +341,10 @@ fn finish_int(b: &[u8], end: usize, v: u128, neg: bool) -> Result<(Tok, usize), 
             "a number must not run into a name".into(),
         ));
     }
-    // v <= u64::MAX, so both fit in i128.
+    if v > u128::from(u64::MAX) {
+        return Ok((Tok::WideInt(neg, v), end));
+    }
+    // v <= u64::MAX, so both signs fit in i128.
     let v = i128::try_from(v).unwrap_or(i128::MAX);
     Ok((Tok::Int(if neg { -v } else { v }), end))
 }

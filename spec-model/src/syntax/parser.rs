@@ -183,6 +183,7 @@ impl Parser {
             Tok::Directive(s) => format!("`.{s}`"),
             Tok::Word(s) => format!("`{s}`"),
             Tok::Int(v) => format!("the integer `{v}`"),
+            Tok::WideInt(neg, v) => format!("the integer `{}{v}`", if *neg { "-" } else { "" }),
             Tok::FloatLit(_) | Tok::DoubleLit(_) => "a floating-point literal".into(),
             Tok::Str(_) => "a string".into(),
             Tok::Punct(p) => format!("`{p}`"),
@@ -295,6 +296,12 @@ impl Parser {
                 self.bump();
                 Ok(v)
             }
+            Tok::WideInt(..) => Err(Diagnostic::new(
+                Severity::Malformed,
+                "int-out-of-range",
+                self.span(),
+                "only a constant of int<n> with n > 64 may be more than 64 bits",
+            )),
             _ => self.expected("an integer literal"),
         }
     }
@@ -467,12 +474,14 @@ impl Parser {
                 self.punct(">")?;
                 match u32::try_from(n) {
                     Ok(n) if (1..=64).contains(&n) => TypeCtor::Int(n),
+                    // Full Mu has wider integers; muni executes up to 64 bits.
+                    Ok(n) if n > 64 => TypeCtor::Other(OtherType::WideInt(n)),
                     _ => {
                         return Err(Diagnostic::new(
                             Severity::Malformed,
                             "bad-int-width",
                             s,
-                            "an int type has 1 to 64 bits",
+                            "an int type has at least 1 bit",
                         ));
                     }
                 }
@@ -544,6 +553,10 @@ impl Parser {
             Tok::Int(v) => {
                 self.bump();
                 Ok(ConstCtor::Int(v))
+            }
+            Tok::WideInt(neg, v) => {
+                self.bump();
+                Ok(ConstCtor::WideInt(neg, v))
             }
             Tok::FloatLit(b) => {
                 self.bump();

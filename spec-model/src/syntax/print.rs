@@ -138,6 +138,7 @@ fn print_top(out: &mut String, d: &TopLevel) {
         } => {
             let v = match value {
                 ConstCtor::Int(i) => i.to_string(),
+                ConstCtor::WideInt(neg, v) => format!("{}{v}", if *neg { "-" } else { "" }),
                 ConstCtor::Float(b) => float_literal(*b),
                 ConstCtor::Double(b) => double_literal(*b),
                 ConstCtor::List(v) => format!("{{{}}}", gs(v)),
@@ -208,6 +209,7 @@ fn type_ctor(c: &TypeCtor) -> String {
             OtherType::IrBuilderRef => "irbuilderref".into(),
             OtherType::TagRef64 => "tagref64".into(),
             OtherType::Vector(t, n) => format!("vector<{} {n}>", g(t)),
+            OtherType::WideInt(n) => format!("int<{n}>"),
         },
     }
 }

@@ -29,6 +29,8 @@ use std::collections::HashMap;
 /// The type of what did not check (an instruction's results, a constant): compatible
 /// with nothing, reported never.
 pub(crate) const POISON: &str = "<error>";
+/// What `Type::Other` holds for `int<n>` with n > 64.
+pub(crate) const WIDE_INT: &str = "wide int (more than 64 bits)";
 
 /// What a global name denotes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +122,18 @@ impl Verifier {
     pub(crate) fn lookup(&mut self, id: &Ident) -> Option<Entity> {
         match self.names.get(&id.name) {
             Some((e, _)) => Some(*e),
+            // Names under `@uvm.` are predefined by full Mu (`@uvm.meta.bytes`, ...).
+            None if id.name.as_str().starts_with("uvm.") => {
+                self.unsupported(
+                    "unsupported-builtin",
+                    id.span,
+                    format!(
+                        "{} is predefined by full Mu, outside the subset muni executes",
+                        id.name
+                    ),
+                );
+                None
+            }
             None => {
                 self.err(
                     "undefined-name",
@@ -595,7 +609,20 @@ impl Verifier {
                 }
                 Some((t, ConstValue::Null))
             }
-            (C::Int(_), _) => mismatch(self, "an integer literal"),
+            (C::Int(_) | C::WideInt(..), Type::Other(WIDE_INT)) => {
+                // A constant of a wide int: accepted, and unsupported where it is used.
+                Some((t, ConstValue::Null))
+            }
+            (C::WideInt(neg, v), Type::Int(n)) => {
+                let sign = if *neg { "-" } else { "" };
+                self.err(
+                    "int-out-of-range",
+                    span,
+                    format!("{sign}{v} does not fit in int<{n}>"),
+                );
+                None
+            }
+            (C::Int(_) | C::WideInt(..), _) => mismatch(self, "an integer literal"),
             (C::Float(_), _) => mismatch(self, "a float literal"),
             (C::Double(_), _) => mismatch(self, "a double literal"),
             (C::Null, _) => mismatch(self, "NULL"),

@@ -1,6 +1,6 @@
 //! Well-formedness of types (spec/02-types.md).
 
-use super::Verifier;
+use super::{Verifier, WIDE_INT};
 use crate::ir::{Sig, Type, TypeId};
 use crate::syntax::ast::{Ident, OtherType, Span, TypeCtor};
 
@@ -38,6 +38,7 @@ impl Verifier {
                     self.type_ref(t);
                     "vector"
                 }
+                OtherType::WideInt(_) => WIDE_INT,
             }),
         };
         self.m.types.types[id as usize] = ty;
