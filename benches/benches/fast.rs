@@ -11,7 +11,7 @@ use spec_model::machine::Value;
 use std::hint::black_box;
 
 fn fast_vs_gcc(c: &mut Criterion) {
-    let _lib = build_c_kernels();
+    build_c_kernels();
     let loaded = load(&[("report.uir", REPORT_MU)]).unwrap_or_else(|e| panic!("{}", e.render()));
     let program = Program::compile(&loaded.module, false).expect("compiles");
     let budgets = REPORT_BUDGETS;

@@ -360,27 +360,15 @@ pub const REPORT_BUDGETS: spec_model::Budgets = spec_model::Budgets {
 /// A C kernel of [`REPORT_C`]: `long c_NAME(long)`.
 pub type CKernel = unsafe extern "C" fn(i64) -> i64;
 
-/// Compiles [`REPORT_C`] with gcc -O2 and loads it into the process (for the fast
-/// VM's `EXTERN`s too). Keep the directory alive while the kernels run.
+/// Compiles [`REPORT_C`] with gcc -O2 (cached by [`spec_model::clib`]) and loads it
+/// into the process (for the fast VM's `EXTERN`s too).
 ///
 /// # Panics
 /// If gcc is missing or fails, or the library does not load: a benchmark cannot
 /// run without it.
-#[must_use]
-pub fn build_c_kernels() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let src = dir.path().join("kernels.c");
-    let lib = dir.path().join("libkernels.so");
-    std::fs::write(&src, REPORT_C).expect("write C");
-    let ok = std::process::Command::new("gcc")
-        .args(["-O2", "-shared", "-fPIC", "-o"])
-        .arg(&lib)
-        .arg(&src)
-        .status()
-        .expect("gcc runs");
-    assert!(ok.success(), "gcc failed");
+pub fn build_c_kernels() {
+    let lib = spec_model::clib::build("kernels", REPORT_C).expect("gcc builds the kernels");
     spec_model::load_library(lib.to_str().expect("utf-8 path")).expect("load kernels");
-    dir
 }
 
 /// The C kernel `c_NAME`, after [`build_c_kernels`].

@@ -16,9 +16,11 @@ Run from the repository root after `cargo build --release`:
 """
 
 import math
+import os
 import struct
 import subprocess
 import sys
+import tempfile
 
 MUNI = "target/release/muni"
 
@@ -216,8 +218,8 @@ def float_table(single, name):
         for op in ops
     ]
     body = [f".typedef @t = {t}", ".funcsig @sig = (@t @t) -> (@t)", ""] + funcs
-    tmp = f"/tmp/muni-table-{t}.uir"
-    with open(tmp, "w") as fh:
+    fd, tmp = tempfile.mkstemp(prefix=f"muni-table-{t}-", suffix=".uir")
+    with os.fdopen(fd, "w") as fh:
         fh.write("\n".join(body) + "\n")
     lines = [
         f"// IEEE 754 {t} arithmetic (float.arith): every operator on signed zeros,",
@@ -236,6 +238,7 @@ def float_table(single, name):
             if not same:
                 sys.exit(f"{t} {op} {args}: oracle {want!r}, muni {got_text}")
             lines.append(f"// assert_return @{op.lower()}({args[0]} {args[1]}) {got_text[len('return '):]}")
+    os.remove(tmp)
     write(name, lines + body)
 
 

@@ -38,25 +38,8 @@ const OBSERVED: [(&str, bool); 5] = [
 pub fn load_clib() -> Result<(), String> {
     static LIB: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let lib = LIB.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("muni-difftest")
-            .tempdir()
-            .map(tempfile::TempDir::keep)
-            .map_err(|e| e.to_string())?;
-        let src = dir.join("difftest.c");
-        std::fs::write(&src, CLIB_SOURCE).map_err(|e| e.to_string())?;
-        let so = dir.join("libdifftest.so");
-        let ok = std::process::Command::new("gcc")
-            .args(["-O2", "-shared", "-fPIC", "-o"])
-            .arg(&so)
-            .arg(&src)
-            .status()
-            .map_err(|e| format!("cannot run gcc: {e}"))?
-            .success();
-        if !ok {
-            return Err("gcc could not build difftest/clib/difftest.c".into());
-        }
-        spec_model::load_library(&so.display().to_string()).map_err(|e| e.to_string())?;
+        let so = spec_model::clib::build("difftest", CLIB_SOURCE)?;
+        spec_model::load_library(&so.display().to_string())?;
         Ok(so)
     });
     lib.as_ref().map(|_| ()).map_err(Clone::clone)

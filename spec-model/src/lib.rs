@@ -18,6 +18,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod clib;
 pub mod diag;
 pub mod ir;
 pub mod layout;

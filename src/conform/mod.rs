@@ -836,10 +836,10 @@ fn invoke(
     Ok(a)
 }
 
-/// Builds each C source with gcc into a shared library (once per process).
+/// Builds each C source with gcc into a shared library (cached across runs by
+/// [`spec_model::clib`], looked up once per process).
 fn build_clibs(dir: &Path, sources: &[String]) -> Result<Vec<PathBuf>, String> {
     static BUILT: OnceLock<Mutex<HashMap<PathBuf, PathBuf>>> = OnceLock::new();
-    static OUT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let mut libs = Vec::new();
     for s in sources {
         let src = dir.join(s);
@@ -854,26 +854,11 @@ fn build_clibs(dir: &Path, sources: &[String]) -> Result<Vec<PathBuf>, String> {
             libs.push(l.clone());
             continue;
         }
-        let out = OUT
-            .get_or_init(|| {
-                tempfile::Builder::new()
-                    .prefix("muni-clib")
-                    .tempdir()
-                    .map(tempfile::TempDir::keep)
-                    .map_err(|e| e.to_string())
-            })
-            .clone()?;
+        let text = std::fs::read_to_string(&src)
+            .map_err(|e| format!("C library {}: {e}", src.display()))?;
         let stem = src.file_stem().and_then(|s| s.to_str()).unwrap_or("lib");
-        let lib = out.join(format!("lib{stem}-{}.so", built.len()));
-        let status = std::process::Command::new("gcc")
-            .args(["-O2", "-shared", "-fPIC", "-o"])
-            .arg(&lib)
-            .arg(&src)
-            .status()
-            .map_err(|e| format!("cannot run gcc: {e}"))?;
-        if !status.success() {
-            return Err(format!("gcc could not build {}", src.display()));
-        }
+        let lib =
+            spec_model::clib::build(stem, &text).map_err(|e| format!("{}: {e}", src.display()))?;
         built.insert(src, lib.clone());
         libs.push(lib);
     }

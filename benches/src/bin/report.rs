@@ -21,7 +21,7 @@ fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 }
 
 fn main() {
-    let _lib = build_c_kernels();
+    build_c_kernels();
     let loaded = load(&[("report.uir", REPORT_MU)]).unwrap_or_else(|e| panic!("{}", e.render()));
     let program = Program::compile(&loaded.module, false).expect("compiles");
     let budgets = REPORT_BUDGETS;
