@@ -4,8 +4,9 @@
 //! directory behind each time.
 //!
 //! The cache is `$MUNI_CACHE_DIR`, else `$XDG_CACHE_HOME/muni`, else
-//! `$HOME/.cache/muni` (a directory of the user's own, not a shared `/tmp` path
-//! another user could plant a library in).
+//! `$HOME/.cache/muni`: a directory of the user's own, not a shared `/tmp` path
+//! another user could plant a library in. Without any of them it is a private
+//! `muni-cache-UID` in the temp directory.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
@@ -21,10 +22,32 @@ fn cache_dir() -> Result<PathBuf, String> {
             .filter(|v| !v.is_empty())
             .map(PathBuf::from)
     };
-    env("MUNI_CACHE_DIR")
+    match env("MUNI_CACHE_DIR")
         .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("muni")))
         .or_else(|| env("HOME").map(|d| d.join(".cache").join("muni")))
-        .ok_or_else(|| "no cache directory: set MUNI_CACHE_DIR or HOME".into())
+    {
+        Some(d) => Ok(d),
+        None => private_temp_dir(),
+    }
+}
+
+/// Without a home: `muni-cache-UID` in the temp directory, made private to this
+/// user, and refused if someone else owns it or can write to it.
+fn private_temp_dir() -> Result<PathBuf, String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let uid = std::fs::metadata("/proc/self")
+        .map_err(|e| format!("/proc/self: {e}"))?
+        .uid();
+    let dir = std::env::temp_dir().join(format!("muni-cache-{uid}"));
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    let m = std::fs::symlink_metadata(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !m.is_dir() || m.uid() != uid || m.mode() & 0o022 != 0 {
+        return Err(format!(
+            "{} is not a private directory of this user: set MUNI_CACHE_DIR",
+            dir.display()
+        ));
+    }
+    Ok(dir)
 }
 
 /// Builds `source` (C) with gcc into `lib{name}-{hash}.so` in the cache and returns
