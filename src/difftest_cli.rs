@@ -45,6 +45,11 @@ pub struct Settings {
     /// write it with its conformance script to --out.
     #[arg(long, value_name = "FILE")]
     pub replay: Option<PathBuf>,
+    /// A program still running after this many seconds is a hang (budgets make
+    /// every correct run end far sooner): the run stops and leaves it in
+    /// OUT/hang.uir.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
 }
 
 struct Shared {
@@ -55,14 +60,19 @@ struct Shared {
     outcomes: Mutex<Vec<(u64, u64, String)>>,
     /// The first program of each kind of generator bug, with why.
     generator_bugs: Mutex<Vec<(String, Program)>>,
+    /// What each job is running now, and since when (for the hang watchdog).
+    running: Vec<Mutex<Option<(Instant, Arc<str>)>>>,
 }
 
 /// Runs the differential tester.
 pub fn run(s: &Settings) -> ExitCode {
-    if let Err(e) = difftest::load_clib() {
-        eprintln!("muni: {e}");
-        return ExitCode::from(2);
-    }
+    let lib = match difftest::load_clib() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("muni: {e}");
+            return ExitCode::from(2);
+        }
+    };
     if let Some(base) = &s.against {
         return against(s, base);
     }
@@ -93,6 +103,7 @@ pub fn run(s: &Settings) -> ExitCode {
         found: Mutex::new(Vec::new()),
         outcomes: Mutex::new(Vec::new()),
         generator_bugs: Mutex::new(Vec::new()),
+        running: (0..s.jobs.max(1)).map(|_| Mutex::new(None)).collect(),
     });
     let bar = match s.count {
         Some(n) => indicatif::ProgressBar::new(n),
@@ -113,10 +124,17 @@ pub fn run(s: &Settings) -> ExitCode {
         let shared = shared.clone();
         let modes = modes.clone();
         let per_job = count / jobs as u64 + u64::from((j as u64) < count % jobs as u64);
-        let seed = s.seed;
-        let record = s.record.is_some();
+        let run = Run {
+            seed: s.seed,
+            deadline,
+            modes: modes.clone(),
+            record: s.record.is_some(),
+            out: s.out.clone(),
+            lib: lib.clone(),
+            timeout: s.timeout,
+        };
         handles.push(std::thread::spawn(move || {
-            job(seed, j as u64, per_job, deadline, &modes, &shared, record);
+            job(&run, j as u64, per_job, &shared);
         }));
     }
     while handles.iter().any(|h| !h.is_finished()) {
@@ -128,6 +146,22 @@ pub fn run(s: &Settings) -> ExitCode {
             None => bar.set_position(start.elapsed().as_secs()),
         }
         bar.set_message(st.line());
+        if let Some(hang) = hung(&shared, s.timeout) {
+            bar.finish_and_clear();
+            let path = s.out.join("hang.uir");
+            if let Err(e) = std::fs::write(&path, &*hang) {
+                eprintln!("muni: {}: {e}", path.display());
+            }
+            println!(
+                "HANG: a program ran longer than {} s (--timeout)\n  program: {}",
+                s.timeout,
+                path.display()
+            );
+            let _ = std::fs::remove_file(&crash);
+            // The job is stuck in generated code, which cannot be interrupted:
+            // end the process.
+            std::process::exit(1);
+        }
     }
     for h in handles {
         let _ = h.join();
@@ -199,6 +233,15 @@ pub fn run(s: &Settings) -> ExitCode {
     }
 }
 
+/// The program a job has been running for longer than `timeout` seconds.
+fn hung(shared: &Shared, timeout: f64) -> Option<Arc<str>> {
+    shared.running.iter().find_map(|slot| {
+        let slot = slot.lock().ok()?;
+        let (since, text) = slot.as_ref()?;
+        (since.elapsed().as_secs_f64() > timeout).then(|| text.clone())
+    })
+}
+
 /// The proptest runner of job `j` of a run with `seed`: `cases` byte strings, the
 /// same ones every time for the same seed and job (so baselines replay).
 fn runner(seed: u64, j: u64, cases: u64, max_shrink_iters: u32) -> TestRunner {
@@ -217,18 +260,45 @@ fn runner(seed: u64, j: u64, cases: u64, max_shrink_iters: u32) -> TestRunner {
     TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key))
 }
 
+/// What every job of a run shares.
+struct Run {
+    seed: u64,
+    deadline: Option<Instant>,
+    modes: Vec<bool>,
+    record: bool,
+    out: PathBuf,
+    lib: PathBuf,
+    timeout: f64,
+}
+
+/// The text of `file`, which keeps a program that crashed or hung the fast VM:
+/// what happened, the command that reruns it, and the program.
+fn evidence(run: &Run, file: &str, what: &str, p: &Program) -> String {
+    let b = difftest::BUDGETS;
+    let stress = if run.modes.contains(&true) {
+        " (add --gc-stress if it does not without)"
+    } else {
+        ""
+    };
+    format!(
+        "// difftest: {what} on this program; rerun it with{stress}\n\
+         //   muni run {} --engine fast --lib {} --fn {} --fuel {} --alloc {} --stack {} -- {}\n{}",
+        run.out.join(file).display(),
+        run.lib.display(),
+        p.entry,
+        b.fuel,
+        b.alloc,
+        b.stack,
+        p.args.join(" "),
+        p.text
+    )
+}
+
 /// One job: proptest generates byte strings from the job's seed, checks each
 /// program, and on a divergence shrinks the bytes to a smaller program that still
 /// diverges.
-fn job(
-    seed: u64,
-    j: u64,
-    count: u64,
-    deadline: Option<Instant>,
-    modes: &[bool],
-    shared: &Shared,
-    record: bool,
-) {
+fn job(run: &Run, j: u64, count: u64, shared: &Shared) {
+    let (seed, deadline, modes, record) = (run.seed, run.deadline, &run.modes[..], run.record);
     let mut runner = runner(seed, j, count, 2000);
     let shrinking = AtomicBool::new(false);
     let case = AtomicU64::new(0);
@@ -240,15 +310,21 @@ fn job(
             return Err(TestCaseError::reject("the run is over"));
         }
         let p = program_of(&bytes);
-        let evidence = format!(
-            "// difftest: the fast VM crashed on this program, called as {}({})\n{}",
-            p.entry,
-            p.args.join(" "),
-            p.text
-        );
-        fast_vm::crash::set_current(&evidence);
+        let crashed = evidence(run, "crash.uir", "the fast VM crashed", &p);
+        let slot = &shared.running[usize::try_from(j).unwrap_or(0)];
+        if let Ok(mut r) = slot.lock() {
+            let what = format!("a run went on longer than {} s", run.timeout);
+            *r = Some((
+                Instant::now(),
+                Arc::from(evidence(run, "hang.uir", &what, &p)),
+            ));
+        }
+        fast_vm::crash::set_current(&crashed);
         let c = check(&p, modes);
         fast_vm::crash::set_current("");
+        if let Ok(mut r) = slot.lock() {
+            *r = None;
+        }
         if !shrinking.load(Ordering::Relaxed) {
             let i = case.fetch_add(1, Ordering::Relaxed);
             shared.done.fetch_add(1, Ordering::Relaxed);

@@ -73,3 +73,41 @@ fn a_baseline_replays_unchanged_on_an_unchanged_model() {
         "{text}"
     );
 }
+
+/// A program still running at the deadline stops the run and is left behind. With a
+/// deadline of zero every program counts as hung, which exercises the watchdog
+/// without a fast-VM bug to make a real hang.
+#[test]
+fn a_program_past_the_timeout_stops_the_run_and_is_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().display().to_string();
+    let (code, text) = muni(&[
+        "difftest",
+        "--count",
+        "1000000",
+        "--timeout",
+        "0",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("HANG: a program ran longer than 0 s"),
+        "{text}"
+    );
+    let kept = std::fs::read_to_string(dir.path().join("hang.uir")).expect("hang.uir");
+    // The second line is the command that reruns the program; it works as given.
+    let command = kept
+        .lines()
+        .nth(1)
+        .and_then(|l| l.strip_prefix("//   muni "))
+        .unwrap_or_else(|| panic!("no rerun command in\n{kept}"));
+    let args: Vec<&str> = command.split_whitespace().collect();
+    let (code, text) = muni(&args);
+    assert!(
+        ["return ", "trap ", "exhausted ", "client_trap"]
+            .iter()
+            .any(|o| text.starts_with(o)),
+        "{command}: {code} {text}"
+    );
+}

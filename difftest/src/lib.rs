@@ -35,14 +35,14 @@ const OBSERVED: [(&str, bool); 5] = [
 
 /// The C library generated programs call, built by gcc and loaded into the process
 /// once (its symbols are then visible to both engines' `EXTERN`s).
-pub fn load_clib() -> Result<(), String> {
+pub fn load_clib() -> Result<PathBuf, String> {
     static LIB: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let lib = LIB.get_or_init(|| {
         let so = spec_model::clib::build("difftest", CLIB_SOURCE)?;
         spec_model::load_library(&so.display().to_string())?;
         Ok(so)
     });
-    lib.as_ref().map(|_| ()).map_err(Clone::clone)
+    lib.clone()
 }
 
 /// The C library's source (difftest/clib/difftest.c).
