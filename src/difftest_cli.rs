@@ -60,9 +60,12 @@ struct Shared {
     outcomes: Mutex<Vec<(u64, u64, String)>>,
     /// The first program of each kind of generator bug, with why.
     generator_bugs: Mutex<Vec<(String, Program)>>,
-    /// What each job is running now, and since when (for the hang watchdog).
-    running: Vec<Mutex<Option<(Instant, Arc<str>)>>>,
+    /// What each job is running now (for the hang watchdog).
+    running: Vec<Mutex<Option<Running>>>,
 }
+
+/// A program a job is running: since when, and the text of its hang.uir.
+type Running = (Instant, Arc<str>);
 
 /// Runs the differential tester.
 pub fn run(s: &Settings) -> ExitCode {
