@@ -806,6 +806,13 @@ fn layout(files: &[String], ty: Option<&str>, sig: Option<&str>, json: bool) -> 
             eprintln!("muni: {t} is not a type of this bundle");
             return ExitCode::from(2);
         };
+        if let Some(o) = types.inline_other(id) {
+            eprintln!(
+                "muni: {t} holds {}, a type of full Mu outside the subset muni executes; it has no layout here",
+                types.show(o)
+            );
+            return ExitCode::FAILURE;
+        }
         let r = spec_model::layout::report(types, id);
         if json {
             println!("{}", serde_json::to_string(&r).unwrap_or_default());
@@ -818,6 +825,19 @@ fn layout(files: &[String], ty: Option<&str>, sig: Option<&str>, json: bool) -> 
             eprintln!("muni: {s} is not a signature of this bundle");
             return ExitCode::from(2);
         };
+        let sg = types.sig(id);
+        if let Some(o) = sg
+            .params
+            .iter()
+            .chain(&sg.rets)
+            .find_map(|t| types.inline_other(*t))
+        {
+            eprintln!(
+                "muni: {s} passes {}, a type of full Mu outside the subset muni executes; it has no calling convention here",
+                types.show(o)
+            );
+            return ExitCode::FAILURE;
+        }
         let l = spec_model::layout::classify::lower_call(types, id);
         if json {
             println!("{}", serde_json::to_string(&l).unwrap_or_default());

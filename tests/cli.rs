@@ -168,6 +168,15 @@ fn layout_prints_offsets_and_classes() {
         "{out}"
     );
     assert!(out.contains("passed by value as: INTEGER SSE"), "{out}");
+    // A type of full Mu outside the subset has no layout in muni: said, not guessed.
+    std::fs::write(
+        &uir,
+        ".typedef @i8 = int<8>\n.typedef @w = int<128>\n.typedef @S = struct<@i8 @w>\n",
+    )
+    .expect("write");
+    let (code, out, err) = muni(&["layout", uir.to_str().expect("utf-8"), "--type", "@S"]);
+    assert_eq!((code, out.as_str()), (1, ""));
+    assert!(err.contains("@S holds @w"), "{err}");
 }
 
 #[test]

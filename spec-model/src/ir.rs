@@ -195,6 +195,21 @@ impl Types {
             Type::Ref(_) | Type::IRef(_) | Type::WeakRef(_) | Type::FuncRef(_) | Type::Other(_)
         )
     }
+    /// The first type of full Mu outside muni's subset that `t` is or holds in place
+    /// (as a field, element or variable part; not behind a reference): such a type
+    /// has no layout or value in muni.
+    pub fn inline_other(&self, t: TypeId) -> Option<TypeId> {
+        match self.get(t) {
+            Type::Other(_) => Some(t),
+            Type::Struct(fs) => fs.iter().find_map(|f| self.inline_other(*f)),
+            Type::Array(e, _) => self.inline_other(*e),
+            Type::Hybrid(fs, v) => fs
+                .iter()
+                .chain(std::iter::once(v))
+                .find_map(|f| self.inline_other(*f)),
+            _ => None,
+        }
+    }
     /// Native-safe (spec/02-types.md `type.native-safe`): no traced type inside.
     pub fn native_safe(&self, t: TypeId) -> bool {
         let mut seen = Vec::new();

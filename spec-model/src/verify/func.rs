@@ -362,15 +362,16 @@ impl Verifier {
     /// A type argument that must satisfy `ok`.
     fn type_arg(&mut self, id: &Ident, ok: impl Fn(&Type) -> bool, what: &str) -> Option<TypeId> {
         let t = self.type_ref(id)?;
-        if matches!(self.m.types.get(t), Type::Other(_)) {
+        if let Some(o) = self.m.types.inline_other(t) {
+            let what = if o == t {
+                format!("{} ({})", id.name, self.m.types.show(t))
+            } else {
+                format!("{}, which holds {},", id.name, self.m.types.show(o))
+            };
             self.unsupported(
                 "unsupported-type",
                 id.span,
-                format!(
-                    "{} ({}) is outside the subset muni executes",
-                    id.name,
-                    self.m.types.show(t)
-                ),
+                format!("{what} is outside the subset muni executes"),
             );
             return None;
         }
