@@ -179,7 +179,12 @@ impl Verifier {
                 "the entry block has no exceptional parameter",
             );
         }
-        if self.diags.len() > ndiags {
+        if self.invalid_since(ndiags) {
+            return;
+        }
+        if let Some(d) = self.diags[ndiags..].first() {
+            // A block parameter's type is outside the subset.
+            self.m.funcs[fid as usize].unsupported = Some(d.message.clone());
             return;
         }
         self.in_func = true;

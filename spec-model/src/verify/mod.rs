@@ -103,6 +103,13 @@ impl Verifier {
             .push(Diagnostic::new(Severity::Unsupported, code, span, msg));
     }
 
+    /// Whether a diagnostic other than `unsupported` was reported after the first `n`.
+    pub(crate) fn invalid_since(&self, n: usize) -> bool {
+        self.diags[n..]
+            .iter()
+            .any(|d| d.severity != Severity::Unsupported)
+    }
+
     pub(crate) fn define(&mut self, id: &Ident, e: Entity) -> bool {
         if let Some((_, first)) = self.names.get(&id.name) {
             let d = Diagnostic::new(
@@ -246,7 +253,7 @@ impl Verifier {
                 _ => {}
             }
         }
-        if !self.diags.is_empty() {
+        if self.invalid_since(0) {
             return;
         }
         for d in &b.defs {
@@ -265,7 +272,7 @@ impl Verifier {
                 let _ = name;
             }
         }
-        if !self.diags.is_empty() {
+        if self.invalid_since(0) {
             return;
         }
         // 3. Constants.
