@@ -7,6 +7,9 @@ struct S1 { int64_t a; int8_t b; };        /* INTEGER, INTEGER; 7 bytes tail pad
 struct S2 { int32_t x; double d; };        /* INTEGER, SSE */
 struct S3 { float a, b, c; };              /* SSE, SSE */
 struct S4 { int64_t a, b, c; };            /* MEMORY: stack argument, sret result */
+/* hybrid<@i32 @i8 @i16>: the variable part starts at offset 6, after the fixed part
+ * without its tail padding, as C places a flexible array member. */
+struct HM { int32_t a; int8_t b; int16_t v[]; };
 
 static int64_t wrap(uint64_t x) { return (int64_t)x; }
 
@@ -33,6 +36,13 @@ uint16_t dt_inc16(uint16_t a) { return (uint16_t)(a + 1u); }
 int64_t dt_sum(const int64_t *p, int64_t n) {
     uint64_t s = 0;
     for (int64_t i = 0; i < n; i++) s = s * 7u + (uint64_t)p[i];
+    return wrap(s);
+}
+/* Reads a pinned hybrid<@i32 @i8 @i16> as C lays it out, then bumps its last element. */
+int64_t dt_hm(struct HM *h, int64_t n) {
+    uint64_t s = (uint64_t)(int64_t)h->a * 31u + (uint64_t)(int64_t)h->b;
+    for (int64_t i = 0; i < n; i++) s = s * 7u + (uint64_t)(int64_t)h->v[i];
+    h->v[n - 1] = (int16_t)(uint16_t)((uint16_t)h->v[n - 1] + 1u);
     return wrap(s);
 }
 void dt_fill(int64_t *p, int64_t n, int64_t seed) {
