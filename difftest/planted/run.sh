@@ -34,13 +34,13 @@ for p in "$root"/difftest/planted/*.patch; do
     if [ "$rc" -eq 1 ] && grep -q DIVERGENCE "$scratch/$name.log"; then
         caught=$((caught + 1))
         why=$(grep -m1 DIVERGENCE "$scratch/$name.log" | cut -c1-110)
-        printf '%-32s caught in %5s s  %s\n' "$name" "$took" "$why"
+        printf '%-36s caught in %5s s  %s\n' "$name" "$took" "$why"
     elif [ "$rc" -gt 128 ] && [ -s "$scratch/out-$name/crash.uir" ]; then
         caught=$((caught + 1))
-        printf '%-32s caught in %5s s  the fast VM crashed (signal %s); the program is in crash.uir\n' \
+        printf '%-36s caught in %5s s  the fast VM crashed (signal %s); the program is in crash.uir\n' \
             "$name" "$took" "$((rc - 128))"
     else
-        printf '%-32s MISSED (%s s, exit %s)\n' "$name" "$secs" "$rc"
+        printf '%-36s MISSED (%s s, exit %s)\n' "$name" "$secs" "$rc"
     fi
     (cd "$scratch" && git apply -R "$p")
 done
