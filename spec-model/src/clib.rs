@@ -11,6 +11,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What gcc is given besides the source and output.
 const GCC_FLAGS: &[&str] = &["-O2", "-shared", "-fPIC"];
@@ -52,7 +53,8 @@ fn private_temp_dir() -> Result<PathBuf, String> {
 
 /// Builds `source` (C) with gcc into `lib{name}-{hash}.so` in the cache and returns
 /// its path; a library already built from the same source is reused. Concurrent
-/// builders each write a file of their own and rename it into place.
+/// builders (processes or threads) each write a file of their own and rename it
+/// into place.
 pub fn build(name: &str, source: &str) -> Result<PathBuf, String> {
     build_in(&cache_dir()?, name, source)
 }
@@ -68,9 +70,15 @@ fn build_in(cache: &Path, name: &str, source: &str) -> Result<PathBuf, String> {
         return Ok(lib);
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let pid = std::process::id();
-    let src = dir.join(format!(".{key}.{pid}.c"));
-    let tmp = dir.join(format!(".lib{key}.{pid}.so"));
+    // A name no other process or thread is building under.
+    static BUILDS: AtomicU64 = AtomicU64::new(0);
+    let me = format!(
+        "{}-{}",
+        std::process::id(),
+        BUILDS.fetch_add(1, Ordering::Relaxed)
+    );
+    let src = dir.join(format!(".{key}.{me}.c"));
+    let tmp = dir.join(format!(".lib{key}.{me}.so"));
     std::fs::write(&src, source).map_err(|e| format!("{}: {e}", src.display()))?;
     let status = Command::new("gcc")
         .args(GCC_FLAGS)

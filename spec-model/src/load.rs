@@ -202,9 +202,10 @@ impl Loaded {
         let params = &m.types.sig(m.funcs[f as usize].sig).params;
         if params.len() != args.len() {
             return Err(format!(
-                "{} takes {} arguments, {} given",
+                "{} takes {} argument{}, {} given",
                 m.funcs[f as usize].name,
                 params.len(),
+                if params.len() == 1 { "" } else { "s" },
                 args.len()
             ));
         }
