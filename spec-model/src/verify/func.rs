@@ -93,8 +93,10 @@ impl Verifier {
             return;
         };
         let sig = self.m.funcs[fid as usize].sig;
-        if sig == SigId::MAX {
-            return; // Its signature did not resolve; that is reported already.
+        if sig == SigId::MAX || self.m.funcs[fid as usize].unsupported.is_some() {
+            // Its signature did not resolve, or is one full Mu predefines; that is
+            // reported already.
+            return;
         }
         let s = self.m.types.sig(sig).clone();
         let ndiags = self.diags.len();

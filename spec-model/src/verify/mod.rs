@@ -31,6 +31,9 @@ use std::collections::HashMap;
 pub(crate) const POISON: &str = "<error>";
 /// What `Type::Other` holds for `int<n>` with n > 64.
 pub(crate) const WIDE_INT: &str = "wide int (more than 64 bits)";
+/// What `Type::Other` holds for a type full Mu predefines under `@uvm.`
+/// (`@uvm.meta.bytes`), or one built from a signature it predefines.
+pub(crate) const BUILTIN: &str = "type predefined by full Mu";
 
 /// What a global name denotes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,6 +86,8 @@ pub(crate) struct Verifier {
     pub(crate) in_func: bool,
     /// The first construct outside muni's subset in the current function.
     pub(crate) fn_unsupported: Option<String>,
+    /// The type that stands for every type full Mu predefines (see [`BUILTIN`]).
+    builtin: Option<TypeId>,
 }
 
 impl Verifier {
@@ -152,8 +157,28 @@ impl Verifier {
         }
     }
 
+    /// Whether `id` names an entity full Mu predefines that the bundle does not define.
+    pub(crate) fn is_builtin(&self, id: &Ident) -> bool {
+        !self.names.contains_key(&id.name) && id.name.as_str().starts_with("uvm.")
+    }
+
+    /// The type of a type full Mu predefines: outside the subset, like `stackref`, so
+    /// that whatever uses it is unsupported while the rest of the bundle loads.
+    fn builtin_type(&mut self) -> TypeId {
+        if let Some(t) = self.builtin {
+            return t;
+        }
+        let t = self.m.types.anon(Type::Other(BUILTIN));
+        self.builtin = Some(t);
+        t
+    }
+
     pub(crate) fn type_ref(&mut self, id: &Ident) -> Option<TypeId> {
-        match self.lookup(id)? {
+        let Some(e) = self.lookup(id) else {
+            // `lookup` reported it; a predefined type still has a type.
+            return self.is_builtin(id).then(|| self.builtin_type());
+        };
+        match e {
             Entity::Type(t) => Some(t),
             e => {
                 self.err(
@@ -303,7 +328,24 @@ impl Verifier {
                 }
                 TopLevel::FuncDecl { name, sig, .. }
                 | TopLevel::FuncDef(ast::FuncDef { name, sig, .. }) => {
-                    let Some(s) = self.sig_ref(sig) else { continue };
+                    let Some(s) = self.sig_ref(sig) else {
+                        if self.is_builtin(sig)
+                            && let Some(Entity::Func(f)) = self.names.get(&name.name).map(|e| e.0)
+                        {
+                            // The function cannot run; an empty signature under the
+                            // predefined name keeps every function's signature valid.
+                            let s = u32::try_from(self.m.types.sigs.len()).unwrap_or(u32::MAX);
+                            self.m.types.sigs.push(Sig::default());
+                            self.m.types.sig_names.push(sig.name.as_str().to_string());
+                            let f = &mut self.m.funcs[f as usize];
+                            f.sig = s;
+                            f.unsupported = Some(format!(
+                                "its signature {} is predefined by full Mu",
+                                sig.name
+                            ));
+                        }
+                        continue;
+                    };
                     if let Some((first, span)) = decl_sig.get(&name.name).copied() {
                         if !self.m.types.same_sig(first, s) {
                             let d = Diagnostic::new(
@@ -614,6 +656,10 @@ impl Verifier {
                         self.eval_const(c);
                     }
                 }
+                Some((t, ConstValue::Null))
+            }
+            (_, Type::Other(BUILTIN)) => {
+                // A constant of a type full Mu predefines: unsupported where used.
                 Some((t, ConstValue::Null))
             }
             (C::Int(_) | C::WideInt(..), Type::Other(WIDE_INT)) => {

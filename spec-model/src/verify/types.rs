@@ -1,6 +1,6 @@
 //! Well-formedness of types (spec/02-types.md).
 
-use super::{Verifier, WIDE_INT};
+use super::{BUILTIN, Verifier, WIDE_INT};
 use crate::ir::{Sig, Type, TypeId};
 use crate::syntax::ast::{Ident, OtherType, Span, TypeCtor};
 
@@ -26,6 +26,10 @@ impl Verifier {
                 fs.iter().map(|f| self.type_ref(f).unwrap_or(id)).collect(),
                 self.type_ref(v).unwrap_or(id),
             ),
+            TypeCtor::FuncRef(s) | TypeCtor::UFuncPtr(s) if self.is_builtin(s) => {
+                self.lookup(s);
+                Type::Other(BUILTIN)
+            }
             TypeCtor::FuncRef(s) => Type::FuncRef(self.sig_ref(s).unwrap_or(0)),
             TypeCtor::UFuncPtr(s) => Type::UFuncPtr(self.sig_ref(s).unwrap_or(0)),
             TypeCtor::Other(o) => Type::Other(match o {
