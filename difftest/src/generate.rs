@@ -277,6 +277,11 @@ impl FnGen<'_, '_> {
         format!("%v{}", self.next)
     }
 
+    /// `N` fresh value names, numbered in order.
+    fn fresh_n<const N: usize>(&mut self) -> [String; N] {
+        std::array::from_fn(|_| self.fresh())
+    }
+
     fn x(&mut self) -> String {
         let i = self.int(0, 3);
         self.xs[i].clone()
@@ -390,7 +395,7 @@ impl FnGen<'_, '_> {
         const OPS: [&str; 6] = ["ADD", "MUL", "SHL", "ASHR", "LSHR", "SUB"];
         let op = OPS[self.int(0, OPS.len() - 1)];
         let (a, b) = (self.x(), self.x());
-        let (ta, tb, r, back) = (self.fresh(), self.fresh(), self.fresh(), self.fresh());
+        let [ta, tb, r, back] = self.fresh_n();
         self.line(&format!("{ta} = TRUNC <@i64 {t}> {a}"));
         self.line(&format!("{tb} = TRUNC <@i64 {t}> {b}"));
         self.line(&format!("{r} = {op} <{t}> {ta} {tb}"));
@@ -404,7 +409,7 @@ impl FnGen<'_, '_> {
         const CMPS: [&str; 6] = ["EQ", "NE", "SLT", "SGE", "ULT", "UGT"];
         let c = CMPS[self.int(0, 5)];
         let (a, b, p, q) = (self.operand(), self.operand(), self.x(), self.x());
-        let (cv, v) = (self.fresh(), self.fresh());
+        let [cv, v] = self.fresh_n();
         self.line(&format!("{cv} = {c} <@i64> {a} {b}"));
         self.line(&format!("{v} = SELECT <@i1 @i64> {cv} {p} {q}"));
         self.set(v);
@@ -422,14 +427,14 @@ impl FnGen<'_, '_> {
             self.line(&format!("{f} = {conv} <@i64 @double> {a}"));
             f
         };
-        let (g, back) = (self.fresh(), self.fresh());
+        let [g, back] = self.fresh_n();
         let d = self.d.clone();
         self.line(&format!("{g} = {op} <@double> {d} {src}"));
         self.d = g.clone();
         let conv = if self.chance(50) { "FPTOSI" } else { "FPTOUI" };
         self.line(&format!("{back} = {conv} <@double @i64> {g}"));
         if self.chance(30) {
-            let (t, e) = (self.fresh(), self.fresh());
+            let [t, e] = self.fresh_n();
             self.line(&format!("{t} = FPTRUNC <@double @float> {g}"));
             self.line(&format!("{e} = FPEXT <@float @double> {t}"));
             self.d = e;
@@ -446,16 +451,7 @@ impl FnGen<'_, '_> {
 
     fn heap_struct(&mut self) {
         let (a, b) = (self.x(), self.x());
-        let (r, ir, f0, f1, tb, l0, l1, e) = (
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-        );
+        let [r, ir, f0, f1, tb, l0, l1, e] = self.fresh_n();
         self.line(&format!("{r} = NEW <@S1>"));
         self.line(&format!("{ir} = GETIREF <@S1> {r}"));
         self.line(&format!("{f0} = GETFIELDIREF <@S1 0> {ir}"));
@@ -480,15 +476,7 @@ impl FnGen<'_, '_> {
     fn heap_hybrid(&mut self) {
         let len = ["@LEN1", "@LEN3", "@LEN5", "@LEN8"][self.int(0, 3)];
         let (i, x) = (self.x(), self.x());
-        let (h, ih, fx, v0, idx, p, l) = (
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-        );
+        let [h, ih, fx, v0, idx, p, l] = self.fresh_n();
         self.line(&format!("{h} = NEWHYBRID <@H @i64> {len}"));
         self.line(&format!("{ih} = GETIREF <@H> {h}"));
         self.line(&format!("{fx} = GETFIELDIREF <@H 0> {ih}"));
@@ -510,15 +498,7 @@ impl FnGen<'_, '_> {
     /// callee, the object moves and the caller must see it where it went.
     fn ref_across_call(&mut self) {
         let (x, a, b) = (self.x(), self.x(), self.x());
-        let (h, ir, f0, v, ir2, g0, l) = (
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-        );
+        let [h, ir, f0, v, ir2, g0, l] = self.fresh_n();
         self.line(&format!("{h} = NEW <@S1>"));
         self.line(&format!("{ir} = GETIREF <@S1> {h}"));
         self.line(&format!("{f0} = GETFIELDIREF <@S1 0> {ir}"));
@@ -541,7 +521,7 @@ impl FnGen<'_, '_> {
         let x = self.x();
         match self.int(0, 3) {
             0 => {
-                let (a, l) = (self.fresh(), self.fresh());
+                let [a, l] = self.fresh_n();
                 self.line(&format!("{a} = ALLOCA <@i64>"));
                 self.line(&format!("STORE <@i64> {a} {x}"));
                 self.line(&format!("{l} = LOAD <@i64> {a}"));
@@ -550,14 +530,14 @@ impl FnGen<'_, '_> {
                 self.set(v);
             }
             1 => {
-                let (l, n) = (self.fresh(), self.fresh());
+                let [l, n] = self.fresh_n();
                 self.line(&format!("{l} = LOAD <@i64> @g_i"));
                 self.line(&format!("{n} = ADD <@i64> {l} {x}"));
                 self.line(&format!("STORE <@i64> @g_i {n}"));
                 self.set(n);
             }
             2 => {
-                let (idx, p, l) = (self.fresh(), self.fresh(), self.fresh());
+                let [idx, p, l] = self.fresh_n();
                 self.line(&format!("{idx} = AND <@i64> {x} @K3"));
                 self.line(&format!("{p} = GETELEMIREF <@A4 @i64> @g_a {idx}"));
                 let y = self.x();
@@ -579,14 +559,7 @@ impl FnGen<'_, '_> {
     fn pinned(&mut self) {
         let len = ["@LEN3", "@LEN5", "@LEN8"][self.int(0, 2)];
         let (i, x) = (self.x(), self.x());
-        let (h, p, v0, idx, q, l) = (
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-        );
+        let [h, p, v0, idx, q, l] = self.fresh_n();
         self.line(&format!("{h} = NEWHYBRID <@H @i64> {len}"));
         if self.chance(30) {
             // Something that may collect between the allocation and the pin.
@@ -616,7 +589,7 @@ impl FnGen<'_, '_> {
         self.line(&format!("COMMINST @uvm.native.unpin <@refH> ({h})"));
         if self.chance(40) {
             // After the unpin the object may move: reach it through its reference.
-            let (ih, vv, r, n) = (self.fresh(), self.fresh(), self.fresh(), self.fresh());
+            let [ih, vv, r, n] = self.fresh_n();
             self.line(&format!("{n} = NEW <@S1>"));
             self.line(&format!("{ih} = GETIREF <@H> {h}"));
             self.line(&format!("{vv} = GETVARPARTIREF <@H> {ih}"));
@@ -635,18 +608,7 @@ impl FnGen<'_, '_> {
     fn mixed_hybrid(&mut self) {
         let len = ["@LEN1", "@LEN3", "@LEN5", "@LEN8"][self.int(0, 3)];
         let (i, x, y) = (self.x(), self.x(), self.x());
-        let (h, ih, f0, f1, v0, idx, e, t32, t8, t16) = (
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-            self.fresh(),
-        );
+        let [h, ih, f0, f1, v0, idx, e, t32, t8, t16] = self.fresh_n();
         self.line(&format!("{h} = NEWHYBRID <@HM @i64> {len}"));
         self.line(&format!("{ih} = GETIREF <@HM> {h}"));
         self.line(&format!("{f0} = GETFIELDIREF <@HM 0> {ih}"));
@@ -660,7 +622,7 @@ impl FnGen<'_, '_> {
         self.line(&format!("{e} = SHIFTIREF <@i16 @i64> {v0} {idx}"));
         self.line(&format!("{t16} = TRUNC <@i64 @i16> {y}"));
         self.line(&format!("STORE <@i16> {e} {t16}"));
-        let (p, pv, q, s) = (self.fresh(), self.fresh(), self.fresh(), self.fresh());
+        let [p, pv, q, s] = self.fresh_n();
         self.line(&format!("{p} = COMMINST @uvm.native.pin <@refHM> ({h})"));
         if self.chance(50) {
             // The first element through the raw pointer as well.
@@ -673,7 +635,7 @@ impl FnGen<'_, '_> {
         ));
         self.line(&format!("COMMINST @uvm.native.unpin <@refHM> ({h})"));
         // What C wrote, read back through the reference.
-        let (last, l16, l) = (self.fresh(), self.fresh(), self.fresh());
+        let [last, l16, l] = self.fresh_n();
         self.line(&format!("{last} = SUB <@i64> {len} @ONE"));
         let le = self.fresh();
         self.line(&format!("{le} = SHIFTIREF <@i16 @i64> {v0} {last}"));
@@ -701,7 +663,7 @@ impl FnGen<'_, '_> {
                 self.line(&format!("{v} = ADD <@i64> {a} @K1"));
             }
             2 => {
-                let (t, r) = (self.fresh(), self.fresh());
+                let [t, r] = self.fresh_n();
                 self.line(&format!("{t} = TRUNC <@i64 @i8> {a}"));
                 self.line(&format!(
                     "{r} = CCALL #DEFAULT <@neg8_fp @neg8_sig> @dt_neg8 ({t})"
@@ -709,7 +671,7 @@ impl FnGen<'_, '_> {
                 self.line(&format!("{v} = SEXT <@i8 @i64> {r}"));
             }
             3 => {
-                let (t, r) = (self.fresh(), self.fresh());
+                let [t, r] = self.fresh_n();
                 self.line(&format!("{t} = TRUNC <@i64 @i16> {a}"));
                 self.line(&format!(
                     "{r} = CCALL #DEFAULT <@inc16_fp @inc16_sig> @dt_inc16 ({t})"
@@ -733,7 +695,7 @@ impl FnGen<'_, '_> {
         let v = self.fresh();
         match self.int(0, 5) {
             0 => {
-                let (t, s) = (self.fresh(), self.fresh());
+                let [t, s] = self.fresh_n();
                 self.line(&format!("{t} = TRUNC <@i64 @i8> {b}"));
                 self.line(&format!("{s} = INSERTVALUE <@S1 1> @S1C {t}"));
                 let s2 = self.fresh();
@@ -752,7 +714,7 @@ impl FnGen<'_, '_> {
                 ));
             }
             2 => {
-                let (s, x0, x1, e) = (self.fresh(), self.fresh(), self.fresh(), self.fresh());
+                let [s, x0, x1, e] = self.fresh_n();
                 self.line(&format!(
                     "{s} = CCALL #DEFAULT <@mk1_fp @mk1_sig> @dt_mk1 ({a})"
                 ));
@@ -869,7 +831,7 @@ impl FnGen<'_, '_> {
     /// THROW when a state bit says so; callers catch it or the run traps.
     fn maybe_throw(&mut self) {
         let x = self.x();
-        let (t, c) = (self.fresh(), self.fresh());
+        let [t, c] = self.fresh_n();
         let (thr, cont) = (self.new_block(), self.new_block());
         self.line(&format!("{t} = AND <@i64> {x} @K3"));
         self.line(&format!("{c} = EQ <@i64> {t} @K3"));
@@ -923,7 +885,7 @@ impl FnGen<'_, '_> {
         let y = self.x();
         match self.int(0, 15) {
             0 if depth == 0 => {
-                let (t, v) = (self.fresh(), self.fresh());
+                let [t, v] = self.fresh_n();
                 self.line(&format!("{t} = AND <@i64> {y} @K3"));
                 self.with_exc(Some(&v), &format!("SDIV <@i64> {x} {t}"));
             }
@@ -932,7 +894,7 @@ impl FnGen<'_, '_> {
                 self.with_exc(Some(&v), "LOAD <@i64> @NULLI");
             }
             2 => {
-                let (n, v) = (self.fresh(), self.fresh());
+                let [n, v] = self.fresh_n();
                 self.line(&format!("{n} = AND <@i64> {x} @K4"));
                 if depth == 0 && self.chance(50) {
                     self.with_exc(Some(&v), &format!("CALL <@sig> @rec ({n} {y})"));
@@ -946,7 +908,7 @@ impl FnGen<'_, '_> {
                 }
             }
             3 => {
-                let (n, v) = (self.fresh(), self.fresh());
+                let [n, v] = self.fresh_n();
                 if self.chance(50) {
                     self.line(&format!("{n} = AND <@i64> {x} @K4"));
                     self.line(&format!("{v} = CALL <@sig> @trec ({n} {y})"));
@@ -960,7 +922,7 @@ impl FnGen<'_, '_> {
                 self.set(v);
             }
             4 => {
-                let (a, v0, l) = (self.fresh(), self.fresh(), self.fresh());
+                let [a, v0, l] = self.fresh_n();
                 self.line(&format!("{a} = ALLOCAHYBRID <@H @i64> @LEN3"));
                 self.line(&format!("{v0} = GETVARPARTIREF <@H> {a}"));
                 self.line(&format!("STORE <@i64> {v0} {x}"));
@@ -976,7 +938,7 @@ impl FnGen<'_, '_> {
                 }
             }
             6 => {
-                let (old, ok, z, a) = (self.fresh(), self.fresh(), self.fresh(), self.fresh());
+                let [old, ok, z, a] = self.fresh_n();
                 self.line(&format!(
                     "({old} {ok}) = CMPXCHG SEQ_CST SEQ_CST <@i64> @g_i {x} {y}"
                 ));
@@ -988,7 +950,7 @@ impl FnGen<'_, '_> {
                 self.set(v);
             }
             7 => {
-                let (c, sel, b) = (self.fresh(), self.fresh(), self.fresh());
+                let [c, sel, b] = self.fresh_n();
                 let d = self.d.clone();
                 // NaN payloads are unspecified: only ordered values are bitcast.
                 self.line(&format!("{c} = FORD <@double> {d} {d}"));
@@ -997,20 +959,13 @@ impl FnGen<'_, '_> {
                 self.set(b);
             }
             8 => {
-                let (p, q) = (self.fresh(), self.fresh());
+                let [p, q] = self.fresh_n();
                 self.line(&format!("{p} = PTRCAST <@i64 @ptri64> {x}"));
                 self.line(&format!("{q} = PTRCAST <@ptri64 @i64> {p}"));
                 self.set(q);
             }
             9 => {
-                let (h, g, c, rv, c2, z) = (
-                    self.fresh(),
-                    self.fresh(),
-                    self.fresh(),
-                    self.fresh(),
-                    self.fresh(),
-                    self.fresh(),
-                );
+                let [h, g, c, rv, c2, z] = self.fresh_n();
                 self.line(&format!("{h} = NEWHYBRID <@H @i64> @LEN1"));
                 self.line(&format!("{g} = LOAD <@refH> @g_h"));
                 self.line(&format!("{c} = EQ <@refH> {g} {h}"));
@@ -1031,7 +986,7 @@ impl FnGen<'_, '_> {
                 self.line(&format!("[{t}] TRAP <> KEEPALIVE({x} {y})"));
             }
             12 if depth == 0 && self.chance(30) => {
-                let (t, c) = (self.fresh(), self.fresh());
+                let [t, c] = self.fresh_n();
                 let (stop, cont) = (self.new_block(), self.new_block());
                 self.line(&format!("{t} = AND <@i64> {x} @K3"));
                 self.line(&format!("{c} = EQ <@i64> {t} @K1"));
@@ -1082,14 +1037,7 @@ impl FnGen<'_, '_> {
             }
             if k + 1 == nblocks {
                 // The checksum of the state.
-                let (a, b, c, f, e, r) = (
-                    self.fresh(),
-                    self.fresh(),
-                    self.fresh(),
-                    self.fresh(),
-                    self.fresh(),
-                    self.fresh(),
-                );
+                let [a, b, c, f, e, r] = self.fresh_n();
                 let xs = self.xs.clone();
                 let d = self.d.clone();
                 self.line(&format!("{a} = XOR <@i64> {} {}", xs[0], xs[1]));
