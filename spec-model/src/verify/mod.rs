@@ -134,8 +134,7 @@ impl Verifier {
     pub(crate) fn lookup(&mut self, id: &Ident) -> Option<Entity> {
         match self.names.get(&id.name) {
             Some((e, _)) => Some(*e),
-            // Names under `@uvm.` are predefined by full Mu (`@uvm.meta.bytes`, ...).
-            None if id.name.as_str().starts_with("uvm.") => {
+            None if self.is_builtin(id) => {
                 self.unsupported(
                     "unsupported-builtin",
                     id.span,
@@ -157,7 +156,8 @@ impl Verifier {
         }
     }
 
-    /// Whether `id` names an entity full Mu predefines that the bundle does not define.
+    /// Whether `id` names an entity full Mu predefines (under `@uvm.`, such as
+    /// `@uvm.meta.bytes`) that the bundle does not define.
     pub(crate) fn is_builtin(&self, id: &Ident) -> bool {
         !self.names.contains_key(&id.name) && id.name.as_str().starts_with("uvm.")
     }
