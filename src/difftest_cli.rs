@@ -70,7 +70,10 @@ type Running = (Instant, Arc<str>);
 /// Runs the differential tester.
 pub fn run(s: &Settings) -> ExitCode {
     if !(s.timeout.is_finite() && s.timeout >= 0.0) {
-        eprintln!("muni: --timeout takes a number of seconds, not {}", s.timeout);
+        eprintln!(
+            "muni: --timeout takes a number of seconds, not {}",
+            s.timeout
+        );
         return ExitCode::from(2);
     }
     let lib = match difftest::load_clib() {
