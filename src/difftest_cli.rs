@@ -64,8 +64,8 @@ struct Shared {
     running: Vec<Mutex<Option<Running>>>,
 }
 
-/// A program a job is running: since when, and the text of its hang.uir.
-type Running = (Instant, Arc<str>);
+/// A program a job is running, and since when.
+type Running = (Instant, Arc<Program>);
 
 /// Runs the differential tester.
 pub fn run(s: &Settings) -> ExitCode {
@@ -130,19 +130,18 @@ pub fn run(s: &Settings) -> ExitCode {
     let start = Instant::now();
     let jobs = s.jobs.max(1);
     let mut handles = Vec::new();
+    let run = Run {
+        seed: s.seed,
+        deadline,
+        modes,
+        record: s.record.is_some(),
+        out: s.out.clone(),
+        lib,
+    };
     for j in 0..jobs {
         let shared = shared.clone();
-        let modes = modes.clone();
         let per_job = count / jobs as u64 + u64::from((j as u64) < count % jobs as u64);
-        let run = Run {
-            seed: s.seed,
-            deadline,
-            modes: modes.clone(),
-            record: s.record.is_some(),
-            out: s.out.clone(),
-            lib: lib.clone(),
-            timeout: s.timeout,
-        };
+        let run = run.clone();
         handles.push(std::thread::spawn(move || {
             job(&run, j as u64, per_job, &shared);
         }));
@@ -156,10 +155,11 @@ pub fn run(s: &Settings) -> ExitCode {
             None => bar.set_position(start.elapsed().as_secs()),
         }
         bar.set_message(st.line());
-        if let Some(hang) = hung(&shared, s.timeout) {
+        if let Some(p) = hung(&shared, s.timeout) {
             bar.finish_and_clear();
             let path = s.out.join("hang.uir");
-            if let Err(e) = std::fs::write(&path, &*hang) {
+            let what = format!("a run went on longer than {} s", s.timeout);
+            if let Err(e) = std::fs::write(&path, evidence(&run, "hang.uir", &what, &p)) {
                 eprintln!("muni: {}: {e}", path.display());
             }
             println!(
@@ -244,11 +244,11 @@ pub fn run(s: &Settings) -> ExitCode {
 }
 
 /// The program a job has been running for longer than `timeout` seconds.
-fn hung(shared: &Shared, timeout: f64) -> Option<Arc<str>> {
+fn hung(shared: &Shared, timeout: f64) -> Option<Arc<Program>> {
     shared.running.iter().find_map(|slot| {
         let slot = slot.lock().ok()?;
-        let (since, text) = slot.as_ref()?;
-        (since.elapsed().as_secs_f64() > timeout).then(|| text.clone())
+        let (since, p) = slot.as_ref()?;
+        (since.elapsed().as_secs_f64() > timeout).then(|| p.clone())
     })
 }
 
@@ -271,6 +271,7 @@ fn runner(seed: u64, j: u64, cases: u64, max_shrink_iters: u32) -> TestRunner {
 }
 
 /// What every job of a run shares.
+#[derive(Clone)]
 struct Run {
     seed: u64,
     deadline: Option<Instant>,
@@ -278,7 +279,6 @@ struct Run {
     record: bool,
     out: PathBuf,
     lib: PathBuf,
-    timeout: f64,
 }
 
 /// The text of `file`, which keeps a program that crashed or hung the fast VM:
@@ -319,15 +319,13 @@ fn job(run: &Run, j: u64, count: u64, shared: &Shared) {
         {
             return Err(TestCaseError::reject("the run is over"));
         }
-        let p = program_of(&bytes);
+        let p = Arc::new(program_of(&bytes));
+        // A crash leaves this text (the signal handler cannot build it); a hang is
+        // written out by the watchdog from the program.
         let crashed = evidence(run, "crash.uir", "the fast VM crashed", &p);
         let slot = &shared.running[usize::try_from(j).unwrap_or(0)];
         if let Ok(mut r) = slot.lock() {
-            let what = format!("a run went on longer than {} s", run.timeout);
-            *r = Some((
-                Instant::now(),
-                Arc::from(evidence(run, "hang.uir", &what, &p)),
-            ));
+            *r = Some((Instant::now(), p.clone()));
         }
         fast_vm::crash::set_current(&crashed);
         let c = check(&p, modes);
@@ -349,7 +347,7 @@ fn job(run: &Run, j: u64, count: u64, shared: &Shared) {
             && let Ok(mut g) = shared.generator_bugs.lock()
             && g.len() < 3
         {
-            g.push((why.clone(), p.clone()));
+            g.push((why.clone(), (*p).clone()));
         }
         match c.verdict {
             Verdict::Diverge(why) => {

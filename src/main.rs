@@ -797,12 +797,8 @@ fn layout(files: &[String], ty: Option<&str>, sig: Option<&str>, json: bool) -> 
         Err(e) => return report_load_error(e, json),
     };
     let types = &loaded.module.types;
-    let lookup = |what: &str, names: &[String]| {
-        let n = what.strip_prefix('@').unwrap_or(what);
-        names.iter().position(|x| x == n).map(|i| i as u32)
-    };
     if let Some(t) = ty {
-        let Some(id) = lookup(t, &types.names) else {
+        let Some(id) = types.named(t) else {
             eprintln!("muni: {t} is not a type of this bundle");
             return ExitCode::from(2);
         };
@@ -821,7 +817,7 @@ fn layout(files: &[String], ty: Option<&str>, sig: Option<&str>, json: bool) -> 
         }
     }
     if let Some(s) = sig {
-        let Some(id) = lookup(s, &types.sig_names) else {
+        let Some(id) = types.sig_named(s) else {
             eprintln!("muni: {s} is not a signature of this bundle");
             return ExitCode::from(2);
         };

@@ -20,7 +20,7 @@ fn types(u: &mut Unstructured<'_>) -> String {
     }
     let n = u.int_in_range(1..=6usize).unwrap_or(1);
     for k in 0..n {
-        let mut field = |u: &mut Unstructured<'_>| -> String {
+        let field = |u: &mut Unstructured<'_>| -> String {
             if k > 0 && u.ratio(1u8, 3).unwrap_or(false) {
                 format!("@t{}", u.int_in_range(0..=k - 1).unwrap_or(0))
             } else {
@@ -58,7 +58,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let t = types.names.iter().position(|n| n == "T").expect("@T") as u32;
+    let t = types.named("T").expect("@T");
     let r = spec_model::layout::report(types, t);
     let _ = r.render();
     let _ = serde_json::to_string(&r);

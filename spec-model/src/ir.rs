@@ -80,6 +80,26 @@ impl Types {
         self.names.push(name);
         id
     }
+    /// Adds a named signature.
+    pub fn push_sig(&mut self, sig: Sig, name: String) -> SigId {
+        let id = u32::try_from(self.sigs.len()).unwrap_or(u32::MAX);
+        self.sigs.push(sig);
+        self.sig_names.push(name);
+        id
+    }
+    /// The type named `name` (with or without `@`).
+    pub fn named(&self, name: &str) -> Option<TypeId> {
+        let n = name.strip_prefix('@').unwrap_or(name);
+        self.names.iter().position(|x| x == n).map(|i| i as TypeId)
+    }
+    /// The signature named `name` (with or without `@`).
+    pub fn sig_named(&self, name: &str) -> Option<SigId> {
+        let n = name.strip_prefix('@').unwrap_or(name);
+        self.sig_names
+            .iter()
+            .position(|x| x == n)
+            .map(|i| i as SigId)
+    }
     /// An anonymous type, created once.
     pub fn anon(&mut self, ty: Type) -> TypeId {
         if let Some(id) = self.anon.get(&ty) {

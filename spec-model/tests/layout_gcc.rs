@@ -140,11 +140,7 @@ fn layout_agrees_with_gcc() {
     let types = &loaded.module.types;
     for i in 0..N {
         let name = format!("S{i}");
-        let t = types
-            .names
-            .iter()
-            .position(|n| *n == name)
-            .expect("type exists") as u32;
+        let t = types.named(&name).expect("type exists");
         let mut checks = Vec::new();
         match types.get(t) {
             Type::Struct(fs) => {
@@ -215,8 +211,8 @@ fn classification_known_cases() {
     );
     let l = spec_model::load(&[("abi.uir", &text)]).unwrap_or_else(|e| panic!("{}", e.render()));
     let types = &l.module.types;
-    let ty = |n: &str| types.names.iter().position(|x| x == n).expect("type") as u32;
-    let sig = |n: &str| types.sig_names.iter().position(|x| x == n).expect("sig") as u32;
+    let ty = |n: &str| types.named(n).expect("type");
+    let sig = |n: &str| types.sig_named(n).expect("sig");
     use Class::*;
     assert_eq!(
         classify(types, ty("CD")),
@@ -264,11 +260,7 @@ fn layout_is_the_least_the_spec_rules_allow() {
     let types = &loaded.module.types;
     for i in 0..N {
         let name = format!("S{i}");
-        let t = types
-            .names
-            .iter()
-            .position(|n| *n == name)
-            .expect("type exists") as u32;
+        let t = types.named(&name).expect("type exists");
         // The parts (size, alignment) in order, what muni answers, and the variable
         // part's (size, alignment) for a hybrid.
         let (fs, var, got_offs, got_var, got) = match types.get(t) {

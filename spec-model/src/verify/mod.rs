@@ -217,9 +217,10 @@ impl Verifier {
                     self.define(name, Entity::Type(id));
                 }
                 TopLevel::FuncSig { name, .. } => {
-                    let id = u32::try_from(self.m.types.sigs.len()).unwrap_or(u32::MAX);
-                    self.m.types.sigs.push(Sig::default());
-                    self.m.types.sig_names.push(name.name.as_str().to_string());
+                    let id = self
+                        .m
+                        .types
+                        .push_sig(Sig::default(), name.name.as_str().to_string());
                     self.define(name, Entity::Sig(id));
                 }
                 TopLevel::Const {
@@ -334,9 +335,10 @@ impl Verifier {
                         {
                             // The function cannot run; an empty signature under the
                             // predefined name keeps every function's signature valid.
-                            let s = u32::try_from(self.m.types.sigs.len()).unwrap_or(u32::MAX);
-                            self.m.types.sigs.push(Sig::default());
-                            self.m.types.sig_names.push(sig.name.as_str().to_string());
+                            let s = self
+                                .m
+                                .types
+                                .push_sig(Sig::default(), sig.name.as_str().to_string());
                             let f = &mut self.m.funcs[f as usize];
                             f.sig = s;
                             f.unsupported = Some(format!(
