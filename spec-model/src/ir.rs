@@ -620,6 +620,25 @@ impl Op {
             _ => None,
         }
     }
+    /// The place of the instruction's `EXC` clause, for the kinds that can have one
+    /// (the same kinds as [`Op::exc`]).
+    pub fn exc_mut(&mut self) -> Option<&mut Option<Exc>> {
+        match self {
+            Op::BinOp { exc, .. }
+            | Op::Call { exc, .. }
+            | Op::New { exc, .. }
+            | Op::NewHybrid { exc, .. }
+            | Op::Alloca { exc, .. }
+            | Op::AllocaHybrid { exc, .. }
+            | Op::Load { exc, .. }
+            | Op::Store { exc, .. }
+            | Op::CmpXchg { exc, .. }
+            | Op::AtomicRmw { exc, .. }
+            | Op::Trap { exc, .. }
+            | Op::CCall { exc, .. } => Some(exc),
+            _ => None,
+        }
+    }
 }
 
 /// An instruction: result slots, operation, source position.

@@ -43,28 +43,20 @@ fn is_terminator(op: &Op) -> bool {
     }
 }
 
+/// Gives `op` its `EXC` clause, if it is a kind that may have one: among binary
+/// operations only divisions, which can trap.
 fn set_exc(op: &mut Op, e: Exc) -> bool {
-    match op {
-        Op::BinOp {
-            op: BinOp::Udiv | BinOp::Sdiv | BinOp::Urem | BinOp::Srem,
-            exc,
-            ..
-        }
-        | Op::Call { exc, .. }
-        | Op::New { exc, .. }
-        | Op::NewHybrid { exc, .. }
-        | Op::Alloca { exc, .. }
-        | Op::AllocaHybrid { exc, .. }
-        | Op::Load { exc, .. }
-        | Op::Store { exc, .. }
-        | Op::CmpXchg { exc, .. }
-        | Op::AtomicRmw { exc, .. }
-        | Op::Trap { exc, .. }
-        | Op::CCall { exc, .. } => {
-            *exc = Some(e);
+    if let Op::BinOp { op: b, .. } = op
+        && !matches!(b, BinOp::Udiv | BinOp::Sdiv | BinOp::Urem | BinOp::Srem)
+    {
+        return false;
+    }
+    match op.exc_mut() {
+        Some(slot) => {
+            *slot = Some(e);
             true
         }
-        _ => false,
+        None => false,
     }
 }
 
