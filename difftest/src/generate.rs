@@ -1127,8 +1127,9 @@ pub fn generate(u: &mut Unstructured<'_>) -> Program {
 mod tests {
     use super::*;
 
-    /// Every kind of statement shows up within a few hundred programs: a generator
-    /// change that made one unreachable fails here, not silently in coverage.
+    /// Each statement kind marked below shows up within a few hundred programs: a
+    /// generator change that made one unreachable fails here, not silently in
+    /// coverage.
     #[test]
     fn every_statement_kind_is_generated() {
         let marks = [
