@@ -6,6 +6,7 @@
 #
 #   sh difftest/planted/run.sh            # from the repository root
 #   SECS=30 sh difftest/planted/run.sh
+#   sh difftest/planted/run.sh 08 15      # only the patches whose names start so
 set -u
 root=$(cd "$(dirname "$0")/../.." && pwd)
 secs=${SECS:-60}
@@ -18,6 +19,13 @@ caught=0
 total=0
 for p in "$root"/difftest/planted/*.patch; do
     name=$(basename "$p" .patch)
+    if [ $# -gt 0 ]; then
+        want=no
+        for prefix in "$@"; do
+            case "$name" in "$prefix"*) want=yes ;; esac
+        done
+        [ "$want" = yes ] || continue
+    fi
     total=$((total + 1))
     (cd "$scratch" && git apply "$p") || { echo "$name: the patch does not apply"; continue; }
     if ! cargo build --release -q --manifest-path "$scratch/Cargo.toml" --bin muni 2>/dev/null; then
