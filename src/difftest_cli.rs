@@ -2,8 +2,10 @@
 
 use difftest::generate::Program;
 use difftest::stats::Stats;
-use difftest::{Verdict, check, program_of, strategy};
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner};
+use difftest::{Campaign, Config, Verdict, check, strategy};
+use proptest::test_runner::{
+    Config as ProptestConfig, RngAlgorithm, TestCaseError, TestError, TestRng, TestRunner,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -50,6 +52,22 @@ pub struct Settings {
     /// OUT/hang.uir.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
+    /// Set a generator knob (repeatable), e.g. `--set w_float=0 --set functions=1`;
+    /// `--config` lists them.
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Print the generator's knobs, their values and what they do, and exit.
+    #[arg(long)]
+    pub config: bool,
+}
+
+impl Settings {
+    /// The campaign these settings describe: the seed's C libraries, built and
+    /// loaded, and the generator's configuration.
+    fn campaign(&self) -> Result<Campaign, String> {
+        let config = Config::default().with_settings(&self.set)?;
+        Campaign::new(self.seed, config)
+    }
 }
 
 struct Shared {
@@ -58,8 +76,9 @@ struct Shared {
     stop: AtomicBool,
     found: Mutex<Vec<(Vec<u8>, String)>>,
     outcomes: Mutex<Vec<(u64, u64, String)>>,
-    /// The first program of each kind of generator bug, with why.
-    generator_bugs: Mutex<Vec<(String, Program)>>,
+    /// The first programs whose work was not done (rejected, undefined, not
+    /// compiled), with why.
+    not_done: Mutex<Vec<(String, Program)>>,
     /// What each job is running now (for the hang watchdog).
     running: Vec<Mutex<Option<Running>>>,
 }
@@ -76,18 +95,30 @@ pub fn run(s: &Settings) -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let lib = match difftest::load_clib() {
-        Ok(l) => l,
+    if s.config {
+        return match Config::default().with_settings(&s.set) {
+            Ok(c) => {
+                print!("{}", c.table());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("muni: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let campaign = match s.campaign() {
+        Ok(c) => Arc::new(c),
         Err(e) => {
             eprintln!("muni: {e}");
             return ExitCode::from(2);
         }
     };
     if let Some(base) = &s.against {
-        return against(s, base);
+        return against(&campaign, base);
     }
     if let Some(bytes) = &s.replay {
-        return replay(s, bytes);
+        return replay(s, &campaign, bytes);
     }
     // A crash of the fast VM leaves the program that caused it.
     let crash = s.out.join("crash.uir");
@@ -101,18 +132,13 @@ pub fn run(s: &Settings) -> ExitCode {
         (None, None) => 1000,
     };
     let deadline = s.time.map(|t| Instant::now() + Duration::from_secs(t));
-    let modes: Vec<bool> = if s.gc_stress {
-        vec![false, true]
-    } else {
-        vec![false]
-    };
     let shared = Arc::new(Shared {
         stats: Mutex::new(Stats::default()),
         done: AtomicU64::new(0),
         stop: AtomicBool::new(false),
         found: Mutex::new(Vec::new()),
         outcomes: Mutex::new(Vec::new()),
-        generator_bugs: Mutex::new(Vec::new()),
+        not_done: Mutex::new(Vec::new()),
         running: (0..s.jobs.max(1)).map(|_| Mutex::new(None)).collect(),
     });
     let bar = match s.count {
@@ -133,10 +159,10 @@ pub fn run(s: &Settings) -> ExitCode {
     let run = Run {
         seed: s.seed,
         deadline,
-        modes,
+        gc_stress: s.gc_stress,
         record: s.record.is_some(),
         out: s.out.clone(),
-        lib,
+        campaign: campaign.clone(),
     };
     for j in 0..jobs {
         let shared = shared.clone();
@@ -182,7 +208,7 @@ pub fn run(s: &Settings) -> ExitCode {
     let found = shared.found.lock().map(|g| g.clone()).unwrap_or_default();
     let mut written = Vec::new();
     for (k, (bytes, why)) in found.iter().enumerate() {
-        match write_case(&s.out, s.seed, k, &program_of(bytes), why) {
+        match write_case(&s.out, &campaign, k, &campaign.program(bytes), why) {
             Ok(p) => written.push(p),
             Err(e) => eprintln!("muni: cannot write the reproducer: {e}"),
         }
@@ -210,33 +236,30 @@ pub fn run(s: &Settings) -> ExitCode {
         for (p, (_, why)) in written.iter().zip(&found) {
             println!("DIVERGENCE: {why}\n  reproducer: {}", p.display());
         }
-        if stats.generator_ub > 0 || stats.rejected > 0 {
+    }
+    if stats.failed_work() > 0 {
+        println!(
+            "NOT DONE: {} programs did not load or the model could not run them, {} the model \
+             found undefined (generator bugs), {} the fast VM did not compile",
+            stats.rejected, stats.generator_ub, stats.not_compiled
+        );
+        let bugs = shared.not_done.lock().map(|g| g.clone()).unwrap_or_default();
+        for (k, (why, p)) in bugs.iter().enumerate() {
+            let path = s.out.join(format!("not-done-{k}.uir"));
+            let _ = std::fs::create_dir_all(&s.out);
+            let _ = std::fs::write(&path, evidence(&run, &format!("not-done-{k}.uir"), why, p));
             println!(
-                "generator bugs: {} programs the model found undefined, {} that did not load",
-                stats.generator_ub, stats.rejected
+                "  {}: {}",
+                path.display(),
+                why.lines().next().unwrap_or_default()
             );
-            let bugs = shared
-                .generator_bugs
-                .lock()
-                .map(|g| g.clone())
-                .unwrap_or_default();
-            for (k, (why, p)) in bugs.iter().enumerate() {
-                let path = s.out.join(format!("generator-bug-{k}.uir"));
-                let _ = std::fs::create_dir_all(&s.out);
-                let _ = std::fs::write(&path, &p.text);
-                println!(
-                    "  {}: {}",
-                    path.display(),
-                    why.lines().next().unwrap_or_default()
-                );
-            }
         }
     }
     // No crash: the evidence file stays empty; remove it.
     if std::fs::metadata(&crash).is_ok_and(|m| m.len() == 0) {
         let _ = std::fs::remove_file(&crash);
     }
-    if stats.diverged == 0 && found.is_empty() {
+    if stats.diverged == 0 && found.is_empty() && stats.failed_work() == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -258,14 +281,14 @@ fn runner(seed: u64, j: u64, cases: u64, max_shrink_iters: u32) -> TestRunner {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
     key[8..16].copy_from_slice(&j.to_le_bytes());
-    let config = Config {
+    let config = ProptestConfig {
         cases: u32::try_from(cases).unwrap_or(u32::MAX),
         failure_persistence: None,
         max_shrink_iters,
         // The only rejection is "the run is over" (time is up, or another job found a
         // divergence): it ends the runner at once.
         max_global_rejects: 0,
-        ..Config::default()
+        ..ProptestConfig::default()
     };
     TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key))
 }
@@ -275,26 +298,28 @@ fn runner(seed: u64, j: u64, cases: u64, max_shrink_iters: u32) -> TestRunner {
 struct Run {
     seed: u64,
     deadline: Option<Instant>,
-    modes: Vec<bool>,
+    gc_stress: bool,
     record: bool,
     out: PathBuf,
-    lib: PathBuf,
+    campaign: Arc<Campaign>,
 }
 
 /// The text of `file`, which keeps a program that crashed or hung the fast VM:
 /// what happened, the command that reruns it, and the program.
 fn evidence(run: &Run, file: &str, what: &str, p: &Program) -> String {
     let b = difftest::BUDGETS;
-    let stress = if run.modes.contains(&true) {
+    let stress = if run.gc_stress {
         " (add --gc-stress if it does not without)"
     } else {
         ""
     };
+    let what = what.lines().next().unwrap_or_default();
     format!(
         "// difftest: {what} on this program; rerun it with{stress}\n\
-         //   muni run {} --engine fast --lib {} --fn {} --fuel {} --alloc {} --stack {} -- {}\n{}",
+         //   muni run {} --engine fast --lib {} --lib {} --fn {} --fuel {} --alloc {} --stack {} -- {}\n{}",
         run.out.join(file).display(),
-        run.lib.display(),
+        run.campaign.fixed_lib.display(),
+        run.campaign.random_lib.display(),
         p.entry,
         b.fuel,
         b.alloc,
@@ -308,7 +333,7 @@ fn evidence(run: &Run, file: &str, what: &str, p: &Program) -> String {
 /// program, and on a divergence shrinks the bytes to a smaller program that still
 /// diverges.
 fn job(run: &Run, j: u64, count: u64, shared: &Shared) {
-    let (seed, deadline, modes, record) = (run.seed, run.deadline, &run.modes[..], run.record);
+    let (seed, deadline, gc_stress, record) = (run.seed, run.deadline, run.gc_stress, run.record);
     let mut runner = runner(seed, j, count, 2000);
     let shrinking = AtomicBool::new(false);
     let case = AtomicU64::new(0);
@@ -319,7 +344,7 @@ fn job(run: &Run, j: u64, count: u64, shared: &Shared) {
         {
             return Err(TestCaseError::reject("the run is over"));
         }
-        let p = Arc::new(program_of(&bytes));
+        let p = Arc::new(run.campaign.program(&bytes));
         // A crash leaves this text (the signal handler cannot build it); a hang is
         // written out by the watchdog from the program.
         let crashed = evidence(run, "crash.uir", "the fast VM crashed", &p);
@@ -328,7 +353,7 @@ fn job(run: &Run, j: u64, count: u64, shared: &Shared) {
             *r = Some((Instant::now(), p.clone()));
         }
         fast_vm::crash::set_current(&crashed);
-        let c = check(&p, modes);
+        let c = check(&p, gc_stress);
         fast_vm::crash::set_current("");
         if let Ok(mut r) = slot.lock() {
             *r = None;
@@ -343,8 +368,10 @@ fn job(run: &Run, j: u64, count: u64, shared: &Shared) {
                 o.push((j, i, c.outcome.clone()));
             }
         }
-        if let Verdict::Rejected(why) | Verdict::GeneratorUb(why) = &c.verdict
-            && let Ok(mut g) = shared.generator_bugs.lock()
+        if let Verdict::Rejected(why) | Verdict::GeneratorUb(why) | Verdict::NotCompiled(why) =
+            &c.verdict
+            && !shrinking.load(Ordering::Relaxed)
+            && let Ok(mut g) = shared.not_done.lock()
             && g.len() < 3
         {
             g.push((why.clone(), (*p).clone()));
@@ -367,7 +394,7 @@ fn job(run: &Run, j: u64, count: u64, shared: &Shared) {
 }
 
 /// `--replay`: the program a byte string generates, checked and written out.
-fn replay(s: &Settings, path: &Path) -> ExitCode {
+fn replay(s: &Settings, campaign: &Campaign, path: &Path) -> ExitCode {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -375,18 +402,13 @@ fn replay(s: &Settings, path: &Path) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let p = program_of(&bytes);
-    let modes: Vec<bool> = if s.gc_stress {
-        vec![false, true]
-    } else {
-        vec![false]
-    };
-    let c = check(&p, &modes);
+    let p = campaign.program(&bytes);
+    let c = check(&p, s.gc_stress);
     let why = match &c.verdict {
         Verdict::Diverge(w) => w.clone(),
         v => format!("{v:?}"),
     };
-    match write_case(&s.out, s.seed, 0, &p, &why) {
+    match write_case(&s.out, campaign, 0, &p, &why) {
         Ok(script) => {
             println!("{why}\n  reproducer: {}", script.display());
             if matches!(c.verdict, Verdict::Agree) {
@@ -403,20 +425,28 @@ fn replay(s: &Settings, path: &Path) -> ExitCode {
 }
 
 /// Writes a divergence: the program, and a conformance script with the model's
-/// answer (and the C library it needs next to it).
-fn write_case(out: &Path, seed: u64, k: usize, p: &Program, why: &str) -> std::io::Result<PathBuf> {
+/// answer (and the C libraries it needs next to it).
+fn write_case(
+    out: &Path,
+    campaign: &Campaign,
+    k: usize,
+    p: &Program,
+    why: &str,
+) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(out)?;
     std::fs::write(out.join("difftest.c"), difftest::CLIB_SOURCE)?;
-    let base = format!("seed{seed}-case{k}");
+    let clib = format!("difftest-seed{}.c", campaign.seed);
+    std::fs::write(out.join(&clib), campaign.library_source())?;
+    let base = format!("seed{}-case{k}", campaign.seed);
     std::fs::write(out.join(format!("{base}.uir")), &p.text)?;
     let script = out.join(format!("{base}.conform.uir"));
-    std::fs::write(&script, difftest::reproducer(p, why))?;
+    std::fs::write(&script, difftest::reproducer(p, why, &clib))?;
     Ok(script)
 }
 
 /// The spec authors' check: regenerate the recorded programs and report those
 /// whose outcome on the (changed) model differs from the baseline.
-fn against(s: &Settings, base: &Path) -> ExitCode {
+fn against(campaign: &Campaign, base: &Path) -> ExitCode {
     let text = match std::fs::read_to_string(base) {
         Ok(t) => t,
         Err(e) => {
@@ -428,7 +458,7 @@ fn against(s: &Settings, base: &Path) -> ExitCode {
         eprintln!("muni: {} is not a difftest baseline", base.display());
         return ExitCode::from(2);
     };
-    let seed = v["seed"].as_u64().unwrap_or(s.seed);
+    let seed = v["seed"].as_u64().unwrap_or(campaign.seed);
     let jobs = v["jobs"].as_u64().unwrap_or(1);
     let count = v["count"].as_u64().unwrap_or(0);
     let mut want: std::collections::HashMap<(u64, u64), String> = Default::default();
@@ -447,10 +477,10 @@ fn against(s: &Settings, base: &Path) -> ExitCode {
         let diffs = Mutex::new(Vec::new());
         let _ = runner.run(&strategy(4096), |bytes| {
             let i = case.fetch_add(1, Ordering::Relaxed);
-            let p = program_of(&bytes);
+            let p = campaign.program(&bytes);
             let now = match spec_model::load(&[("generated.uir", &p.text)]) {
                 Ok(l) => difftest::run_model(&l, &p)
-                    .map(|(o, _)| o.outcome)
+                    .map(|m| m.observed.outcome)
                     .unwrap_or_default(),
                 Err(_) => String::new(),
             };
@@ -473,8 +503,15 @@ fn against(s: &Settings, base: &Path) -> ExitCode {
 
 /// `muni reduce CASE`: shrinks a program on which the engines disagree, keeping
 /// the disagreement, and prints the smaller program.
-pub fn reduce(case: &str, func: Option<&str>, args: &[String], gc_stress: bool) -> ExitCode {
-    if let Err(e) = difftest::load_clib() {
+pub fn reduce(
+    case: &str,
+    func: Option<&str>,
+    args: &[String],
+    gc_stress: bool,
+    seed: u64,
+) -> ExitCode {
+    // The C libraries of the campaign the case came from.
+    if let Err(e) = Campaign::new(seed, Config::default()) {
         eprintln!("muni: {e}");
         return ExitCode::from(2);
     }
@@ -492,28 +529,36 @@ pub fn reduce(case: &str, func: Option<&str>, args: &[String], gc_stress: bool) 
             let l = l.trim_start().strip_prefix("// assert_")?;
             let call = l.split_once(' ')?.1;
             let (f, rest) = call.split_once('(')?;
-            let (a, _) = rest.split_once(')')?;
+            // The arguments end at the parenthesis that closes the call (literals
+            // such as `bitsd(0x1)` have their own).
+            let mut depth = 0usize;
+            let end = rest.char_indices().find_map(|(i, c)| match c {
+                '(' => {
+                    depth += 1;
+                    None
+                }
+                ')' if depth == 0 => Some(i),
+                ')' => {
+                    depth -= 1;
+                    None
+                }
+                _ => None,
+            })?;
             Some((
                 f.trim().to_string(),
-                a.split_whitespace().map(String::from).collect(),
+                rest[..end].split_whitespace().map(String::from).collect(),
             ))
         }) {
             Some(x) => x,
             None => ("@f0".to_string(), vec!["0".to_string(), "0".to_string()]),
         },
     };
-    let modes: Vec<bool> = if gc_stress {
-        vec![false, true]
-    } else {
-        vec![false]
-    };
     let program = |t: &str| Program {
         text: t.to_string(),
         entry: entry.clone(),
         args: args.clone(),
-        fuel_checks: true,
     };
-    let first = check(&program(&text), &modes);
+    let first = check(&program(&text), gc_stress);
     let Verdict::Diverge(why) = first.verdict else {
         eprintln!(
             "muni: the engines agree on {case} ({:?}); nothing to reduce",
@@ -523,7 +568,7 @@ pub fn reduce(case: &str, func: Option<&str>, args: &[String], gc_stress: bool) 
     };
     let before = text.lines().count();
     let small = difftest::reduce::reduce(&text, |t| {
-        matches!(check(&program(t), &modes).verdict, Verdict::Diverge(_))
+        matches!(check(&program(t), gc_stress).verdict, Verdict::Diverge(_))
     });
     eprintln!(
         "muni: {before} lines reduced to {} that still diverge ({why})",
@@ -536,17 +581,17 @@ pub fn reduce(case: &str, func: Option<&str>, args: &[String], gc_stress: bool) 
 /// How often each rule fires on the model over `n` generated programs (seed 1),
 /// indexed by `RuleId as usize`: the generated-program column of `muni coverage`.
 pub fn generated_rule_counts(n: u64) -> Result<Vec<u64>, String> {
-    difftest::load_clib()?;
+    let campaign = Campaign::new(1, Config::default())?;
     let mut total = vec![0u64; spec_model::RuleId::ALL.len()];
     let mut runner = runner(1, 0, n, 0);
     let sums = Mutex::new(&mut total);
     let _ = runner.run(&strategy(4096), |bytes| {
-        let p = program_of(&bytes);
+        let p = campaign.program(&bytes);
         if let Ok(l) = spec_model::load(&[("generated.uir", &p.text)])
-            && let Ok((_, counts)) = difftest::run_model(&l, &p)
+            && let Ok(m) = difftest::run_model(&l, &p)
             && let Ok(mut t) = sums.lock()
         {
-            t.iter_mut().zip(counts).for_each(|(a, b)| *a += b);
+            t.iter_mut().zip(m.rules).for_each(|(a, b)| *a += b);
         }
         Ok(())
     });

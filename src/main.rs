@@ -77,6 +77,9 @@ enum Command {
         /// Also compare with GC stress.
         #[arg(long)]
         gc_stress: bool,
+        /// The seed of the campaign the case came from (its random C library).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
     /// Answer one request of the conformance protocol (spec/07-corpus.md) with a
     /// muni engine: what `muni conform --impl` expects of an implementation.
@@ -159,6 +162,10 @@ struct RunArgs {
     /// With --engine fast: collect at every allocation, moving every unpinned object.
     #[arg(long)]
     gc_stress: bool,
+    /// With --engine fast: compile without fuel checks (the run then has no fuel
+    /// budget), as for runs that need none.
+    #[arg(long)]
+    no_fuel_checks: bool,
 }
 
 fn read_files(names: &[String]) -> Result<Vec<(String, String)>, String> {
@@ -265,7 +272,7 @@ fn run(a: &RunArgs, trace: bool) -> ExitCode {
             return ExitCode::from(2);
         }
         let options = fast_vm::Options {
-            fuel_checks: true,
+            fuel_checks: !a.no_fuel_checks,
             trace_native: a.trace_native,
         };
         let program = match fast_vm::Program::compile_with(&loaded.module, options) {
@@ -900,7 +907,8 @@ fn main() -> ExitCode {
             func,
             args,
             gc_stress,
-        } => difftest_cli::reduce(&case, func.as_deref(), &args, gc_stress),
+            seed,
+        } => difftest_cli::reduce(&case, func.as_deref(), &args, gc_stress, seed),
         Command::Impl {
             engine,
             bundle,

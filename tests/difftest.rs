@@ -29,9 +29,21 @@ fn a_short_run_agrees_and_reports_its_statistics() {
         "{text}"
     );
     assert!(
-        v["ops"]["@uvm.native.pin"].as_u64().is_some_and(|n| n > 0),
+        v["executed"]["@uvm.native.pin"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
         "{text}"
     );
+    // Every build ran every program (the ones without fuel checks all that did not
+    // run out of fuel), with and without GC stress.
+    let runs = &v["runs"];
+    let fuel = v["out_of_fuel"].as_u64().unwrap_or(0);
+    for b in ["traced", "untraced", "traced, gc stress", "untraced, gc stress"] {
+        assert_eq!(runs[b], 150, "{b}: {text}");
+    }
+    for b in ["traced, no fuel checks", "untraced, no fuel checks, gc stress"] {
+        assert_eq!(runs[b].as_u64(), Some(150 - fuel), "{b}: {text}");
+    }
 }
 
 #[test]

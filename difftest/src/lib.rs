@@ -1,20 +1,36 @@
-//! Differential testing of the fast VM against the reference model: a generator of
-//! UB-free programs with two front ends (a proptest [`strategy`] whose shrinking
-//! works on the bytes the generator reads, and [`generate::generate`] over an
-//! `arbitrary::Unstructured` for libFuzzer), a runner that executes each program on
-//! both engines (the fast VM without and with GC stress), the comparator of
-//! decisions.md, statistics, and the reducer behind `muni reduce`.
+//! Differential testing of the fast VM against the reference model.
+//!
+//! A [`Campaign`] (a seed and a generator [`Config`]) makes programs with the
+//! generator ([`generate`]) from bytes: proptest's, whose shrinking then works on
+//! the bytes ([`strategy`]), or libFuzzer's. [`check`] runs each program on the
+//! model and on every build of the fast VM users can get ([`BUILDS`]: with and
+//! without the native trace, with and without fuel checks, each also with a
+//! collection at every allocation under GC stress) and compares what
+//! decisions.md says is observable, under one renaming of objects: the outcome,
+//! every global cell and the objects they reach, and (for the builds that record
+//! it) the native trace. Statistics ([`stats`]) count what the model executed;
+//! the reducer ([`reduce`]) is behind `muni reduce`.
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod generate;
 pub mod reduce;
 pub mod stats;
 
+pub use config::Config;
+use generate::Program;
+use generate::clib::Library;
 use proptest::strategy::Strategy;
-use spec_model::outcome::{OutValue, render_trace, render_value};
+use spec_model::ir::Type;
+use spec_model::machine::Profile;
+use spec_model::outcome::{
+    NativeEvent, OutValue, Outcome, Renamer, reachable, render_trace_in, render_value,
+    render_value_in,
+};
 use spec_model::{Budgets, Loaded, load};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 /// Budgets of a generated program's run: small, so that every run ends quickly.
 pub const BUDGETS: Budgets = Budgets {
@@ -23,18 +39,18 @@ pub const BUDGETS: Budgets = Budgets {
     stack: 64,
 };
 
-/// The globals every program has, and whether their final state is the cell or
-/// the object it refers to.
-const OBSERVED: [(&str, bool); 5] = [
-    ("g_i", false),
-    ("g_d", false),
-    ("g_s", false),
-    ("g_h", true),
-    ("g_a", false),
-];
+/// How many of the objects the globals reach are compared.
+pub const MAX_OBJECTS: usize = 64;
 
-/// The C library generated programs call, built by gcc and loaded into the process
-/// once (its symbols are then visible to both engines' `EXTERN`s).
+/// Functions in a campaign's random C library.
+pub const LIBRARY_FUNCTIONS: usize = 300;
+
+/// The fixed C library's source (difftest/clib/difftest.c): the hybrids and the
+/// callback of the generator's fixed statements.
+pub const CLIB_SOURCE: &str = include_str!("../clib/difftest.c");
+
+/// The fixed C library, built by gcc and loaded into the process once (its symbols
+/// are then visible to both engines' `EXTERN`s).
 pub fn load_clib() -> Result<PathBuf, String> {
     static LIB: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let lib = LIB.get_or_init(|| {
@@ -45,61 +61,162 @@ pub fn load_clib() -> Result<PathBuf, String> {
     lib.clone()
 }
 
-/// The C library's source (difftest/clib/difftest.c).
-pub const CLIB_SOURCE: &str = include_str!("../clib/difftest.c");
+/// Builds and loads the random library of a seed (once per process and seed).
+fn load_random(lib: &Library) -> Result<PathBuf, String> {
+    static LIBS: OnceLock<Mutex<HashMap<u64, PathBuf>>> = OnceLock::new();
+    let libs = LIBS.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut libs = libs.lock().map_err(|_| "a job panicked".to_string())?;
+    if let Some(p) = libs.get(&lib.seed) {
+        return Ok(p.clone());
+    }
+    let so = spec_model::clib::build(&format!("difftest-r{:x}", lib.seed), &lib.source())?;
+    spec_model::load_library(&so.display().to_string())?;
+    libs.insert(lib.seed, so.clone());
+    Ok(so)
+}
 
-/// Everything an engine's run shows: the outcome line, the final globals and the
-/// native trace, all rendered up to a renaming of objects.
+/// A campaign: its seed, the generator's configuration, and its C libraries,
+/// built and loaded.
+#[derive(Clone, Debug)]
+pub struct Campaign {
+    /// The seed (of the byte strings and of the random C library).
+    pub seed: u64,
+    /// The generator's configuration (each program may draw its own around it).
+    pub config: Config,
+    /// The random C library.
+    pub library: Library,
+    /// The fixed C library's shared object.
+    pub fixed_lib: PathBuf,
+    /// The random C library's shared object.
+    pub random_lib: PathBuf,
+}
+
+impl Campaign {
+    /// Builds and loads the libraries of campaign `seed`.
+    pub fn new(seed: u64, config: Config) -> Result<Campaign, String> {
+        let fixed_lib = load_clib()?;
+        let library = Library::new(seed, LIBRARY_FUNCTIONS);
+        let random_lib = load_random(&library)?;
+        Ok(Campaign {
+            seed,
+            config,
+            library,
+            fixed_lib,
+            random_lib,
+        })
+    }
+
+    /// The program a byte string generates.
+    pub fn program(&self, bytes: &[u8]) -> Program {
+        generate::generate(
+            &mut arbitrary::Unstructured::new(bytes),
+            &self.config,
+            &self.library,
+        )
+    }
+
+    /// The random C library's source.
+    pub fn library_source(&self) -> String {
+        self.library.source()
+    }
+}
+
+/// A build of the fast VM: how it was compiled, and how it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Build {
+    /// Compiled with the native trace (it records CCALLs, callbacks and pins).
+    pub trace: bool,
+    /// Compiled with fuel checks.
+    pub fuel: bool,
+    /// Run with a collection at every allocation.
+    pub stress: bool,
+}
+
+/// The compilations every program runs on: the untraced ones are what `muni run
+/// --engine fast`, the benchmarks and users get.
+pub const BUILDS: [(bool, bool); 4] = [(true, true), (false, true), (true, false), (false, false)];
+
+impl Build {
+    /// How reports name it: `untraced, no fuel checks, gc stress`.
+    pub fn name(&self) -> String {
+        let mut s = String::from(if self.trace { "traced" } else { "untraced" });
+        if !self.fuel {
+            s.push_str(", no fuel checks");
+        }
+        if self.stress {
+            s.push_str(", gc stress");
+        }
+        s
+    }
+}
+
+/// Everything a run shows, rendered under one renaming of objects.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Observed {
     /// The outcome line.
     pub outcome: String,
-    /// `@g == V` (or `@g -> V` for the object a reference global points to).
-    pub globals: Vec<String>,
-    /// The native trace, one event a line.
-    pub trace: Vec<String>,
+    /// `@g == V` for every global cell, then `obj#N -> V` for every object they
+    /// reach (breadth first).
+    pub state: Vec<String>,
+    /// The native trace, one event a line (None: the build does not record it).
+    pub trace: Option<Vec<String>>,
 }
 
 impl Observed {
-    fn render(outcome: String, seen: &[Option<OutValue>], trace: Vec<String>) -> Observed {
-        let globals = OBSERVED
+    fn render(
+        outcome: &Outcome,
+        names: &[String],
+        globals: &[OutValue],
+        objects: &[(u32, OutValue)],
+        trace: Option<&[NativeEvent]>,
+    ) -> Observed {
+        let mut r = Renamer::default();
+        let outcome = outcome.render_in(&mut r);
+        let mut state: Vec<String> = names
             .iter()
-            .zip(seen)
-            .map(|((g, deref), v)| {
-                let v = v.as_ref().map_or_else(|| "none".to_string(), render_value);
-                format!("@{g} {} {v}", if *deref { "->" } else { "==" })
-            })
+            .zip(globals)
+            .map(|(n, v)| format!("@{n} == {}", render_value_in(v, &mut r)))
             .collect();
+        for (o, v) in objects {
+            let n = r.get(*o);
+            state.push(format!("obj#{n} -> {}", render_value_in(v, &mut r)));
+        }
+        let trace = trace.map(|t| render_trace_in(t, &mut r));
         Observed {
             outcome,
-            globals,
+            state,
             trace,
         }
     }
 
-    /// What differs from `other`, if anything.
+    /// What differs from `other` (the model's), if anything; the trace only when
+    /// both have one.
     pub fn diff(&self, other: &Observed) -> Option<String> {
         if self.outcome != other.outcome {
-            return Some(format!("outcome `{}` vs `{}`", self.outcome, other.outcome));
+            return Some(format!("outcome `{}` vs `{}`", other.outcome, self.outcome));
         }
-        for (a, b) in self.globals.iter().zip(&other.globals) {
+        let n = self.state.len().max(other.state.len());
+        for i in 0..n {
+            let (a, b) = (other.state.get(i), self.state.get(i));
             if a != b {
-                return Some(format!("final state `{a}` vs `{b}`"));
+                let show = |x: Option<&String>| x.cloned().unwrap_or_else(|| "(nothing)".into());
+                return Some(format!("final state `{}` vs `{}`", show(a), show(b)));
             }
         }
-        if self.trace != other.trace {
-            let i = self
-                .trace
+        if let (Some(mine), Some(theirs)) = (&self.trace, &other.trace)
+            && mine != theirs
+        {
+            let i = theirs
                 .iter()
-                .zip(&other.trace)
+                .zip(mine)
                 .position(|(a, b)| a != b)
-                .unwrap_or(self.trace.len().min(other.trace.len()));
+                .unwrap_or(mine.len().min(theirs.len()));
             let at = |t: &[String]| t.get(i).cloned().unwrap_or_else(|| "(end)".into());
             return Some(format!(
                 "native trace event {}: `{}` vs `{}`",
                 i + 1,
-                at(&self.trace),
-                at(&other.trace)
+                at(theirs),
+                at(mine)
             ));
         }
         None
@@ -109,16 +226,16 @@ impl Observed {
 /// How one program fared.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
-    /// Both engines agree (with and without GC stress).
+    /// Every build agrees with the model.
     Agree,
-    /// They do not: what differs, and in which mode.
+    /// One does not: which, and what differs (or how the fast VM failed).
     Diverge(String),
-    /// The program does not load (a generator bug, counted as a rejected input).
+    /// The program does not load, or the model cannot run it: a generator bug.
     Rejected(String),
     /// The model found undefined behaviour: a generator bug.
     GeneratorUb(String),
-    /// The fast VM does not compile something in it yet.
-    Unsupported(String),
+    /// The fast VM does not compile something the model runs: a fast-VM gap.
+    NotCompiled(String),
 }
 
 /// The result of checking one program.
@@ -130,95 +247,143 @@ pub struct Checked {
     pub outcome: String,
     /// How often each rule fired on the model (indexed by `RuleId as usize`).
     pub rules: Vec<u64>,
-    /// The instructions of the program, by name.
-    pub ops: Vec<&'static str>,
+    /// What the model executed: statistics keys (`ADD i37`, `FUNE float`) and how
+    /// often.
+    pub executed: Vec<(String, u64)>,
+    /// The C functions of the random library the model called.
+    pub c_calls: Vec<String>,
+    /// Fast-VM runs compared, by build.
+    pub runs: Vec<Build>,
+    /// Builds without fuel checks not run, because the model ran out of fuel
+    /// (without fuel they have none to run out of).
+    pub fuel_skipped: u64,
 }
 
-/// The observed globals of a loaded program: index and whether to look through
-/// the reference (every generated program has them all).
-fn observed_globals(l: &Loaded) -> Vec<(u32, bool)> {
-    OBSERVED
-        .iter()
-        .filter_map(|(g, deref)| {
-            let gi = l
-                .module
-                .globals
-                .iter()
-                .position(|x| x.name.as_str().trim_start_matches('@') == *g)?;
-            Some((gi as u32, *deref))
-        })
-        .collect()
+/// What the model's run gives.
+#[derive(Debug)]
+pub struct ModelRun {
+    /// What it shows.
+    pub observed: Observed,
+    /// Rule firings.
+    pub rules: Vec<u64>,
+    /// How often each instruction ran.
+    pub profile: Profile,
+    /// The native trace's events.
+    pub events: Vec<NativeEvent>,
+    /// `@g == V` (or `@g -> V` for a reference's object), as `after:` lines of a
+    /// conformance script check them.
+    pub after: Vec<String>,
 }
 
-/// Runs `p` on the model.
-pub fn run_model(l: &Loaded, p: &generate::Program) -> Result<(Observed, Vec<u64>), String> {
+/// Runs `p` on the model, recording its trace and profile.
+pub fn run_model(l: &Loaded, p: &Program) -> Result<ModelRun, String> {
     let f = l.func(&p.entry)?;
     let args: Vec<&str> = p.args.iter().map(String::as_str).collect();
     let argv = l.args(f, &args)?;
     let mut m = l.machine(BUDGETS);
     m.trace = Some(Vec::new());
+    m.profile = Some(Profile::new(&l.module));
     let o = match m.start(f, argv) {
         Ok(Some(o)) => o,
         Ok(None) => m.run().map_err(|e| e.to_string())?,
         Err(e) => return Err(e.to_string()),
     };
-    let seen: Vec<Option<OutValue>> = observed_globals(l)
-        .into_iter()
-        .map(|(g, deref)| {
-            let cell = m.global_out(g);
-            if deref {
-                m.object_out(&cell)
-            } else {
-                Some(cell)
-            }
-        })
+    let module = &l.module;
+    let names: Vec<String> = module
+        .globals
+        .iter()
+        .map(|g| g.name.as_str().to_string())
         .collect();
-    let trace = render_trace(m.trace.as_deref().unwrap_or_default());
-    Ok((
-        Observed::render(o.to_string(), &seen, trace),
-        m.rule_counts.clone(),
-    ))
+    let globals: Vec<OutValue> = (0..module.globals.len() as u32)
+        .map(|g| m.global_out(g))
+        .collect();
+    let objects = reachable(&globals, MAX_OBJECTS, |o| {
+        m.object_out(&OutValue::Ref(Some(o)))
+    });
+    let mut after = Vec::new();
+    for ((n, v), g) in names.iter().zip(&globals).zip(&module.globals) {
+        if matches!(module.types.get(g.ty), Type::Ref(_)) {
+            let o = m
+                .object_out(v)
+                .map_or_else(|| "none".to_string(), |o| render_value(&o));
+            after.push(format!("@{n} -> {o}"));
+        } else {
+            after.push(format!("@{n} == {}", render_value(v)));
+        }
+    }
+    let events = m.trace.take().unwrap_or_default();
+    let observed = Observed::render(&o, &names, &globals, &objects, Some(&events));
+    Ok(ModelRun {
+        observed,
+        rules: m.rule_counts.clone(),
+        profile: m.profile.take().unwrap_or_default(),
+        events,
+        after,
+    })
 }
 
-/// Runs `p` on the fast VM, without and with GC stress when `stress` says so.
+/// Compiles `p` as `trace` and `fuel` say, and runs it with and without GC
+/// stress as `stresses` lists.
 pub fn run_fast(
     l: &Loaded,
-    p: &generate::Program,
-    modes: &[bool],
-    fuel_checks: bool,
-) -> Result<Vec<(bool, Observed)>, fast_vm::FastError> {
+    p: &Program,
+    trace: bool,
+    fuel: bool,
+    stresses: &[bool],
+) -> Result<Vec<(Build, Observed)>, fast_vm::FastError> {
     let f = l.func(&p.entry).map_err(fast_vm::FastError::Usage)?;
     let program = fast_vm::Program::compile_roots(
         &l.module,
         fast_vm::Options {
-            fuel_checks,
-            trace_native: true,
+            fuel_checks: fuel,
+            trace_native: trace,
         },
         &[f],
     )?;
     let args: Vec<&str> = p.args.iter().map(String::as_str).collect();
     let argv = l.args(f, &args).map_err(fast_vm::FastError::Usage)?;
-    let observe = observed_globals(l);
-    modes
+    let names: Vec<String> = l
+        .module
+        .globals
+        .iter()
+        .map(|g| g.name.as_str().to_string())
+        .collect();
+    stresses
         .iter()
         .map(|&stress| {
-            let (o, events, seen) =
-                program.run_traced_observing(f, &argv, BUDGETS, stress, &observe)?;
-            Ok((
+            let budgets = if fuel {
+                BUDGETS
+            } else {
+                Budgets {
+                    fuel: u64::MAX,
+                    ..BUDGETS
+                }
+            };
+            let o = program.run_observed(f, &argv, budgets, stress, MAX_OBJECTS)?;
+            let build = Build {
+                trace,
+                fuel,
                 stress,
-                Observed::render(o.to_string(), &seen, render_trace(&events)),
+            };
+            Ok((
+                build,
+                Observed::render(&o.outcome, &names, &o.globals, &o.objects, o.trace.as_deref()),
             ))
         })
         .collect()
 }
 
-/// Checks one program: the model, then the fast VM in each mode, compared.
-pub fn check(p: &generate::Program, modes: &[bool]) -> Checked {
+/// Checks one program: the model, then every build of the fast VM (each also
+/// under GC stress with `gc_stress`), compared.
+pub fn check(p: &Program, gc_stress: bool) -> Checked {
     let mut c = Checked {
         verdict: Verdict::Agree,
         outcome: String::new(),
         rules: Vec::new(),
-        ops: Vec::new(),
+        executed: Vec::new(),
+        c_calls: Vec::new(),
+        runs: Vec::new(),
+        fuel_skipped: 0,
     };
     let l = match load(&[("generated.uir", &p.text)]) {
         Ok(l) => l,
@@ -227,54 +392,62 @@ pub fn check(p: &generate::Program, modes: &[bool]) -> Checked {
             return c;
         }
     };
-    c.ops = op_names(&l);
-    let (model, rules) = match run_model(&l, p) {
+    let model = match run_model(&l, p) {
         Ok(x) => x,
         Err(e) => {
             c.verdict = Verdict::Rejected(format!("the model cannot run it: {e}"));
             return c;
         }
     };
-    c.rules = rules;
-    c.outcome = model.outcome.clone();
-    if model.outcome.starts_with("ub ") {
-        c.verdict = Verdict::GeneratorUb(model.outcome);
+    c.rules = model.rules.clone();
+    c.outcome = model.observed.outcome.clone();
+    c.executed = stats::executed(&l.module, &model.profile);
+    c.c_calls = model
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            NativeEvent::CCall { callee, .. } if callee.starts_with("mu_r") => Some(callee.clone()),
+            _ => None,
+        })
+        .collect();
+    if model.observed.outcome.starts_with("ub ") {
+        c.verdict = Verdict::GeneratorUb(model.observed.outcome);
         return c;
     }
-    // Without fuel checks the fast VM can only be held to a run that did not need
-    // them.
-    let fuel_checks = p.fuel_checks || model.outcome == "exhausted fuel";
-    match run_fast(&l, p, modes, fuel_checks) {
-        Ok(runs) => {
-            for (stress, fast) in runs {
-                if let Some(d) = model.diff(&fast) {
-                    let mode = if stress {
-                        " (fast VM with --gc-stress)"
-                    } else {
-                        ""
-                    };
-                    c.verdict = Verdict::Diverge(format!("{d}{mode}"));
-                    break;
+    let out_of_fuel = model.observed.outcome == "exhausted fuel";
+    let stresses: &[bool] = if gc_stress { &[false, true] } else { &[false] };
+    for (trace, fuel) in BUILDS {
+        if !fuel && out_of_fuel {
+            c.fuel_skipped += 1;
+            continue;
+        }
+        let what = Build {
+            trace,
+            fuel,
+            stress: false,
+        }
+        .name();
+        match run_fast(&l, p, trace, fuel, stresses) {
+            Ok(runs) => {
+                for (build, fast) in runs {
+                    c.runs.push(build);
+                    if let Some(d) = fast.diff(&model.observed) {
+                        c.verdict = Verdict::Diverge(format!("{d} (fast VM {})", build.name()));
+                        return c;
+                    }
                 }
             }
-        }
-        Err(fast_vm::FastError::Unsupported(why)) => c.verdict = Verdict::Unsupported(why),
-        Err(e) => c.verdict = Verdict::Diverge(format!("the fast VM failed: {e}")),
-    }
-    c
-}
-
-fn op_names(l: &Loaded) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    for f in &l.module.funcs {
-        let Some(b) = &f.body else { continue };
-        for blk in &b.blocks {
-            for i in &blk.insts {
-                out.push(i.op.name());
+            Err(fast_vm::FastError::Unsupported(why)) => {
+                c.verdict = Verdict::NotCompiled(format!("{why} (fast VM {what})"));
+                return c;
+            }
+            Err(e) => {
+                c.verdict = Verdict::Diverge(format!("the fast VM failed: {e} (fast VM {what})"));
+                return c;
             }
         }
     }
-    out
+    c
 }
 
 /// The proptest front end: programs from byte strings, which proptest shrinks.
@@ -282,27 +455,25 @@ pub fn strategy(max_bytes: usize) -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::vec(proptest::num::u8::ANY, 64..max_bytes)
 }
 
-/// The program a byte string generates.
-pub fn program_of(bytes: &[u8]) -> generate::Program {
-    generate::generate(&mut arbitrary::Unstructured::new(bytes))
-}
-
 /// The conformance script that pins down the model's answer for a program: the
-/// program with its assertions (outcome, final globals, native trace).
-pub fn reproducer(p: &generate::Program, why: &str) -> String {
+/// program with its assertions (outcome, final globals, native trace). It needs
+/// the fixed C library (`difftest.c`) and the campaign's random one (`clib`).
+pub fn reproducer(p: &Program, why: &str, clib: &str) -> String {
     let mut s = String::new();
     s.push_str("//! features: native generated\n");
     s.push_str("//! clib: difftest.c\n");
+    s.push_str(&format!("//! clib: {clib}\n"));
     s.push_str("// A program difftest generated, on which the engines disagreed:\n");
     for l in why.lines() {
         s.push_str(&format!("//   {l}\n"));
     }
     s.push_str("// The assertions are the reference model's answer.\n");
     if let Ok(l) = load(&[("generated.uir", &p.text)])
-        && let Ok((m, _)) = run_model(&l, p)
+        && let Ok(m) = run_model(&l, p)
     {
         let call = format!("{}({})", p.entry, p.args.join(" "));
-        let (kw, rest) = m.outcome.split_once(' ').unwrap_or((&m.outcome, ""));
+        let outcome = &m.observed.outcome;
+        let (kw, rest) = outcome.split_once(' ').unwrap_or((outcome, ""));
         let kw = match kw {
             "return" => "assert_return",
             "trap" => "assert_trap",
@@ -315,10 +486,10 @@ pub fn reproducer(p: &generate::Program, why: &str) -> String {
             "// {kw} {call} [fuel={} alloc={} stack={}] {rest}\n",
             b.fuel, b.alloc, b.stack
         ));
-        for e in &m.trace {
+        for e in m.observed.trace.iter().flatten() {
             s.push_str(&format!("// | {e}\n"));
         }
-        for g in &m.globals {
+        for g in &m.after {
             s.push_str(&format!("// after: {g}\n"));
         }
     }

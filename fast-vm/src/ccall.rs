@@ -431,6 +431,14 @@ pub fn build_wrapper(
         }
     }
     b.switch_to_block(give_up);
+    // Zero, in registers or in the caller's result buffer (`native.callback`).
+    if let (Some(rt), Some(buf)) = (types.sig(sig).rets.first(), sret) {
+        let zs: Vec<Value> = leaves(types, *rt)?
+            .iter()
+            .map(|(_, lt)| zero(&mut b, *lt))
+            .collect();
+        store_leaves(&mut b, types, *rt, &zs, buf);
+    }
     let zeros: Vec<Value> = ret_tys.iter().map(|t| zero(&mut b, *t)).collect();
     b.ins().return_(&zeros);
     b.seal_all_blocks();

@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 mod ccall;
+pub mod codecache;
 pub mod crash;
 mod inline;
 mod lower;
@@ -105,7 +106,7 @@ impl Dynamic {
             trace,
         };
         ccall::build_wrapper(b, &module.types, sig, calls, cookie, self.frontend)?;
-        self.jit.define_function(wid, &mut cctx).ok()?;
+        codecache::define(&mut self.jit, wid, &mut cctx).ok()?;
         self.jit.finalize_definitions().ok()?;
         let addr = self.jit.get_finalized_function(wid) as u64;
         self.wrappers.insert((func, cookie), addr);
@@ -228,7 +229,11 @@ unsafe extern "C" fn rt_trace(ctx: *mut Ctx, kind: u64, id: u64, fp: u64, words:
     if let Some(e) = event
         && let Some(t) = heap.trace.as_mut()
     {
-        if matches!(e, NativeEvent::CCall { .. }) {
+        // A CCALL waits for its result, unless it has none (then no CCallReturn
+        // event comes for it).
+        if matches!(e, NativeEvent::CCall { .. })
+            && !types.sig((id & 0xffff_ffff) as SigId).rets.is_empty()
+        {
             heap.open_calls.push(t.len());
         }
         t.push(e);
@@ -357,16 +362,7 @@ impl<'m> Program<'m> {
         let reach = reachable(module, roots);
         let fuel_checks = options.fuel_checks;
         let bug = |e: &dyn std::fmt::Display| FastError::Bug(e.to_string());
-        let mut flags = cranelift_codegen::settings::builder();
-        use cranelift_codegen::settings::Configurable;
-        flags.set("opt_level", "speed").map_err(|e| bug(&e))?;
-        flags
-            .set("preserve_frame_pointers", "true")
-            .map_err(|e| bug(&e))?;
-        let isa = cranelift_native::builder()
-            .map_err(|e| FastError::Bug(e.to_string()))?
-            .finish(cranelift_codegen::settings::Flags::new(flags))
-            .map_err(|e| bug(&e))?;
+        let isa = host_isa()?;
         let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
         jb.symbol("muni_rt_alloc", runtime::rt_alloc as *const u8);
         jb.symbol("muni_rt_pin", runtime::rt_pin as *const u8);
@@ -477,6 +473,16 @@ impl<'m> Program<'m> {
             })
             .collect();
 
+        let rt = lower::Runtime {
+            alloc: alloc_id,
+            pin: pin_id,
+            expose: expose_id,
+            unexpose: unexpose_id,
+            unpin: unpin_id,
+            fmod: fmod_id,
+            fmodf: fmodf_id,
+            trace: trace_id,
+        };
         let mut traps = Vec::new();
         let mut not_compiled = vec![None; module.funcs.len()];
         let fe = jit.target_config();
@@ -496,41 +502,17 @@ impl<'m> Program<'m> {
             };
             let sig =
                 mu_signature(types, f.sig).ok_or_else(|| FastError::Bug("signature".into()))?;
-            let mut attempt = |cctx: &mut cranelift_codegen::Context,
+            let attempt = |cctx: &mut cranelift_codegen::Context,
                                fctx: &mut FunctionBuilderContext,
                                traps: &mut Vec<TrapInfo>| {
                 cctx.func.signature = sig.clone();
                 cctx.func.name = UserFuncName::user(0, i as u32);
-                let funcs: Vec<_> = ids
-                    .iter()
-                    .map(|id| id.map(|id| jit.declare_func_in_func(id, &mut cctx.func)))
-                    .collect();
-                let alloc = jit.declare_func_in_func(alloc_id, &mut cctx.func);
-                let pin = jit.declare_func_in_func(pin_id, &mut cctx.func);
-                let rt_expose = jit.declare_func_in_func(expose_id, &mut cctx.func);
-                let rt_unexpose = jit.declare_func_in_func(unexpose_id, &mut cctx.func);
-                let exposes: Vec<_> = expose_ids
-                    .iter()
-                    .map(|id| id.map(|id| jit.declare_func_in_func(id, &mut cctx.func)))
-                    .collect();
-                let unpin = jit.declare_func_in_func(unpin_id, &mut cctx.func);
-                let fmod = jit.declare_func_in_func(fmod_id, &mut cctx.func);
-                let fmodf = jit.declare_func_in_func(fmodf_id, &mut cctx.func);
-                let trace = trace_id.map(|t| jit.declare_func_in_func(t, &mut cctx.func));
-                let dummy = alloc;
-                let funcs: Vec<_> = funcs.iter().map(|f| f.unwrap_or(dummy)).collect();
                 let env = Env {
                     module,
-                    funcs: &funcs,
-                    alloc,
-                    pin,
-                    rt_expose,
-                    rt_unexpose,
-                    exposes: &exposes,
-                    unpin,
-                    trace,
-                    fmod,
-                    fmodf,
+                    jit: &jit,
+                    funcs: &ids,
+                    rt,
+                    exposes: &expose_ids,
                     global_offsets: &global_offsets,
                     externs: &externs,
                     traps,
@@ -611,8 +593,14 @@ impl<'m> Program<'m> {
                 grown: 0,
             })
             .map_err(|e| FastError::Bug(format!("{}: inlining: {e:?}", f.name)))?;
-            jit.define_function(id, &mut cctx)
-                .map_err(|e| FastError::Bug(format!("{}: {e:?}", f.name)))?;
+            if std::env::var_os("MUNI_CLIF_STATS").is_some() {
+                let insts: usize = cctx.func.layout.blocks().map(|b| cctx.func.layout.block_insts(b).count()).sum();
+                let mu: usize = f.body.as_ref().map_or(0, |b| b.blocks.iter().map(|x| x.insts.len()).sum());
+                eprintln!("CLIF {} mu {} clif {} blocks {}", f.name, mu, insts, cctx.func.layout.blocks().count());
+                if std::env::var_os("MUNI_CLIF_DUMP").is_some() { eprintln!("{}", cctx.func.display()); }
+            }
+            codecache::define(&mut jit, id, &mut cctx)
+                .map_err(|e| FastError::Bug(format!("{}: {e}", f.name)))?;
             jit.clear_context(&mut cctx);
         }
 
@@ -640,8 +628,8 @@ impl<'m> Program<'m> {
             };
             ccall::build_wrapper(b, types, sig, calls, cookie, fe)
                 .ok_or_else(|| FastError::Bug("an expose wrapper".into()))?;
-            jit.define_function(wid, &mut cctx)
-                .map_err(|e| FastError::Bug(format!("expose {k}: {e:?}")))?;
+            codecache::define(&mut jit, wid, &mut cctx)
+                .map_err(|e| FastError::Bug(format!("expose {k}: {e}")))?;
             jit.clear_context(&mut cctx);
         }
         // SystemV entry points the runner calls: (ctx, args) -> status.
@@ -709,8 +697,8 @@ impl<'m> Program<'m> {
             b.ins().return_(&[st]);
             b.seal_all_blocks();
             b.finalize(fe);
-            jit.define_function(eid, &mut cctx)
-                .map_err(|e| FastError::Bug(format!("entry {}: {e:?}", f.name)))?;
+            codecache::define(&mut jit, eid, &mut cctx)
+                .map_err(|e| FastError::Bug(format!("entry {}: {e}", f.name)))?;
             jit.clear_context(&mut cctx);
             entry_ids.push(Some(eid));
         }
@@ -822,24 +810,32 @@ impl<'m> Program<'m> {
             .map(|(o, _, _, seen)| (o, seen))
     }
 
-    /// [`Program::run_traced`] and [`Program::run_observing`] in one run: the
-    /// outcome, the native trace and the observed globals (what the differential
-    /// tester compares).
-    pub fn run_traced_observing(
+    /// Everything a run shows, what the differential tester compares: the
+    /// outcome, the native trace (when the program was compiled with it), every
+    /// global cell, and the objects the cells reach, breadth first, at most
+    /// `max_objects` of them (see [`Observation`]).
+    pub fn run_observed(
         &self,
         f: u32,
         args: &[Value],
         budgets: Budgets,
         gc_stress: bool,
-        observe: &[(u32, bool)],
-    ) -> Result<Observed, FastError> {
-        if !self.trace_native {
-            return Err(FastError::Usage(
-                "the program was compiled without the native trace".into(),
-            ));
-        }
-        self.run_inner(f, args, budgets, gc_stress, true, observe)
-            .map(|(o, _, t, seen)| (o, t.unwrap_or_default(), seen))
+        max_objects: usize,
+    ) -> Result<Observation, FastError> {
+        let all: Vec<(u32, bool)> = (0..self.module.globals.len() as u32)
+            .map(|g| (g, false))
+            .collect();
+        let mut objects = Vec::new();
+        let (outcome, _, trace, seen) =
+            self.run_inner_with(f, args, budgets, gc_stress, self.trace_native, &all, |view| {
+                objects = view.reachable(max_objects);
+            })?;
+        Ok(Observation {
+            outcome,
+            trace,
+            globals: seen.into_iter().map(|v| v.unwrap_or(OutValue::Dangling)).collect(),
+            objects,
+        })
     }
 
     /// Like [`Program::run_with`], also recording the native trace (the events of
@@ -869,6 +865,21 @@ impl<'m> Program<'m> {
         gc_stress: bool,
         trace: bool,
         observe: &[(u32, bool)],
+    ) -> Result<RunResult, FastError> {
+        self.run_inner_with(f, args, budgets, gc_stress, trace, observe, |_| {})
+    }
+
+    /// A run; `after` sees the heap and the globals before they go.
+    #[allow(clippy::too_many_arguments, reason = "the run's settings, each plain")]
+    fn run_inner_with(
+        &self,
+        f: u32,
+        args: &[Value],
+        budgets: Budgets,
+        gc_stress: bool,
+        trace: bool,
+        observe: &[(u32, bool)],
+        after: impl FnOnce(&View<'_, '_>),
     ) -> Result<RunResult, FastError> {
         let module = self.module;
         let types = &module.types;
@@ -976,7 +987,14 @@ impl<'m> Program<'m> {
                 x if x == StopCode::ClientTrap as u64 => {
                     let t = &self.traps[ctx.detail as usize];
                     let mut words = ctx.ret.iter().copied();
-                    let values = t.types.iter().map(|ty| view.out(*ty, &mut words)).collect();
+                    let values = t
+                        .values
+                        .iter()
+                        .map(|k| match k {
+                            lower::Kept::Words(ty) => view.out(*ty, &mut words),
+                            lower::Kept::Known(v) => v.clone(),
+                        })
+                        .collect();
                     Outcome::ClientTrap {
                         name: t.name.clone(),
                         values,
@@ -1013,8 +1031,10 @@ impl<'m> Program<'m> {
                 let o = self.heap_object(&heap, target)?;
                 Some(view.object(&o))
             })
-            .collect();
-        Ok((outcome, heap.stats, heap.trace.take(), seen))
+            .collect::<Vec<_>>();
+        after(&view);
+        let stats = heap.stats;
+        Ok((outcome, stats, heap.trace.take(), seen))
     }
 
     fn heap_object(&self, heap: &Heap<'_>, addr: u64) -> Option<runtime::ObjInfo> {
@@ -1022,8 +1042,21 @@ impl<'m> Program<'m> {
     }
 }
 
-/// A run's outcome, native trace and observed globals.
-pub type Observed = (Outcome, Vec<NativeEvent>, Vec<Option<OutValue>>);
+/// What one run shows ([`Program::run_observed`]).
+#[derive(Clone, Debug)]
+pub struct Observation {
+    /// How the run ended.
+    pub outcome: Outcome,
+    /// The native trace, when the program was compiled with it.
+    pub trace: Option<Vec<NativeEvent>>,
+    /// Every global cell's value, in the module's order.
+    pub globals: Vec<OutValue>,
+    /// The objects the globals reach, breadth first in the order references to
+    /// them appear (globals in order, then each object's contents): each object's
+    /// identity (as in `OutValue::Ref`) and contents.
+    pub objects: Vec<(u32, OutValue)>,
+}
+
 
 /// What a run gives back: outcome, GC figures, native trace, observed globals.
 type RunResult = (
@@ -1032,6 +1065,35 @@ type RunResult = (
     Option<Vec<NativeEvent>>,
     Vec<Option<OutValue>>,
 );
+
+/// The target: this machine, Cranelift's `speed` level, frame pointers kept; made
+/// once per thread (finding the CPU's features takes a while).
+fn host_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, FastError> {
+    use cranelift_codegen::settings::Configurable;
+    thread_local! {
+        static ISA: std::cell::OnceCell<Result<cranelift_codegen::isa::OwnedTargetIsa, FastError>> =
+            const { std::cell::OnceCell::new() };
+    }
+    ISA.with(|cell| {
+        cell.get_or_init(|| {
+            let bug = |e: &dyn std::fmt::Display| FastError::Bug(e.to_string());
+            let mut flags = cranelift_codegen::settings::builder();
+            flags.set("opt_level", if std::env::var_os("MUNI_OPT_NONE").is_some() { "none" } else { "speed" }).map_err(|e| bug(&e))?;
+            // The verifier runs once on each function's CLIF (`codecache::define`).
+            flags
+                .set("enable_verifier", "false")
+                .map_err(|e| bug(&e))?;
+            flags
+                .set("preserve_frame_pointers", "true")
+                .map_err(|e| bug(&e))?;
+            cranelift_native::builder()
+                .map_err(|e| FastError::Bug(e.to_string()))?
+                .finish(cranelift_codegen::settings::Flags::new(flags))
+                .map_err(|e| bug(&e))
+        })
+        .clone()
+    })
+}
 
 /// What a compilation covers: functions and static exposures.
 struct Reach {
@@ -1101,6 +1163,24 @@ struct View<'a, 'm> {
 }
 
 impl View<'_, '_> {
+    /// The objects the global cells reach ([`reachable`]).
+    fn reachable(&self, max: usize) -> Vec<(u32, OutValue)> {
+        let m = self.program.module;
+        let roots: Vec<OutValue> = m
+            .globals
+            .iter()
+            .zip(&self.program.global_offsets)
+            .map(|(g, off)| self.read(self.globals + off, g.ty))
+            .collect();
+        let by_serial: std::collections::HashMap<u32, runtime::ObjInfo> = self
+            .heap
+            .all_objects()
+            .into_iter()
+            .map(|o| (o.serial as u32, o))
+            .collect();
+        spec_model::outcome::reachable(&roots, max, |s| by_serial.get(&s).map(|o| self.object(o)))
+    }
+
     /// Reads a value of type `t` from memory at `addr` (in the native layout).
     fn read(&self, addr: u64, t: TypeId) -> OutValue {
         let types = &self.program.module.types;
@@ -1189,10 +1269,17 @@ impl View<'_, '_> {
             },
             Type::Float => OutValue::Float(w as u32),
             Type::Double => OutValue::Double(w),
-            Type::Ref(_) | Type::WeakRef(_) => OutValue::Ref(
-                (w != 0).then(|| self.heap.find(w).map_or(u32::MAX, |o| o.serial as u32)),
-            ),
-            Type::IRef(_) => OutValue::IRef(if w == 0 { None } else { self.base(w) }),
+            // A reference the heap does not know is the fast VM's error, shown as such.
+            Type::Ref(_) | Type::WeakRef(_) if w == 0 => OutValue::Ref(None),
+            Type::Ref(_) | Type::WeakRef(_) => match self.heap.find(w) {
+                Some(o) => OutValue::Ref(Some(o.serial as u32)),
+                None => OutValue::Dangling,
+            },
+            Type::IRef(_) if w == 0 => OutValue::IRef(None),
+            Type::IRef(_) => match self.base(w) {
+                Some(b) => OutValue::IRef(Some(b)),
+                None => OutValue::Dangling,
+            },
             Type::FuncRef(_) => OutValue::FuncRef((w != 0).then(|| {
                 let i = self.program.code.iter().position(|c| *c == w);
                 i.map_or_else(
@@ -1202,6 +1289,12 @@ impl View<'_, '_> {
             })),
             Type::UPtr(_) | Type::UFuncPtr(_) => match self.heap.find(w) {
                 Some(o) => OutValue::MuPtr(o.serial as u32, w - o.base),
+                None if w != 0 && matches!(self.base(w), Some((IRefBase::Global(_), _))) => {
+                    match self.base(w) {
+                        Some((IRefBase::Global(g), off)) => OutValue::GlobalPtr(g, off),
+                        _ => OutValue::Ptr(w),
+                    }
+                }
                 None => match self.program.exposed_func(w) {
                     Some(f) => OutValue::Exposed(m.funcs[f as usize].name.as_str().to_string()),
                     None => OutValue::Ptr(w),

@@ -17,6 +17,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
+use cranelift_module::{FuncId as ClFuncId, Module as _};
 use spec_model::ir::{
     CommInst, ConstValue, Dest, Exc, Func, Module, Op, Operand, SigId, Type, TypeId, Types,
 };
@@ -105,39 +106,58 @@ pub fn mu_signature(types: &Types, s: SigId) -> Option<Signature> {
     Some(sig)
 }
 
-/// A client trap's name and the types of its keep-alive values, by index.
+/// A client trap's name and its keep-alive values, by index.
 #[derive(Clone, Debug)]
 pub struct TrapInfo {
     /// The trap's name.
     pub name: String,
-    /// The types of its KEEPALIVE values.
-    pub types: Vec<TypeId>,
+    /// Its KEEPALIVE values, in order.
+    pub values: Vec<Kept>,
 }
 
-/// What the lowering of one function needs from the whole program.
+/// One KEEPALIVE value of a client trap.
+#[derive(Clone, Debug)]
+pub enum Kept {
+    /// A value of this type, in the context's next return words.
+    Words(TypeId),
+    /// A global cell, function or exposure: known when compiling.
+    Known(spec_model::outcome::OutValue),
+}
+
+/// The runtime's entry points compiled code calls, as declared in the JIT module.
+#[derive(Clone, Copy, Debug)]
+pub struct Runtime {
+    /// `rt_alloc`.
+    pub alloc: ClFuncId,
+    /// `rt_pin`.
+    pub pin: ClFuncId,
+    /// `rt_expose`.
+    pub expose: ClFuncId,
+    /// `rt_unexpose`.
+    pub unexpose: ClFuncId,
+    /// `rt_unpin`.
+    pub unpin: ClFuncId,
+    /// `rt_fmod`.
+    pub fmod: ClFuncId,
+    /// `rt_fmodf`.
+    pub fmodf: ClFuncId,
+    /// `rt_trace`, when compiling with the native trace.
+    pub trace: Option<ClFuncId>,
+}
+
+/// What the lowering of one function needs from the whole program. A callee is
+/// imported into the function when it is first called.
 pub struct Env<'a> {
     /// The module.
     pub module: &'a Module,
-    /// Function references for every Mu function, imported into this function.
-    pub funcs: &'a [FuncRef],
-    /// `rt_alloc`.
-    pub alloc: FuncRef,
-    /// `rt_pin`.
-    pub pin: FuncRef,
-    /// `rt_expose`.
-    pub rt_expose: FuncRef,
-    /// `rt_unexpose`.
-    pub rt_unexpose: FuncRef,
+    /// The JIT module the function goes into.
+    pub jit: &'a cranelift_jit::JITModule,
+    /// The declaration of every Mu function the program compiles.
+    pub funcs: &'a [Option<ClFuncId>],
+    /// The runtime's entry points.
+    pub rt: Runtime,
     /// The C entry point of each static `.expose`.
-    pub exposes: &'a [Option<FuncRef>],
-    /// `rt_unpin`.
-    pub unpin: FuncRef,
-    /// `rt_fmod`, `rt_fmodf`.
-    pub fmod: FuncRef,
-    /// `rt_fmodf`.
-    pub fmodf: FuncRef,
-    /// `rt_trace`, when compiling with the native trace.
-    pub trace: Option<FuncRef>,
+    pub exposes: &'a [Option<ClFuncId>],
     /// Offsets of the global cells in the globals area.
     pub global_offsets: &'a [u64],
     /// Addresses of EXTERN constants, by constant id (`None`: unresolved).
@@ -174,6 +194,12 @@ struct Cx<'a, 'b> {
     acc: Option<Accumulator>,
     /// The current block ended early (its tail became a jump to the loop head).
     ended: bool,
+    /// The function's shared cold exits, filled in at the end: one that stops the
+    /// run with each code (detail 0), and `up`, which passes a status to the caller.
+    exits: Vec<(StopCode, Block)>,
+    up: Option<Block>,
+    /// The callees imported into this function so far.
+    imported: HashMap<ClFuncId, FuncRef>,
 }
 
 /// A function `f` whose blocks may end `%r1 = CALL @f (…); %r = ADD %x %r1; RET %r`
@@ -361,13 +387,20 @@ pub fn lower_function(
         non_null: non_null(body),
         acc: None,
         ended: false,
+        exits: Vec::new(),
+        up: None,
+        imported: HashMap::new(),
     };
     let types = &cx.env.module.types;
     let max_live = body
         .blocks
         .iter()
         .flat_map(|b| live_refs(types, body, b))
-        .map(|l| l.len())
+        .map(|l| {
+            l.iter()
+                .map(|s| ref_leaves(types, body.slot_types[*s as usize]).len())
+                .sum::<usize>()
+        })
         .max()
         .unwrap_or(0);
     // One Cranelift block per Mu block, with its parameters.
@@ -473,6 +506,7 @@ pub fn lower_function(
             cx.inst(&inst.op, &inst.results)?;
         }
     }
+    cx.fill_exits();
     cx.b.seal_all_blocks();
     let fe = cx.env.frontend;
     cx.b.finalize(fe);
@@ -486,6 +520,36 @@ fn unsupported(what: &str) -> NotCompiled {
 impl Cx<'_, '_> {
     fn types(&self) -> &Types {
         &self.env.module.types
+    }
+
+    /// The function `id` of the JIT module, imported on first use.
+    fn import(&mut self, id: ClFuncId) -> FuncRef {
+        if let Some(f) = self.imported.get(&id) {
+            return *f;
+        }
+        // As `Module::declare_func_in_func` does, which needs the module mutably.
+        let decl = self.env.jit.declarations().get_function_decl(id);
+        let func = &mut *self.b.func;
+        let signature = func.import_signature(decl.signature.clone());
+        let name = func.declare_imported_user_function(cranelift_codegen::ir::UserExternalName {
+            namespace: 0,
+            index: id.as_u32(),
+        });
+        let f = func.import_function(cranelift_codegen::ir::ExtFuncData {
+            name: cranelift_codegen::ir::ExternalName::user(name),
+            signature,
+            colocated: decl.linkage.is_final(),
+            patchable: false,
+        });
+        self.imported.insert(id, f);
+        f
+    }
+
+    /// Mu function `f` (a function the program does not compile stands for the
+    /// runtime's allocator: calls of it are refused before lowering starts).
+    fn func_ref(&mut self, f: u32) -> FuncRef {
+        let id = self.env.funcs[f as usize].unwrap_or(self.env.rt.alloc);
+        self.import(id)
     }
 
     fn load_ctx(&mut self, ty: ClType, off: i32) -> Value {
@@ -515,24 +579,48 @@ impl Cx<'_, '_> {
         let Some(slot) = self.shadow else {
             return Ok(live);
         };
-        let n = self.b.ins().iconst(I64, live.len() as i64);
+        let mut refs = Vec::new();
+        for s in &live {
+            if let Some(v) = self.slots.get(s) {
+                refs.push(*v);
+            } else {
+                let leaves = self
+                    .aggs
+                    .get(s)
+                    .ok_or_else(|| NotCompiled("a reference of another block".into()))?;
+                let t = self.slot_type(std::slice::from_ref(s))?;
+                for i in ref_leaves(self.types(), t) {
+                    refs.push(leaves[i]);
+                }
+            }
+        }
+        let n = self.b.ins().iconst(I64, refs.len() as i64);
         self.b.ins().stack_store(I64, n, slot, 8);
-        for (i, s) in live.iter().enumerate() {
-            let v = *self
-                .slots
-                .get(s)
-                .ok_or_else(|| unsupported("a reference of another block"))?;
+        for (i, v) in refs.into_iter().enumerate() {
             self.b.ins().stack_store(I64, v, slot, 16 + 8 * i as i32);
         }
         Ok(live)
     }
 
-    /// Reloads the references a collection may have moved.
+    /// Reloads the references a collection may have moved: each reference leaf of
+    /// the values `spill` saved, in the same order.
     fn reload(&mut self, live: &[u32]) {
         let Some(slot) = self.shadow else { return };
-        for (i, s) in live.iter().enumerate() {
-            let v = self.b.ins().stack_load(I64, I64, slot, 16 + 8 * i as i32);
-            self.slots.insert(*s, v);
+        let mut k = 0;
+        for s in live {
+            if self.slots.contains_key(s) {
+                let v = self.b.ins().stack_load(I64, I64, slot, 16 + 8 * k);
+                self.slots.insert(*s, v);
+                k += 1;
+            } else if let Ok(t) = self.slot_type(std::slice::from_ref(s)) {
+                for i in ref_leaves(self.types(), t) {
+                    let v = self.b.ins().stack_load(I64, I64, slot, 16 + 8 * k);
+                    if let Some(leaves) = self.aggs.get_mut(s) {
+                        leaves[i] = v;
+                    }
+                    k += 1;
+                }
+            }
         }
         let z = self.b.ins().iconst(I64, 0);
         self.b.ins().stack_store(I64, z, slot, 8);
@@ -555,14 +643,49 @@ impl Cx<'_, '_> {
         self.return_status(s);
     }
 
-    /// Branches to `then` if `cond` holds, else stops with `code` (in a cold block).
+    /// The function's cold exit that stops the run with `code`.
+    fn exit(&mut self, code: StopCode) -> Block {
+        if let Some((_, b)) = self.exits.iter().find(|(c, _)| *c == code) {
+            return *b;
+        }
+        let b = self.b.create_block();
+        self.b.set_cold_block(b);
+        self.exits.push((code, b));
+        b
+    }
+
+    /// The function's cold exit that returns its one parameter, a status, to the
+    /// caller (an exception or a stop passing through).
+    fn up_block(&mut self) -> Block {
+        if let Some(b) = self.up {
+            return b;
+        }
+        let b = self.b.create_block();
+        self.b.append_block_param(b, I32);
+        self.b.set_cold_block(b);
+        self.up = Some(b);
+        b
+    }
+
+    /// Fills in the shared exits (once the body is lowered).
+    fn fill_exits(&mut self) {
+        for (code, b) in std::mem::take(&mut self.exits) {
+            self.b.switch_to_block(b);
+            self.stop(code, 0);
+        }
+        if let Some(b) = self.up {
+            self.b.switch_to_block(b);
+            let status = self.b.block_params(b)[0];
+            self.leave();
+            self.return_status(status);
+        }
+    }
+
+    /// Continues if `ok` holds, else stops with `code` (at the shared exit).
     fn check_or_stop(&mut self, ok: Value, code: StopCode) {
         let cont = self.b.create_block();
-        let bad = self.b.create_block();
-        self.b.set_cold_block(bad);
+        let bad = self.exit(code);
         self.b.ins().brif(ok, cont, &[], bad, &[]);
-        self.b.switch_to_block(bad);
-        self.stop(code, 0);
         self.b.switch_to_block(cont);
     }
 
@@ -613,12 +736,13 @@ impl Cx<'_, '_> {
                     .iadd_imm_s(base, self.env.global_offsets[g as usize] as i64)
             }
             Operand::Func(f) => {
-                let fr = self.env.funcs[f as usize];
+                let fr = self.func_ref(f);
                 self.b.ins().func_addr(I64, fr)
             }
             Operand::Expose(e) => {
-                let fr = self.env.exposes[e as usize]
+                let id = self.env.exposes[e as usize]
                     .ok_or_else(|| unsupported("an exposure of this signature"))?;
+                let fr = self.import(id);
                 self.b.ins().func_addr(I64, fr)
             }
         })
@@ -829,16 +953,19 @@ impl Cx<'_, '_> {
         code: StopCode,
     ) -> Result<(), NotCompiled> {
         let cont = self.b.create_block();
-        let bad = self.b.create_block();
-        self.b.set_cold_block(bad);
-        self.b.ins().brif(failed, bad, &[], cont, &[]);
-        self.b.switch_to_block(bad);
         match exc {
             Some(e) => {
+                let bad = self.b.create_block();
+                self.b.set_cold_block(bad);
+                self.b.ins().brif(failed, bad, &[], cont, &[]);
+                self.b.switch_to_block(bad);
                 let null = self.b.ins().iconst(I64, 0);
                 self.jump(&e.exc, Some(null))?;
             }
-            None => self.stop(code, 0),
+            None => {
+                let bad = self.exit(code);
+                self.b.ins().brif(failed, bad, &[], cont, &[]);
+            }
         }
         self.b.switch_to_block(cont);
         Ok(())
@@ -964,7 +1091,7 @@ impl Cx<'_, '_> {
                 self.leave();
                 match callee {
                     Operand::Func(f) => {
-                        let fr = self.env.funcs[*f as usize];
+                        let fr = self.func_ref(*f);
                         self.b.ins().return_call(fr, &argv);
                     }
                     other => {
@@ -1214,15 +1341,32 @@ impl Cx<'_, '_> {
                     .body
                     .as_ref()
                     .ok_or_else(|| unsupported("a body"))?;
+                use spec_model::outcome::{IRefBase, OutValue};
+                let module = self.env.module;
                 let mut tys = Vec::new();
                 let mut k = 0;
                 for o in keepalive {
                     let t = match o {
                         Operand::Local(s) => body.slot_types[*s as usize],
-                        Operand::Const(c) => self.env.module.consts[*c as usize].ty,
-                        _ => return Err(unsupported("a global or function in KEEPALIVE")),
+                        Operand::Const(c) => module.consts[*c as usize].ty,
+                        Operand::Global(g) => {
+                            let name = module.globals[*g as usize].name.as_str().to_string();
+                            tys.push(Kept::Known(OutValue::IRef(Some((IRefBase::Global(name), 0)))));
+                            continue;
+                        }
+                        Operand::Func(f) => {
+                            let name = module.funcs[*f as usize].name.as_str().to_string();
+                            tys.push(Kept::Known(OutValue::FuncRef(Some(name))));
+                            continue;
+                        }
+                        Operand::Expose(e) => {
+                            let f = module.exposes[*e as usize].func;
+                            let name = module.funcs[f as usize].name.as_str().to_string();
+                            tys.push(Kept::Known(OutValue::Exposed(name)));
+                            continue;
+                        }
                     };
-                    tys.push(t);
+                    tys.push(Kept::Words(t));
                     for v in self.flat(*o)? {
                         if k >= crate::runtime::RET_SLOTS {
                             return Err(unsupported("this many KEEPALIVE values"));
@@ -1235,7 +1379,7 @@ impl Cx<'_, '_> {
                 let index = self.env.traps.len() as i64;
                 self.env.traps.push(TrapInfo {
                     name: name.as_str().to_string(),
-                    types: tys,
+                    values: tys,
                 });
                 self.stop(StopCode::ClientTrap, index);
                 // Instructions after a TRAP are unreachable in this engine; keep the IR valid.
@@ -1245,13 +1389,15 @@ impl Cx<'_, '_> {
             Op::CommInst(CommInst::ThreadExit) => self.stop(StopCode::ThreadExit, 0),
             Op::CommInst(CommInst::Pin { x, .. }) => {
                 let x = self.val(*x)?;
-                let c = self.b.ins().call(self.env.pin, &[self.ctx, x]);
+                let pin = self.import(self.env.rt.pin);
+                let c = self.b.ins().call(pin, &[self.ctx, x]);
                 let v = self.b.inst_results(c)[0];
                 self.set(r, 0, v);
             }
             Op::CommInst(CommInst::Unpin { x, .. }) => {
                 let x = self.val(*x)?;
-                self.b.ins().call(self.env.unpin, &[self.ctx, x]);
+                let unpin = self.import(self.env.rt.unpin);
+                self.b.ins().call(unpin, &[self.ctx, x]);
             }
             Op::CommInst(CommInst::GetCookie) => {
                 // The cookie if native code called this very frame, else 0.
@@ -1267,7 +1413,8 @@ impl Cx<'_, '_> {
                 let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, fv, 0);
                 self.check_or_stop(nonnull, StopCode::NullCall);
                 let c = self.val(*cookie)?;
-                let call = self.b.ins().call(self.env.rt_expose, &[self.ctx, fv, c]);
+                let rt_expose = self.import(self.env.rt.expose);
+                let call = self.b.ins().call(rt_expose, &[self.ctx, fv, c]);
                 let addr = self.b.inst_results(call)[0];
                 let ok = self.b.ins().icmp_imm_s(IntCC::NotEqual, addr, 0);
                 self.check_or_stop(ok, StopCode::Unsupported);
@@ -1275,7 +1422,8 @@ impl Cx<'_, '_> {
             }
             Op::CommInst(CommInst::Unexpose { p }) => {
                 let pv = self.val(*p)?;
-                let call = self.b.ins().call(self.env.rt_unexpose, &[self.ctx, pv]);
+                let rt_unexpose = self.import(self.env.rt.unexpose);
+                let call = self.b.ins().call(rt_unexpose, &[self.ctx, pv]);
                 let unknown = self.b.inst_results(call)[0];
                 let ok = self.b.ins().icmp_imm_s(IntCC::Equal, unknown, 0);
                 self.check_or_stop(ok, StopCode::UnexposeUnknown);
@@ -1355,7 +1503,7 @@ impl Cx<'_, '_> {
                 }
             }
         }
-        if let Some(rt_trace) = self.env.trace {
+        if let Some(rt_trace) = self.env.rt.trace.map(|t| self.import(t)) {
             let mut leaves = Vec::new();
             for a in args {
                 leaves.extend(self.flat(*a)?);
@@ -1387,13 +1535,11 @@ impl Cx<'_, '_> {
         let stop = self.load_ctx(I64, offsets::STOP);
         let ended = self.b.ins().icmp_imm_s(IntCC::NotEqual, stop, 0);
         let cont = self.b.create_block();
-        let out = self.b.create_block();
-        self.b.set_cold_block(out);
-        self.b.ins().brif(ended, out, &[], cont, &[]);
-        self.b.switch_to_block(out);
-        self.leave();
+        let up = self.up_block();
         let st = self.b.ins().iconst(I32, i64::from(STOP));
-        self.return_status(st);
+        self.b
+            .ins()
+            .brif(ended, up, &bargs(&[st]), cont, &[]);
         self.b.switch_to_block(cont);
         if let Some(t) = types.sig(sig).rets.first().copied() {
             let vals = match ret {
@@ -1402,7 +1548,7 @@ impl Cx<'_, '_> {
                 Some(Crossing::Memory(_)) => load_leaves(&mut self.b, types, t, sret.unwrap_or(fp)),
                 _ => Vec::new(),
             };
-            if let Some(rt_trace) = self.env.trace {
+            if let Some(rt_trace) = self.env.rt.trace.map(|t| self.import(t)) {
                 let words = crate::ccall::trace_words(&mut self.b, &vals);
                 let kind = self
                     .b
@@ -1499,7 +1645,8 @@ impl Cx<'_, '_> {
         let sz = self.b.ins().iconst(I64, size as i64);
         let t = self.b.ins().iconst(I64, i64::from(ty));
         let zero = self.b.ins().iconst(I64, 0);
-        let call = self.b.ins().call(self.env.alloc, &[self.ctx, sz, t, zero]);
+        let alloc = self.import(self.env.rt.alloc);
+        let call = self.b.ins().call(alloc, &[self.ctx, sz, t, zero]);
         let addr = self.b.inst_results(call)[0];
         self.b.ins().jump(join, &bargs(&[addr]));
         self.b.switch_to_block(join);
@@ -1533,10 +1680,8 @@ impl Cx<'_, '_> {
     ) -> Result<(), NotCompiled> {
         let live = self.spill()?;
         let t = self.b.ins().iconst(I64, i64::from(ty));
-        let call = self
-            .b
-            .ins()
-            .call(self.env.alloc, &[self.ctx, size, t, var_len]);
+        let alloc = self.import(self.env.rt.alloc);
+        let call = self.b.ins().call(alloc, &[self.ctx, size, t, var_len]);
         let addr = self.b.inst_results(call)[0];
         self.allocated(addr, &live, exc, r)
     }
@@ -1577,20 +1722,62 @@ impl Cx<'_, '_> {
         );
         let t = self.b.func.dfg.value_type(value);
         let result = self.b.append_block_param(join, t);
+        // The references live across the call: the call reloads them (a collection
+        // may move what they point to), the answer keeps them, and the join takes
+        // whichever it came from.
+        let live = self.live.get(self.cur).cloned().unwrap_or_default();
+        let before = self.live_values(&live);
+        for v in &before {
+            let vt = self.b.func.dfg.value_type(*v);
+            self.b.append_block_param(join, vt);
+        }
         if base.on_true {
             self.b.ins().brif(cond, answer, &[], full_call, &[]);
         } else {
             self.b.ins().brif(cond, full_call, &[], answer, &[]);
         }
         self.b.switch_to_block(answer);
-        self.b.ins().jump(join, &bargs(&[value]));
+        let mut a = vec![value];
+        a.extend(&before);
+        self.b.ins().jump(join, &bargs(&a));
         self.b.switch_to_block(full_call);
         self.call_general(sig, callee, args, exc, r, true)?;
-        let v = self.val(Operand::Local(r[0]))?;
-        self.b.ins().jump(join, &bargs(&[v]));
+        let mut a = vec![self.val(Operand::Local(r[0]))?];
+        a.extend(self.live_values(&live));
+        self.b.ins().jump(join, &bargs(&a));
         self.b.switch_to_block(join);
+        let ps = self.b.block_params(join)[1..].to_vec();
+        self.rebind(&live, &ps);
         self.set(r, 0, result);
         Ok(())
+    }
+
+    /// The current values of frame slots `live` (an aggregate's leaves in order).
+    fn live_values(&self, live: &[u32]) -> Vec<Value> {
+        let mut out = Vec::new();
+        for s in live {
+            if let Some(v) = self.slots.get(s) {
+                out.push(*v);
+            } else if let Some(vs) = self.aggs.get(s) {
+                out.extend(vs);
+            }
+        }
+        out
+    }
+
+    /// Binds frame slots `live` to `vals`, as [`Cx::live_values`] laid them out.
+    fn rebind(&mut self, live: &[u32], vals: &[Value]) {
+        let mut k = 0;
+        for s in live {
+            if self.slots.contains_key(s) {
+                self.slots.insert(*s, vals[k]);
+                k += 1;
+            } else if let Some(vs) = self.aggs.get_mut(s) {
+                let n = vs.len();
+                vs.copy_from_slice(&vals[k..k + n]);
+                k += n;
+            }
+        }
     }
 
     /// `call.stack-exhausted` / `call.stack-exc`: a call from this frame needs one
@@ -1624,7 +1811,7 @@ impl Cx<'_, '_> {
         let live = self.spill()?;
         let call = match callee {
             Operand::Func(f) => {
-                let fr = self.env.funcs[f as usize];
+                let fr = self.func_ref(f);
                 self.b.ins().call(fr, &argv)
             }
             other => {
@@ -1641,34 +1828,35 @@ impl Cx<'_, '_> {
         let word0 = self.b.inst_results(call)[1];
         self.reload(&live);
         let normal = self.b.create_block();
-        let abnormal = self.b.create_block();
         let ok = self
             .b
             .ins()
             .icmp_imm_s(IntCC::Equal, status, i64::from(NORMAL));
-        self.b.ins().brif(ok, normal, &[], abnormal, &[]);
-        // An exception: to the handler, or on up. A stop: on up.
-        self.b.switch_to_block(abnormal);
-        self.b.set_cold_block(abnormal);
-        let is_exc = self
-            .b
-            .ins()
-            .icmp_imm_s(IntCC::Equal, status, i64::from(EXCEPTION));
-        let unwind = self.b.create_block();
-        let up = self.b.create_block();
-        self.b.ins().brif(is_exc, unwind, &[], up, &[]);
-        self.b.switch_to_block(up);
-        self.leave();
-        self.return_status(status);
-        self.b.switch_to_block(unwind);
+        let up = self.up_block();
         match exc {
+            // An exception: to the handler. A stop: on up.
             Some(e) => {
+                let abnormal = self.b.create_block();
+                self.b.ins().brif(ok, normal, &[], abnormal, &[]);
+                self.b.switch_to_block(abnormal);
+                self.b.set_cold_block(abnormal);
+                let is_exc = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, status, i64::from(EXCEPTION));
+                let unwind = self.b.create_block();
+                self.b
+                    .ins()
+                    .brif(is_exc, unwind, &[], up, &bargs(&[status]));
+                self.b.switch_to_block(unwind);
                 let ev = self.load_ctx(I64, offsets::EXC);
                 self.jump(&e.exc, Some(ev))?;
             }
+            // An exception or a stop: on up.
             None => {
-                self.leave();
-                self.return_status(status);
+                self.b
+                    .ins()
+                    .brif(ok, normal, &[], up, &bargs(&[status]));
             }
         }
         self.b.switch_to_block(normal);
@@ -1802,9 +1990,9 @@ impl Cx<'_, '_> {
             BinOp::Fdiv => self.b.ins().fdiv(a, b),
             BinOp::Frem => {
                 let f = if self.b.func.dfg.value_type(a) == F32 {
-                    self.env.fmodf
+                    self.import(self.env.rt.fmodf)
                 } else {
-                    self.env.fmod
+                    self.import(self.env.rt.fmod)
                 };
                 let c = self.b.ins().call(f, &[a, b]);
                 self.b.inst_results(c)[0]
@@ -2005,6 +2193,28 @@ pub(crate) fn uses(op: &Op) -> Vec<Operand> {
     out
 }
 
+/// The indices, among the leaves of a value of type `t`, of those the collector
+/// traces (`ref`, `iref`, `weakref`): a scalar reference is its own leaf 0, a
+/// struct or array has its reference fields' leaves.
+pub fn ref_leaves(types: &Types, t: TypeId) -> Vec<usize> {
+    fn walk(types: &Types, t: TypeId, k: &mut usize, out: &mut Vec<usize>) {
+        match types.get(t) {
+            Type::Struct(fs) => fs.iter().for_each(|f| walk(types, *f, k, out)),
+            Type::Array(e, n) => (0..*n).for_each(|_| walk(types, *e, k, out)),
+            Type::Ref(_) | Type::IRef(_) | Type::WeakRef(_) => {
+                out.push(*k);
+                *k += 1;
+            }
+            _ => *k += 1,
+        }
+    }
+    let mut out = Vec::new();
+    if leaves(types, t).is_some() {
+        walk(types, t, &mut 0, &mut out);
+    }
+    out
+}
+
 /// For each instruction of a block, the reference values (frame slots) still needed
 /// after it: what a safepoint there must keep for the collector to update.
 pub fn live_refs(
@@ -2012,12 +2222,7 @@ pub fn live_refs(
     body: &spec_model::ir::Body,
     block: &spec_model::ir::Block,
 ) -> Vec<Vec<u32>> {
-    let is_ref = |s: u32| {
-        matches!(
-            types.get(body.slot_types[s as usize]),
-            Type::Ref(_) | Type::IRef(_) | Type::WeakRef(_)
-        )
-    };
+    let is_ref = |s: u32| !ref_leaves(types, body.slot_types[s as usize]).is_empty();
     let n = block.insts.len();
     let mut out = vec![Vec::new(); n];
     let mut later: Vec<u32> = Vec::new();

@@ -51,7 +51,7 @@ pub enum StopCode {
 }
 
 /// Room for results and client-trap values, in 64-bit slots.
-pub const RET_SLOTS: usize = 64;
+pub const RET_SLOTS: usize = 256;
 
 /// The state a run shares with JIT code.
 #[repr(C)]
@@ -383,6 +383,31 @@ impl<'m> Heap<'m> {
             });
         }
         None
+    }
+
+    /// Every live object: those with an [`Obj`] and the young ones.
+    pub fn all_objects(&self) -> Vec<ObjInfo> {
+        let mut out: Vec<ObjInfo> = self
+            .objects
+            .keys()
+            .filter_map(|a| self.find(*a))
+            .collect();
+        for &ci in &self.nursery {
+            for y in &self.chunks[ci].young {
+                if !self.objects.contains_key(&y.addr) {
+                    out.push(ObjInfo {
+                        base: y.addr,
+                        size: y.size,
+                        ty: y.ty,
+                        var_len: 0,
+                        serial: y.serial,
+                        pins: 0,
+                        young: Some(ci),
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// The [`Obj`] of the object containing `addr`, making one of a young object

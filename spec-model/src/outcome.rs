@@ -87,10 +87,15 @@ pub enum OutValue {
     Ptr(u64),
     /// An address inside a pinned Mu object: the object and the offset.
     MuPtr(u32, u64),
+    /// An address inside a pinned global cell: its name and the offset.
+    GlobalPtr(String, u64),
     /// The C function pointer of an exposure of this Mu function.
     Exposed(String),
     /// A struct or array.
     Agg(Vec<OutValue>),
+    /// A reference or address into Mu memory that names no live object: what an
+    /// engine that lost track of an object shows (never the reference model).
+    Dangling,
 }
 
 /// What an internal reference points into.
@@ -123,11 +128,14 @@ pub enum Outcome {
 }
 
 /// Numbers objects by first appearance, so that outcomes compare up to renaming.
-#[derive(Default)]
-struct Renamer(HashMap<u32, usize>);
+/// One renaming can span several renderings (an outcome, the final globals and a
+/// native trace), so that the identity of objects across them is compared too.
+#[derive(Clone, Debug, Default)]
+pub struct Renamer(HashMap<u32, usize>);
 
 impl Renamer {
-    fn get(&mut self, o: u32) -> usize {
+    /// The number of object `o` in this renaming (the next free one if new).
+    pub fn get(&mut self, o: u32) -> usize {
         let n = self.0.len();
         *self.0.entry(o).or_insert(n + 1)
     }
@@ -153,7 +161,9 @@ fn write_value(f: &mut String, v: &OutValue, r: &mut Renamer) {
         OutValue::FuncRef(Some(n)) => write!(f, "@{n}"),
         OutValue::Ptr(p) => write!(f, "{p:#x}"),
         OutValue::MuPtr(o, off) => write!(f, "&obj#{}+{off}", r.get(*o)),
+        OutValue::GlobalPtr(g, off) => write!(f, "&@{g}+{off}"),
         OutValue::Exposed(n) => write!(f, "exposed@{n}"),
+        OutValue::Dangling => write!(f, "dangling"),
         OutValue::Agg(vs) => {
             f.push('{');
             for (i, v) in vs.iter().enumerate() {
@@ -171,32 +181,44 @@ fn write_value(f: &mut String, v: &OutValue, r: &mut Renamer) {
 /// Renders one value as outcome lines print it (objects numbered from 1 within
 /// this value): what `after:` checks of a conformance script compare.
 pub fn render_value(v: &OutValue) -> String {
+    render_value_in(v, &mut Renamer::default())
+}
+
+/// Renders one value, numbering its objects in the renaming `r`.
+pub fn render_value_in(v: &OutValue, r: &mut Renamer) -> String {
     let mut s = String::new();
-    write_value(&mut s, v, &mut Renamer::default());
+    write_value(&mut s, v, r);
     s
 }
 
-fn values(vs: &[OutValue]) -> String {
-    let mut r = Renamer::default();
+fn values(vs: &[OutValue], r: &mut Renamer) -> String {
     let mut s = String::new();
     for v in vs {
         s.push(' ');
-        write_value(&mut s, v, &mut r);
+        write_value(&mut s, v, r);
     }
     s
 }
 
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Outcome {
+    /// The outcome line, numbering objects in the renaming `r` (the `Display` form
+    /// starts a renaming of its own).
+    pub fn render_in(&self, r: &mut Renamer) -> String {
         match self {
-            Outcome::Return(vs) => write!(f, "return{}", values(vs)),
-            Outcome::Trap(c) => write!(f, "trap {}", c.code()),
-            Outcome::Ub(r) => write!(f, "ub {}", r.id()),
-            Outcome::Exhausted(b) => write!(f, "exhausted {}", b.word()),
+            Outcome::Return(vs) => format!("return{}", values(vs, r)),
+            Outcome::Trap(c) => format!("trap {}", c.code()),
+            Outcome::Ub(rule) => format!("ub {}", rule.id()),
+            Outcome::Exhausted(b) => format!("exhausted {}", b.word()),
             Outcome::ClientTrap { name, values: vs } => {
-                write!(f, "client_trap @{name}{}", values(vs))
+                format!("client_trap @{name}{}", values(vs, r))
             }
         }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render_in(&mut Renamer::default()))
     }
 }
 
@@ -275,7 +297,11 @@ pub enum NativeEvent {
 /// Renders a native trace, one event a line, objects numbered by first appearance
 /// across the whole trace.
 pub fn render_trace(events: &[NativeEvent]) -> Vec<String> {
-    let mut r = Renamer::default();
+    render_trace_in(events, &mut Renamer::default())
+}
+
+/// Renders a native trace, numbering objects in the renaming `r`.
+pub fn render_trace_in(events: &[NativeEvent], r: &mut Renamer) -> Vec<String> {
     let list = |vs: &[OutValue], r: &mut Renamer| {
         let mut s = String::new();
         for (i, v) in vs.iter().enumerate() {
@@ -289,26 +315,60 @@ pub fn render_trace(events: &[NativeEvent]) -> Vec<String> {
     events
         .iter()
         .map(|e| match e {
-            NativeEvent::Pin(v) => format!("pin {}", list(std::slice::from_ref(v), &mut r)),
-            NativeEvent::Unpin(v) => format!("unpin {}", list(std::slice::from_ref(v), &mut r)),
+            NativeEvent::Pin(v) => format!("pin {}", list(std::slice::from_ref(v), r)),
+            NativeEvent::Unpin(v) => format!("unpin {}", list(std::slice::from_ref(v), r)),
             NativeEvent::CCall {
                 callee,
                 args,
                 result,
             } => {
-                let a = list(args, &mut r);
+                let a = list(args, r);
                 match result {
                     Some(v) => format!(
                         "ccall {callee}({a}) -> {}",
-                        list(std::slice::from_ref(v), &mut r)
+                        list(std::slice::from_ref(v), r)
                     ),
                     None => format!("ccall {callee}({a})"),
                 }
             }
             NativeEvent::Callback { func, args } => {
-                format!("callback @{func}({})", list(args, &mut r))
+                format!("callback @{func}({})", list(args, r))
             }
-            NativeEvent::CallbackReturn(vs) => format!("callback-return {}", list(vs, &mut r)),
+            NativeEvent::CallbackReturn(vs) => format!("callback-return {}", list(vs, r)),
         })
         .collect()
+}
+
+/// The objects `roots` reach, breadth first in the order references appear:
+/// `contents(id)` gives an object's contents (None: no such live object). Both
+/// engines list what a run's globals reach with it, so the lists compare (the
+/// differential tester's view of the heap).
+pub fn reachable(
+    roots: &[OutValue],
+    max: usize,
+    mut contents: impl FnMut(u32) -> Option<OutValue>,
+) -> Vec<(u32, OutValue)> {
+    fn refs(v: &OutValue, out: &mut Vec<u32>) {
+        match v {
+            OutValue::Ref(Some(o)) | OutValue::IRef(Some((IRefBase::Obj(o), _))) => out.push(*o),
+            OutValue::Agg(vs) => vs.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut queue = Vec::new();
+    roots.iter().for_each(|v| refs(v, &mut queue));
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < queue.len() && out.len() < max {
+        let o = queue[i];
+        i += 1;
+        if !seen.insert(o) {
+            continue;
+        }
+        let c = contents(o).unwrap_or(OutValue::Dangling);
+        refs(&c, &mut queue);
+        out.push((o, c));
+    }
+    out
 }

@@ -167,6 +167,9 @@ pub struct Machine<'m> {
     pub pins: HashMap<Option<Loc>, u32>,
     /// Events at the native boundary, when recording (`--trace-native`).
     pub trace: Option<Vec<NativeEvent>>,
+    /// How often each instruction ran, when counting (the differential tester's
+    /// statistics of what ran).
+    pub profile: Option<Profile>,
     consts: Vec<Option<Value>>,
     /// The C function pointer of each static `.expose`.
     static_exposes: Vec<Option<native::Exposure>>,
@@ -180,6 +183,53 @@ pub struct Machine<'m> {
     pending: Option<(RuleId, Outcome)>,
     /// A model error inside a callback, likewise.
     pending_error: Option<ModelError>,
+}
+
+/// How often each instruction of a module ran: one count per instruction of each
+/// function, blocks in order.
+#[derive(Clone, Debug, Default)]
+pub struct Profile {
+    /// Per function, the index in `counts` of each block's first instruction.
+    starts: Vec<Vec<usize>>,
+    /// Per function, a count per instruction.
+    counts: Vec<Vec<u64>>,
+}
+
+impl Profile {
+    /// All counts zero, for the functions of `m`.
+    pub fn new(m: &Module) -> Profile {
+        let mut p = Profile::default();
+        for f in &m.funcs {
+            let mut starts = Vec::new();
+            let mut n = 0;
+            for b in f.body.iter().flat_map(|b| &b.blocks) {
+                starts.push(n);
+                n += b.insts.len();
+            }
+            p.starts.push(starts);
+            p.counts.push(vec![0; n]);
+        }
+        p
+    }
+
+    fn hit(&mut self, f: FuncId, b: u32, i: u32) {
+        let Some(start) = self.starts.get(f as usize).and_then(|s| s.get(b as usize)) else {
+            return;
+        };
+        if let Some(c) = self.counts[f as usize].get_mut(start + i as usize) {
+            *c += 1;
+        }
+    }
+
+    /// How often instruction `i` of block `b` of function `f` ran.
+    pub fn count(&self, f: FuncId, b: u32, i: u32) -> u64 {
+        self.starts
+            .get(f as usize)
+            .and_then(|s| s.get(b as usize))
+            .and_then(|start| self.counts[f as usize].get(start + i as usize))
+            .copied()
+            .unwrap_or(0)
+    }
 }
 
 fn null_value(types: &Types, t: TypeId) -> Value {
@@ -255,6 +305,7 @@ impl<'m> Machine<'m> {
             rule_counts: vec![0; RuleId::ALL.len()],
             pins: HashMap::new(),
             trace: None,
+            profile: None,
             consts,
             static_exposes,
             exposures: HashMap::new(),
@@ -437,6 +488,9 @@ impl<'m> Machine<'m> {
 
     /// Applies one rule.
     pub fn step(&mut self) -> R<Step> {
+        if let (Some(p), Some(fr)) = (&mut self.profile, self.frames.last()) {
+            p.hit(fr.func, fr.block, fr.pc);
+        }
         let s = self.apply()?;
         self.rule_counts[s.rule as usize] += 1;
         Ok(s)
@@ -1247,7 +1301,13 @@ impl<'m> Machine<'m> {
                 f.map(|f| self.module.funcs[f as usize].name.as_str().to_string()),
             ),
             (_, Value::Ptr(p)) => match self.mem.place(*p) {
-                Place::Obj(o, off) => OutValue::MuPtr(o, off),
+                Place::Obj(o, off) => match self.mem.objs[o as usize].space {
+                    Space::Global(g) => OutValue::GlobalPtr(
+                        self.module.globals[g as usize].name.as_str().to_string(),
+                        off,
+                    ),
+                    _ => OutValue::MuPtr(o, off),
+                },
                 _ => match self.exposed_func(*p) {
                     Some(f) => {
                         OutValue::Exposed(self.module.funcs[f as usize].name.as_str().to_string())

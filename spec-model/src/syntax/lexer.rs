@@ -3,20 +3,21 @@
 
 use super::ast::Span;
 use crate::diag::{Diagnostic, Severity};
+use std::rc::Rc;
 
 /// A token kind.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tok {
     /// `@name` (text without `@`).
-    Global(String),
+    Global(Rc<str>),
     /// `%name` (text without `%`).
-    Local(String),
+    Local(Rc<str>),
     /// `#FLAG` (text without `#`).
-    Flag(String),
+    Flag(Rc<str>),
     /// `.typedef` and the other directives (text without `.`).
-    Directive(String),
+    Directive(Rc<str>),
     /// A word: keyword, type constructor, `nanf`, `bitsd`...
-    Word(String),
+    Word(Rc<str>),
     /// An integer literal that fits in 64 bits (signed or unsigned).
     Int(i128),
     /// An integer literal of 65 to 128 bits, as its sign and magnitude: a constant of
@@ -27,7 +28,7 @@ pub enum Tok {
     /// A `double` literal (`1.5d`, `-infd`, `nand`), as bits.
     DoubleLit(u64),
     /// A string literal.
-    Str(String),
+    Str(Rc<str>),
     /// One of `= < > ( ) { } [ ] : ; ->`.
     Punct(&'static str),
     /// End of input.
@@ -49,7 +50,7 @@ fn is_idchar(c: u8) -> bool {
 pub fn lex(file: u32, src: &str) -> Result<Vec<Token>, Diagnostic> {
     let b = src.as_bytes();
     let mut i = 0usize;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(src.len() / 4);
     let span = |lo: usize, hi: usize| Span {
         file,
         lo: u32::try_from(lo).unwrap_or(u32::MAX),
@@ -93,12 +94,12 @@ pub fn lex(file: u32, src: &str) -> Result<Vec<Token>, Diagnostic> {
                         format!("`{}` must be followed by a name", c as char),
                     ));
                 }
-                let text = src[start..i].to_string();
+                let text = &src[start..i];
                 match c {
-                    b'@' => Tok::Global(text),
-                    b'%' => Tok::Local(text),
-                    b'#' => Tok::Flag(text),
-                    _ => Tok::Directive(text),
+                    b'@' => Tok::Global(Rc::from(text)),
+                    b'%' => Tok::Local(Rc::from(text)),
+                    b'#' => Tok::Flag(Rc::from(text)),
+                    _ => Tok::Directive(Rc::from(text)),
                 }
             }
             b'"' => {
@@ -142,7 +143,7 @@ pub fn lex(file: u32, src: &str) -> Result<Vec<Token>, Diagnostic> {
                         }
                     }
                 }
-                Tok::Str(s)
+                Tok::Str(Rc::from(s))
             }
             b'-' if b.get(i + 1) == Some(&b'>') => {
                 i += 2;
@@ -177,7 +178,7 @@ pub fn lex(file: u32, src: &str) -> Result<Vec<Token>, Diagnostic> {
                 match &src[lo..i] {
                     "nanf" => Tok::FloatLit(f32::NAN.to_bits()),
                     "nand" => Tok::DoubleLit(f64::NAN.to_bits()),
-                    w => Tok::Word(w.to_string()),
+                    w => Tok::Word(Rc::from(w)),
                 }
             }
             _ => {

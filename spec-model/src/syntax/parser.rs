@@ -218,7 +218,7 @@ impl Parser {
         }
     }
     fn is_word(&self, w: &str) -> bool {
-        matches!(self.peek(), Tok::Word(x) if x == w)
+        matches!(self.peek(), Tok::Word(x) if &**x == w)
     }
     fn eat_word(&mut self, w: &str) -> bool {
         if self.is_word(w) {
@@ -243,7 +243,7 @@ impl Parser {
             Tok::Global(s) => {
                 self.bump();
                 Ok(Ident {
-                    name: Name::new(&s),
+                    name: Name(s),
                     span,
                 })
             }
@@ -280,7 +280,7 @@ impl Parser {
             Tok::Global(s) => {
                 self.bump();
                 Ok(Ident {
-                    name: Name::new(&s),
+                    name: Name(s),
                     span,
                 })
             }
@@ -323,7 +323,7 @@ impl Parser {
             Tok::Flag(s) => {
                 self.bump();
                 Ok(Flag {
-                    name: Rc::from(s.as_str()),
+                    name: s.clone(),
                     span,
                 })
             }
@@ -371,7 +371,7 @@ impl Parser {
             _ => return self.expected("a top-level definition (`.typedef`, `.funcdef`, ...)"),
         };
         self.bump();
-        let def = match dir.as_str() {
+        let def = match &*dir {
             "typedef" => {
                 let name = self.global()?;
                 self.punct("=")?;
@@ -466,7 +466,7 @@ impl Parser {
             return self.expected("a type constructor");
         };
         self.bump();
-        Ok(match w.as_str() {
+        Ok(match &*w {
             "int" => {
                 self.punct("<")?;
                 let s = self.span();
@@ -526,7 +526,7 @@ impl Parser {
                 let t = self.global()?;
                 let n = self.uint("a length")?;
                 self.punct(">")?;
-                if w == "array" {
+                if &*w == "array" {
                     TypeCtor::Array(t, n)
                 } else {
                     TypeCtor::Other(OtherType::Vector(t, n))
@@ -576,12 +576,12 @@ impl Parser {
             }
             Tok::Word(w) => {
                 self.bump();
-                match w.as_str() {
+                match &*w {
                     "NULL" => Ok(ConstCtor::Null),
                     "EXTERN" => match self.peek().clone() {
                         Tok::Str(s) => {
                             self.bump();
-                            Ok(ConstCtor::Extern(s))
+                            Ok(ConstCtor::Extern(s.to_string()))
                         }
                         _ => self.expected("a symbol name in quotes"),
                     },
@@ -598,7 +598,7 @@ impl Parser {
                                 format!("the bits must be between 0 and {max:#x}"),
                             )
                         };
-                        if w == "bitsf" {
+                        if &*w == "bitsf" {
                             u32::try_from(v)
                                 .map(ConstCtor::Float)
                                 .map_err(|_| too_big(u64::from(u32::MAX)))
@@ -742,7 +742,7 @@ impl Parser {
         let Tok::Word(w) = self.peek() else {
             return None;
         };
-        let o = match w.as_str() {
+        let o = match &**w {
             "NOT_ATOMIC" => MemOrd::NotAtomic,
             "RELAXED" => MemOrd::Relaxed,
             "CONSUME" => MemOrd::Consume,
@@ -800,7 +800,7 @@ impl Parser {
             return Ok(InstKind::Conv { op, from, to, x });
         }
         let ptr = |p: &mut Parser| p.eat_word("PTR");
-        Ok(match w.as_str() {
+        Ok(match &*w {
             "SELECT" => {
                 let (cond_ty, ty) = self.two_types()?;
                 InstKind::Select {
@@ -871,7 +871,7 @@ impl Parser {
                 let index = self.uint("a field index")?;
                 self.punct(">")?;
                 let x = self.value()?;
-                if w == "EXTRACTVALUE" {
+                if &*w == "EXTRACTVALUE" {
                     InstKind::ExtractValue { ty, index, x }
                 } else {
                     InstKind::InsertValue {
@@ -894,7 +894,7 @@ impl Parser {
                 let (ty, len_ty) = self.two_types()?;
                 let len = self.value()?;
                 let exc = self.exc_clause()?;
-                if w == "NEWHYBRID" {
+                if &*w == "NEWHYBRID" {
                     InstKind::NewHybrid {
                         ty,
                         len_ty,
@@ -1091,7 +1091,7 @@ impl Parser {
                     keepalive: self.keepalive()?,
                 }
             }
-            _ if UNSUPPORTED_INSTS.contains(&w.as_str()) => {
+            _ if UNSUPPORTED_INSTS.contains(&&*w) => {
                 self.skip_instruction();
                 self.unsupported.push(Diagnostic::new(
                     Severity::Unsupported,
@@ -1099,7 +1099,7 @@ impl Parser {
                     span,
                     format!("`{w}` is full Mu, outside the subset muni executes"),
                 ));
-                InstKind::Unsupported(Rc::from(w.as_str()))
+                InstKind::Unsupported(w.clone())
             }
             _ => {
                 self.pos -= 1;
@@ -1148,8 +1148,8 @@ impl Parser {
                 }
                 Tok::Word(w)
                     if depth == 0
-                        && (INST_KEYWORDS.contains(&w.as_str())
-                            || UNSUPPORTED_INSTS.contains(&w.as_str())) =>
+                        && (INST_KEYWORDS.contains(&&**w)
+                            || UNSUPPORTED_INSTS.contains(&&**w)) =>
                 {
                     return;
                 }

@@ -1,0 +1,414 @@
+//! The generator: well-typed Mu IR programs free of undefined behaviour by
+//! construction, read from an [`arbitrary::Unstructured`] (libFuzzer feeds it
+//! directly; the proptest front end feeds it bytes that proptest shrinks).
+//!
+//! A program is a chain of functions `@f0 … @fN` with random signatures (0–8
+//! parameters and 0–3 results of every type both engines support); each calls only
+//! later ones, so the call graph is acyclic. Each function carries typed values
+//! along a forward spine of blocks (BRANCH, BRANCH2, SWITCH with many cases), with
+//! counted loops (rarely endless, to run out of fuel), and its statements are drawn
+//! by the weights of [`Config`]: every operator at every width, every comparison
+//! predicate and conversion pair, SELECT of every type, aggregates, memory of
+//! every space, atomics, pinning with PTR accesses, CCALLs of the campaign's random
+//! C library ([`clib`]) with out-pointers and callbacks into generated Mu
+//! functions, calls with exception clauses, THROWs caught frames above, and the
+//! rarer rules. Divisions are guarded (a zero divisor becomes one) except in a
+//! few functions, where they may trap; indices are always reduced into range.
+//! The first bytes draw the program's configuration (swarm testing).
+//!
+//! What a program computes is observed: its results, every global cell (and the
+//! object a reference global refers to), and the native trace.
+
+pub mod clib;
+mod func;
+pub mod types;
+
+use crate::config::Config;
+use arbitrary::Unstructured;
+use clib::{CTy, Library};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use types::{Decls, Sig, Ty};
+
+/// The prelude every program draws its fixed definitions from
+/// (difftest/prelude/prelude.uir).
+pub const PRELUDE: &str = include_str!("../../prelude/prelude.uir");
+
+/// A generated program and how to run it.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// The bundle, in Mu IR text.
+    pub text: String,
+    /// The function to call.
+    pub entry: String,
+    /// Its arguments, as Mu literals.
+    pub args: Vec<String>,
+}
+
+/// A function of the program: its name and signature.
+#[derive(Clone, Debug)]
+struct FnInfo {
+    name: String,
+    sig: Sig,
+}
+
+/// A generated callback: a Mu function with the signature of a C callback type,
+/// exposed statically (and dynamically at some call sites).
+#[derive(Clone, Debug)]
+struct Callback {
+    name: String,
+    sig: Sig,
+    expose: String,
+    cookie: String,
+}
+
+/// What the generation of one program shares between its functions.
+struct Prog<'l> {
+    cfg: Config,
+    lib: &'l Library,
+    decls: Decls,
+    funcs: Vec<FnInfo>,
+    callbacks: HashMap<usize, Callback>,
+    /// The C functions the program may call (indices into the library).
+    cfuncs: Vec<usize>,
+    /// EXTERN constants of C functions, by library index.
+    externs: HashMap<usize, String>,
+    globals: Vec<(Ty, String)>,
+    bodies: String,
+}
+
+/// Generates a program from the bytes behind `u`, calling into `lib`, with the
+/// configuration drawn around `base`.
+pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Program {
+    let cfg = if u.ratio(1u8, 2).unwrap_or(false) {
+        Config::arbitrary(u, base)
+    } else {
+        base.clone()
+    };
+    static PRELUDE_DECLS: std::sync::OnceLock<Decls> = std::sync::OnceLock::new();
+    let mut p = Prog {
+        decls: PRELUDE_DECLS
+            .get_or_init(|| Decls::with_prelude(PRELUDE))
+            .clone(),
+        cfg,
+        lib,
+        funcs: Vec::new(),
+        callbacks: HashMap::default(),
+        cfuncs: Vec::new(),
+        externs: HashMap::default(),
+        globals: Vec::new(),
+        bodies: String::new(),
+    };
+    let count = u.int_in_range(1..=p.cfg.functions as usize + 1).unwrap_or(1);
+    for i in 0..count {
+        let sig = p.random_sig(u, i == 0);
+        p.funcs.push(FnInfo {
+            name: format!("@f{i}"),
+            sig,
+        });
+    }
+    for k in 0..u.int_in_range(1..=5usize).unwrap_or(1) {
+        let t = p.value_ty(u, 0);
+        p.globals.push((t, format!("@g{k}")));
+    }
+    p.globals.push((Ty::I64, "@gsum".into()));
+    if !lib.funcs.is_empty() && p.cfg.w_ccall > 0 {
+        for _ in 0..u.int_in_range(0..=p.cfg.c_functions as usize).unwrap_or(0) {
+            let f = u.int_in_range(0..=lib.funcs.len() - 1).unwrap_or(0);
+            if !p.cfuncs.contains(&f) {
+                p.cfuncs.push(f);
+            }
+        }
+    }
+    // A callback for each callback type the chosen C functions take.
+    let needed: BTreeSet<usize> = p
+        .cfuncs
+        .iter()
+        .flat_map(|f| lib.funcs[*f].sig.params.iter())
+        .filter_map(|t| match t {
+            CTy::FnPtr(c) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    for c in needed {
+        let sig = lib.mu_sig(&lib.callbacks[c]);
+        let k = p.callbacks.len();
+        let cookie = u.int_in_range(-1000..=1000i64).unwrap_or(0).to_string();
+        let cookie = p.decls.konst(&Ty::I64, &cookie);
+        p.callbacks.insert(
+            c,
+            Callback {
+                name: format!("@cb{k}"),
+                sig,
+                expose: format!("@cb{k}_native"),
+                cookie,
+            },
+        );
+    }
+    for i in (0..count).rev() {
+        let f = p.funcs[i].clone();
+        let text = func::function(&mut p, u, &f.name, &f.sig, i, 0);
+        p.bodies.push_str(&text);
+    }
+    let mut cbs: Vec<Callback> = p.callbacks.values().cloned().collect();
+    cbs.sort_by(|a, b| a.name.cmp(&b.name));
+    for cb in cbs {
+        let text = func::function(&mut p, u, &cb.name, &cb.sig, usize::MAX, 1);
+        p.bodies.push_str(&text);
+        let _ = writeln!(
+            p.bodies,
+            ".expose {} = {} #DEFAULT {}",
+            cb.expose, cb.name, cb.cookie
+        );
+    }
+    let mut own = String::new();
+    for (t, g) in p.globals.clone() {
+        let tn = p.decls.ty(&t);
+        let _ = writeln!(own, ".global {g} <{tn}>");
+    }
+    own.push_str(&p.bodies);
+    let mut text = String::new();
+    let decls = std::mem::take(&mut p.decls.text);
+    let body = format!("{decls}{own}");
+    text.push_str(&trimmed_prelude(&body));
+    text.push_str(&body);
+    let args = p.funcs[0]
+        .sig
+        .params
+        .iter()
+        .map(|t| literal(u, t))
+        .collect();
+    Program {
+        text,
+        entry: "@f0".into(),
+        args,
+    }
+}
+
+impl Prog<'_> {
+    /// A signature; the entry's parameters are scalars (they come from the command
+    /// line as literals).
+    fn random_sig(&mut self, u: &mut Unstructured<'_>, entry: bool) -> Sig {
+        let np = u.int_in_range(0..=self.cfg.max_params as usize).unwrap_or(0);
+        let nr = u.int_in_range(0..=self.cfg.max_results as usize).unwrap_or(1);
+        let params = (0..np)
+            .map(|_| {
+                if entry {
+                    scalar_ty(u)
+                } else {
+                    self.value_ty(u, 0)
+                }
+            })
+            .collect();
+        let rets = (0..nr).map(|_| self.value_ty(u, 0)).collect();
+        Sig { params, rets }
+    }
+
+    /// A type an SSA value may have: mostly scalars, then references, pointers,
+    /// structs and arrays by value.
+    fn value_ty(&mut self, u: &mut Unstructured<'_>, depth: u32) -> Ty {
+        match u.int_in_range(0..=19u8).unwrap_or(0) {
+            0..=9 => scalar_ty(u),
+            10 | 11 => Ty::r#ref(self.mem_ty(u, depth + 1)),
+            12 => Ty::iref(self.mem_ty(u, depth + 1)),
+            13 => Ty::UPtr(Box::new(scalar_ty(u))),
+            14 if depth == 0 => {
+                let s = self.funcs.get(u.int_in_range(0..=self.funcs.len().max(1) - 1).unwrap_or(0));
+                match s {
+                    Some(f) => Ty::FuncRef(Box::new(f.sig.clone())),
+                    None => Ty::I64,
+                }
+            }
+            15..=17 if depth < 2 => {
+                let n = u.int_in_range(1..=4usize).unwrap_or(1);
+                Ty::Struct((0..n).map(|_| self.value_ty(u, depth + 1)).collect())
+            }
+            18 if depth < 2 => {
+                let n = u.int_in_range(1..=4u64).unwrap_or(1);
+                Ty::Array(Box::new(scalar_ty(u)), n)
+            }
+            _ => scalar_ty(u),
+        }
+    }
+
+    /// A type of memory objects: scalars, structs (perhaps with reference fields)
+    /// and arrays.
+    fn mem_ty(&mut self, u: &mut Unstructured<'_>, depth: u32) -> Ty {
+        match u.int_in_range(0..=9u8).unwrap_or(0) {
+            0..=3 => scalar_ty(u),
+            4..=7 if depth < 3 => {
+                let n = u.int_in_range(1..=4usize).unwrap_or(1);
+                Ty::Struct(
+                    (0..n)
+                        .map(|_| {
+                            if u.ratio(1u8, 5).unwrap_or(false) && depth < 2 {
+                                Ty::r#ref(self.mem_ty(u, depth + 1))
+                            } else if u.ratio(1u8, 6).unwrap_or(false) {
+                                Ty::Array(
+                                    Box::new(scalar_ty(u)),
+                                    u.int_in_range(1..=5u64).unwrap_or(1),
+                                )
+                            } else {
+                                scalar_ty(u)
+                            }
+                        })
+                        .collect(),
+                )
+            }
+            8 => Ty::Array(
+                Box::new(scalar_ty(u)),
+                u.int_in_range(1..=6u64).unwrap_or(1),
+            ),
+            _ => scalar_ty(u),
+        }
+    }
+
+    /// The EXTERN constant of C function `f`.
+    fn extern_of(&mut self, f: usize) -> String {
+        if let Some(n) = self.externs.get(&f) {
+            return n.clone();
+        }
+        let cf = &self.lib.funcs[f];
+        let sig = self.lib.mu_sig(&cf.sig);
+        let fp = Ty::UFuncPtr(Box::new(sig));
+        let n = self.decls.konst(&fp, &format!("EXTERN \"{}\"", cf.name));
+        self.externs.insert(f, n.clone());
+        n
+    }
+}
+
+/// A scalar type: an int of any width (the common ones more often), float or
+/// double.
+fn scalar_ty(u: &mut Unstructured<'_>) -> Ty {
+    match u.int_in_range(0..=9u8).unwrap_or(0) {
+        0..=3 => Ty::Int(int_width(u)),
+        4 | 5 => Ty::Int([1, 8, 16, 32, 64][u.int_in_range(0..=4usize).unwrap_or(4)]),
+        6 => Ty::Float,
+        7 | 8 => Ty::Double,
+        _ => Ty::I64,
+    }
+}
+
+/// An int width, 1 to 64: the widths of C's types a third of the time.
+pub(crate) fn int_width(u: &mut Unstructured<'_>) -> u32 {
+    if u.ratio(1u8, 3).unwrap_or(false) {
+        [1, 8, 16, 32, 64][u.int_in_range(0..=4usize).unwrap_or(4)]
+    } else {
+        u.int_in_range(1..=64u32).unwrap_or(64)
+    }
+}
+
+/// A literal of scalar type `t` for the entry's arguments.
+fn literal(u: &mut Unstructured<'_>, t: &Ty) -> String {
+    match t {
+        Ty::Int(n) => func::int_literal(u, *n),
+        Ty::Float => func::float_literal(u, false),
+        Ty::Double => func::float_literal(u, true),
+        _ => "NULL".into(),
+    }
+}
+
+/// The prelude's definitions `text` refers to, directly or through other prelude
+/// definitions, in the prelude's order.
+fn trimmed_prelude(text: &str) -> String {
+    use std::sync::OnceLock;
+    static ITEMS: OnceLock<Vec<(String, String, Vec<String>)>> = OnceLock::new();
+    let items = ITEMS.get_or_init(|| prelude_items(PRELUDE));
+    let index: std::collections::HashMap<&str, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _, _))| (n.as_str(), i))
+        .collect();
+    let mut keep = vec![false; items.len()];
+    let mut work: Vec<usize> = names_in(text)
+        .iter()
+        .filter_map(|n| index.get(n.as_str()).copied())
+        .collect();
+    while let Some(i) = work.pop() {
+        if std::mem::replace(&mut keep[i], true) {
+            continue;
+        }
+        for n in &items[i].2 {
+            if let Some(j) = index.get(n.as_str()) {
+                work.push(*j);
+            }
+        }
+    }
+    let mut out = String::new();
+    for (i, (_, body, _)) in items.iter().enumerate() {
+        if keep[i] {
+            out.push_str(body);
+        }
+    }
+    out
+}
+
+/// The prelude's top-level definitions: name, text, the names its text uses.
+fn prelude_items(prelude: &str) -> Vec<(String, String, Vec<String>)> {
+    let mut items: Vec<(String, String, Vec<String>)> = Vec::new();
+    let mut open = false;
+    for line in prelude.lines() {
+        let t = line.trim_start();
+        if t.starts_with("//") || t.is_empty() {
+            continue;
+        }
+        if t.starts_with('.') && !open {
+            let name = t.split_whitespace().nth(1).unwrap_or("").to_string();
+            open = t.starts_with(".funcdef");
+            items.push((name, String::new(), Vec::new()));
+        }
+        if let Some(last) = items.last_mut() {
+            last.1.push_str(line);
+            last.1.push('\n');
+        }
+        if open && t == "}" {
+            open = false;
+        }
+    }
+    for it in &mut items {
+        let own = it.0.clone();
+        it.2 = names_in(&it.1).into_iter().filter(|n| *n != own).collect();
+    }
+    items
+}
+
+/// The global names (`@x`) a text uses, each once, in order of first use.
+fn names_in(text: &str) -> Vec<String> {
+    let mut seen = rustc_hash::FxHashSet::default();
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'@' {
+            let start = i;
+            i += 1;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b"_.-".contains(&b[i])) {
+                i += 1;
+            }
+            let name = &text[start..i];
+            if seen.insert(name) {
+                out.push(name.to_string());
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trimmed_prelude_holds_what_a_definition_needs() {
+        let t = trimmed_prelude("%x = CALL <@sig> @rec (%a %b)\n");
+        assert!(t.contains(".funcdef @rec "), "{t}");
+        assert!(t.contains(".typedef @i64 = int<64>"), "{t}");
+        assert!(t.contains(".const @ONE "), "{t}");
+        assert!(!t.contains("@fibish"), "{t}");
+        let t = trimmed_prelude("@cb_native\n");
+        assert!(t.contains(".funcdef @cb ") && t.contains(".global @g_i"), "{t}");
+    }
+}
