@@ -229,7 +229,8 @@ pub fn run(s: &Settings) -> ExitCode {
             eprintln!("muni: {}: {e}", path.display());
         }
     }
-    if s.json {
+    let json = s.json;
+    if json {
         println!("{}", serde_json::to_string(&stats).unwrap_or_default());
     } else {
         print!("{}", stats.report());
@@ -238,21 +239,29 @@ pub fn run(s: &Settings) -> ExitCode {
         }
     }
     if stats.failed_work() > 0 {
-        println!(
+        // With --json, standard output holds the JSON alone.
+        let say = |s: String| {
+            if json {
+                eprintln!("{s}");
+            } else {
+                println!("{s}");
+            }
+        };
+        say(format!(
             "NOT DONE: {} programs did not load or the model could not run them, {} the model \
              found undefined (generator bugs), {} the fast VM did not compile",
             stats.rejected, stats.generator_ub, stats.not_compiled
-        );
+        ));
         let bugs = shared.not_done.lock().map(|g| g.clone()).unwrap_or_default();
         for (k, (why, p)) in bugs.iter().enumerate() {
             let path = s.out.join(format!("not-done-{k}.uir"));
             let _ = std::fs::create_dir_all(&s.out);
             let _ = std::fs::write(&path, evidence(&run, &format!("not-done-{k}.uir"), why, p));
-            println!(
+            say(format!(
                 "  {}: {}",
                 path.display(),
                 why.lines().next().unwrap_or_default()
-            );
+            ));
         }
     }
     // No crash: the evidence file stays empty; remove it.

@@ -240,7 +240,9 @@ mod tests {
         let base = Config::default()
             .with_settings(&["w_ccall=0".into()])
             .expect("valid");
-        let bytes: Vec<u8> = (0..4096u32).map(|i| (i * 2_654_435_761 >> 13) as u8).collect();
+        let bytes: Vec<u8> = (0..4096u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
         let mut u = Unstructured::new(&bytes);
         for _ in 0..50 {
             let c = Config::arbitrary(&mut u, &base);

@@ -392,6 +392,14 @@ impl Fg<'_, '_, '_> {
 
     /// A fresh heap object of type `t`, perhaps with a value stored in it.
     fn new_object(&mut self, t: &Ty) -> String {
+        if *t == Ty::Void {
+            // A `ref<void>` refers to an object of some other type.
+            let o = self.new_object(&Ty::I64);
+            let (a, b, r) = (self.ty(&Ty::r#ref(Ty::I64)), self.ty(&Ty::r#ref(Ty::Void)), self.fresh());
+            self.line(&format!("{r} = REFCAST <{a} {b}> {o}"));
+            self.push_ref(Ty::r#ref(Ty::Void), r.clone(), false);
+            return r;
+        }
         let (tn, r) = (self.ty(t), self.fresh());
         if let Ty::Hybrid(..) = t {
             let n = self.u.int_in_range(1..=4i64).unwrap_or(1);
