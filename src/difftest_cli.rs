@@ -323,9 +323,15 @@ fn evidence(run: &Run, file: &str, what: &str, p: &Program) -> String {
         ""
     };
     let what = what.lines().next().unwrap_or_default();
+    let more: String = p
+        .inputs
+        .iter()
+        .skip(1)
+        .map(|i| format!("//   (or the arguments {})\n", i.join(" ")))
+        .collect();
     format!(
         "// difftest: {what} on this program; rerun it with{stress}\n\
-         //   muni run {} --engine fast --lib {} --lib {} --fn {} --fuel {} --alloc {} --stack {} -- {}\n{}",
+         //   muni run {} --engine fast --lib {} --lib {} --fn {} --fuel {} --alloc {} --stack {} -- {}\n{more}{}",
         run.out.join(file).display(),
         run.campaign.fixed_lib.display(),
         run.campaign.random_lib.display(),
@@ -333,7 +339,7 @@ fn evidence(run: &Run, file: &str, what: &str, p: &Program) -> String {
         b.fuel,
         b.alloc,
         b.stack,
-        p.args.join(" "),
+        p.inputs.first().map(|i| i.join(" ")).unwrap_or_default(),
         p.text
     )
 }
@@ -374,7 +380,7 @@ fn job(run: &Run, j: u64, count: u64, shared: &Shared) {
                 st.add(&c);
             }
             if record && let Ok(mut o) = shared.outcomes.lock() {
-                o.push((j, i, c.outcome.clone()));
+                o.push((j, i, c.outcomes.join(" | ")));
             }
         }
         if let Verdict::Rejected(why) | Verdict::GeneratorUb(why) | Verdict::NotCompiled(why) =
@@ -488,9 +494,16 @@ fn against(campaign: &Campaign, base: &Path) -> ExitCode {
             let i = case.fetch_add(1, Ordering::Relaxed);
             let p = campaign.program(&bytes);
             let now = match spec_model::load(&[("generated.uir", &p.text)]) {
-                Ok(l) => difftest::run_model(&l, &p)
-                    .map(|m| m.observed.outcome)
-                    .unwrap_or_default(),
+                Ok(l) => p
+                    .inputs
+                    .iter()
+                    .map(|input| {
+                        difftest::run_model(&l, &p, input)
+                            .map(|m| m.observed.outcome)
+                            .unwrap_or_default()
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" | "),
                 Err(_) => String::new(),
             };
             if let Some(old) = want.get(&(j, i))
@@ -565,7 +578,7 @@ pub fn reduce(
     let program = |t: &str| Program {
         text: t.to_string(),
         entry: entry.clone(),
-        args: args.clone(),
+        inputs: vec![args.clone()],
     };
     let first = check(&program(&text), gc_stress);
     let Verdict::Diverge(why) = first.verdict else {
@@ -597,10 +610,13 @@ pub fn generated_rule_counts(n: u64) -> Result<Vec<u64>, String> {
     let _ = runner.run(&strategy(4096), |bytes| {
         let p = campaign.program(&bytes);
         if let Ok(l) = spec_model::load(&[("generated.uir", &p.text)])
-            && let Ok(m) = difftest::run_model(&l, &p)
             && let Ok(mut t) = sums.lock()
         {
-            t.iter_mut().zip(m.rules).for_each(|(a, b)| *a += b);
+            for input in &p.inputs {
+                if let Ok(m) = difftest::run_model(&l, &p, input) {
+                    t.iter_mut().zip(m.rules).for_each(|(a, b)| *a += b);
+                }
+            }
         }
         Ok(())
     });

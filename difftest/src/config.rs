@@ -82,6 +82,9 @@ define_config! {
     blocks: 4 in 1..=6,
     /// Statements per block (1 to this); a statement is a few instructions.
     statements: 5 in 1..=10,
+    /// Argument vectors each program runs with (on the model and on every build):
+    /// executions multiply while compile time, the most of a check, does not.
+    inputs: 4 in 1..=16,
     /// Instructions a function may hold before no more statements are added
     /// (callbacks a third of it): compile time is about linear in it, and the
     /// fast VM compiles every program four times.
@@ -109,11 +112,11 @@ define_config! {
     /// Weight of UDIV, SDIV, UREM, SREM.
     w_int_div: 5 in 0..=20,
     /// Weight of SHL, LSHR, ASHR.
-    w_shift: 5 in 0..=20,
+    w_shift: 4 in 0..=20,
     /// Weight of comparisons (every predicate, of ints, floats, references, pointers).
-    w_compare: 7 in 0..=20,
+    w_compare: 8 in 0..=20,
     /// Weight of conversions (every pair of every conversion operator).
-    w_convert: 7 in 0..=20,
+    w_convert: 10 in 0..=20,
     /// Weight of FADD … FREM on float and double.
     w_float: 5 in 0..=20,
     /// Weight of SELECT, of every operand type.
@@ -121,17 +124,17 @@ define_config! {
     /// Weight of EXTRACTVALUE and INSERTVALUE on struct values.
     w_aggregate: 3 in 0..=20,
     /// Weight of heap and stack memory: NEW, NEWHYBRID, ALLOCA, addressing, LOAD, STORE.
-    w_memory: 6 in 0..=20,
+    w_memory: 5 in 0..=20,
     /// Weight of global cells, loads and stores.
     w_global: 3 in 0..=20,
     /// Weight of CMPXCHG, ATOMICRMW and FENCE.
     w_atomic: 2 in 0..=20,
     /// Weight of pinning with PTR accesses and the fixed C library reading them.
-    w_pin: 3 in 0..=20,
+    w_pin: 2 in 0..=20,
     /// Weight of CCALLs of the random C library (out-pointers and callbacks included).
-    w_ccall: 5 in 0..=20,
+    w_ccall: 4 in 0..=20,
     /// Weight of calls of later functions (direct and through function references).
-    w_call: 4 in 0..=20,
+    w_call: 3 in 0..=20,
     /// Weight of conditional THROWs (in functions with throw sites).
     w_throw: 3 in 0..=20,
     /// Weight of counted loops.

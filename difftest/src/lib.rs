@@ -243,8 +243,8 @@ pub enum Verdict {
 pub struct Checked {
     /// The verdict.
     pub verdict: Verdict,
-    /// The model's outcome line (empty if it did not run).
-    pub outcome: String,
+    /// The model's outcome line for each input (none if it did not run).
+    pub outcomes: Vec<String>,
     /// How often each rule fired on the model (indexed by `RuleId as usize`).
     pub rules: Vec<u64>,
     /// What the model executed: statistics keys (`ADD i37`, `FUNE float`) and how
@@ -252,11 +252,11 @@ pub struct Checked {
     pub executed: Vec<(String, u64)>,
     /// The C functions of the random library the model called.
     pub c_calls: Vec<String>,
-    /// Fast-VM runs compared, by build.
+    /// Fast-VM runs compared, by build (one per build and input).
     pub runs: Vec<Build>,
-    /// Builds without fuel checks not run, because the model ran out of fuel
-    /// (without fuel they have none to run out of).
-    pub fuel_skipped: u64,
+    /// Inputs on which the model ran out of fuel: the builds without fuel checks
+    /// do not run them (without fuel they have none to run out of).
+    pub out_of_fuel: u64,
 }
 
 /// What the model's run gives.
@@ -275,10 +275,11 @@ pub struct ModelRun {
     pub after: Vec<String>,
 }
 
-/// Runs `p` on the model, recording its trace and profile.
-pub fn run_model(l: &Loaded, p: &Program) -> Result<ModelRun, String> {
+/// Runs `p` on the model with the arguments `input`, recording its trace and
+/// profile.
+pub fn run_model(l: &Loaded, p: &Program, input: &[String]) -> Result<ModelRun, String> {
     let f = l.func(&p.entry)?;
-    let args: Vec<&str> = p.args.iter().map(String::as_str).collect();
+    let args: Vec<&str> = input.iter().map(String::as_str).collect();
     let argv = l.args(f, &args)?;
     let mut m = l.machine(BUDGETS);
     m.trace = Some(Vec::new());
@@ -322,15 +323,17 @@ pub fn run_model(l: &Loaded, p: &Program) -> Result<ModelRun, String> {
     })
 }
 
-/// Compiles `p` as `trace` and `fuel` say, and runs it with and without GC
-/// stress as `stresses` lists.
+/// Compiles `p` as `trace` and `fuel` say, and runs it on each of `inputs` (by
+/// index into the program's inputs), with and without GC stress as `stresses`
+/// lists.
 pub fn run_fast(
     l: &Loaded,
     p: &Program,
     trace: bool,
     fuel: bool,
     stresses: &[bool],
-) -> Result<Vec<(Build, Observed)>, fast_vm::FastError> {
+    inputs: &[usize],
+) -> Result<Vec<(Build, usize, Observed)>, fast_vm::FastError> {
     let f = l.func(&p.entry).map_err(fast_vm::FastError::Usage)?;
     let program = fast_vm::Program::compile_roots(
         &l.module,
@@ -340,37 +343,29 @@ pub fn run_fast(
         },
         &[f],
     )?;
-    let args: Vec<&str> = p.args.iter().map(String::as_str).collect();
-    let argv = l.args(f, &args).map_err(fast_vm::FastError::Usage)?;
     let names: Vec<String> = l
         .module
         .globals
         .iter()
         .map(|g| g.name.as_str().to_string())
         .collect();
-    stresses
-        .iter()
-        .map(|&stress| {
-            let budgets = if fuel {
-                BUDGETS
-            } else {
-                Budgets {
-                    fuel: u64::MAX,
-                    ..BUDGETS
-                }
-            };
-            let o = program.run_observed(f, &argv, budgets, stress, MAX_OBJECTS)?;
+    let mut out = Vec::new();
+    for &i in inputs {
+        let args: Vec<&str> = p.inputs[i].iter().map(String::as_str).collect();
+        let argv = l.args(f, &args).map_err(fast_vm::FastError::Usage)?;
+        for &stress in stresses {
+            let o = program.run_observed(f, &argv, BUDGETS, stress, MAX_OBJECTS)?;
             let build = Build {
                 trace,
                 fuel,
                 stress,
             };
-            Ok((
-                build,
-                Observed::render(&o.outcome, &names, &o.globals, &o.objects, o.trace.as_deref()),
-            ))
-        })
-        .collect()
+            let seen =
+                Observed::render(&o.outcome, &names, &o.globals, &o.objects, o.trace.as_deref());
+            out.push((build, i, seen));
+        }
+    }
+    Ok(out)
 }
 
 /// Checks one program: the model, then every build of the fast VM (each also
@@ -378,12 +373,12 @@ pub fn run_fast(
 pub fn check(p: &Program, gc_stress: bool) -> Checked {
     let mut c = Checked {
         verdict: Verdict::Agree,
-        outcome: String::new(),
+        outcomes: Vec::new(),
         rules: Vec::new(),
         executed: Vec::new(),
         c_calls: Vec::new(),
         runs: Vec::new(),
-        fuel_skipped: 0,
+        out_of_fuel: 0,
     };
     let l = match load(&[("generated.uir", &p.text)]) {
         Ok(l) => l,
@@ -392,33 +387,47 @@ pub fn check(p: &Program, gc_stress: bool) -> Checked {
             return c;
         }
     };
-    let model = match run_model(&l, p) {
-        Ok(x) => x,
-        Err(e) => {
-            c.verdict = Verdict::Rejected(format!("the model cannot run it: {e}"));
-            return c;
+    let mut models = Vec::new();
+    for input in &p.inputs {
+        match run_model(&l, p, input) {
+            Ok(m) => models.push(m),
+            Err(e) => {
+                c.verdict = Verdict::Rejected(format!("the model cannot run it: {e}"));
+                return c;
+            }
         }
-    };
-    c.rules = model.rules.clone();
-    c.outcome = model.observed.outcome.clone();
-    c.executed = stats::executed(&l.module, &model.profile);
-    c.c_calls = model
-        .events
-        .iter()
-        .filter_map(|e| match e {
+    }
+    let mut executed: std::collections::BTreeMap<String, u64> = Default::default();
+    c.rules = vec![0; spec_model::RuleId::ALL.len()];
+    for m in &models {
+        c.rules.iter_mut().zip(&m.rules).for_each(|(a, b)| *a += b);
+        for (k, n) in stats::executed(&l.module, &m.profile) {
+            *executed.entry(k).or_default() += n;
+        }
+        c.outcomes.push(m.observed.outcome.clone());
+        c.c_calls.extend(m.events.iter().filter_map(|e| match e {
             NativeEvent::CCall { callee, .. } if callee.starts_with("mu_r") => Some(callee.clone()),
             _ => None,
-        })
-        .collect();
-    if model.observed.outcome.starts_with("ub ") {
-        c.verdict = Verdict::GeneratorUb(model.observed.outcome);
-        return c;
+        }));
+        if m.observed.outcome.starts_with("ub ") {
+            c.verdict = Verdict::GeneratorUb(m.observed.outcome.clone());
+            return c;
+        }
     }
-    let out_of_fuel = model.observed.outcome == "exhausted fuel";
+    c.executed = executed.into_iter().collect();
+    let all: Vec<usize> = (0..p.inputs.len()).collect();
+    // Without fuel checks, a build has no fuel to run out of: it runs the inputs
+    // on which the model did not.
+    let fueled: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|i| models[*i].observed.outcome != "exhausted fuel")
+        .collect();
+    c.out_of_fuel = (all.len() - fueled.len()) as u64;
     let stresses: &[bool] = if gc_stress { &[false, true] } else { &[false] };
     for (trace, fuel) in BUILDS {
-        if !fuel && out_of_fuel {
-            c.fuel_skipped += 1;
+        let inputs = if fuel { &all } else { &fueled };
+        if inputs.is_empty() {
             continue;
         }
         let what = Build {
@@ -427,12 +436,17 @@ pub fn check(p: &Program, gc_stress: bool) -> Checked {
             stress: false,
         }
         .name();
-        match run_fast(&l, p, trace, fuel, stresses) {
+        match run_fast(&l, p, trace, fuel, stresses, inputs) {
             Ok(runs) => {
-                for (build, fast) in runs {
+                for (build, i, fast) in runs {
                     c.runs.push(build);
-                    if let Some(d) = fast.diff(&model.observed) {
-                        c.verdict = Verdict::Diverge(format!("{d} (fast VM {})", build.name()));
+                    if let Some(d) = fast.diff(&models[i].observed) {
+                        let on = if p.inputs.len() > 1 {
+                            format!(", input {} ({})", i + 1, p.inputs[i].join(" "))
+                        } else {
+                            String::new()
+                        };
+                        c.verdict = Verdict::Diverge(format!("{d} (fast VM {}{on})", build.name()));
                         return c;
                     }
                 }
@@ -468,29 +482,32 @@ pub fn reproducer(p: &Program, why: &str, clib: &str) -> String {
         s.push_str(&format!("//   {l}\n"));
     }
     s.push_str("// The assertions are the reference model's answer.\n");
-    if let Ok(l) = load(&[("generated.uir", &p.text)])
-        && let Ok(m) = run_model(&l, p)
-    {
-        let call = format!("{}({})", p.entry, p.args.join(" "));
-        let outcome = &m.observed.outcome;
-        let (kw, rest) = outcome.split_once(' ').unwrap_or((outcome, ""));
-        let kw = match kw {
-            "return" => "assert_return",
-            "trap" => "assert_trap",
-            "exhausted" => "assert_exhaustion",
-            "ub" => "assert_ub",
-            _ => "assert_client_trap",
-        };
-        let b = BUDGETS;
-        s.push_str(&format!(
-            "// {kw} {call} [fuel={} alloc={} stack={}] {rest}\n",
-            b.fuel, b.alloc, b.stack
-        ));
-        for e in m.observed.trace.iter().flatten() {
-            s.push_str(&format!("// | {e}\n"));
-        }
-        for g in &m.after {
-            s.push_str(&format!("// after: {g}\n"));
+    if let Ok(l) = load(&[("generated.uir", &p.text)]) {
+        for input in &p.inputs {
+            let Ok(m) = run_model(&l, p, input) else {
+                continue;
+            };
+            let call = format!("{}({})", p.entry, input.join(" "));
+            let outcome = &m.observed.outcome;
+            let (kw, rest) = outcome.split_once(' ').unwrap_or((outcome, ""));
+            let kw = match kw {
+                "return" => "assert_return",
+                "trap" => "assert_trap",
+                "exhausted" => "assert_exhaustion",
+                "ub" => "assert_ub",
+                _ => "assert_client_trap",
+            };
+            let b = BUDGETS;
+            s.push_str(&format!(
+                "// {kw} {call} [fuel={} alloc={} stack={}] {rest}\n",
+                b.fuel, b.alloc, b.stack
+            ));
+            for e in m.observed.trace.iter().flatten() {
+                s.push_str(&format!("// | {e}\n"));
+            }
+            for g in &m.after {
+                s.push_str(&format!("// after: {g}\n"));
+            }
         }
     }
     s.push_str(&p.text);

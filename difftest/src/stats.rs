@@ -159,6 +159,8 @@ pub fn expected() -> Vec<String> {
 pub struct Stats {
     /// Programs generated.
     pub programs: u64,
+    /// Inputs (argument vectors) they ran with, on the model.
+    pub inputs: u64,
     /// Programs on which every build agreed with the model.
     pub agreed: u64,
     /// Programs on which one did not.
@@ -169,12 +171,13 @@ pub struct Stats {
     pub generator_ub: u64,
     /// Programs the fast VM could not compile.
     pub not_compiled: u64,
-    /// Outcomes on the model, by kind (`return`, `trap div_by_zero`, …).
+    /// Outcomes on the model, by kind (`return`, `trap div_by_zero`, …), one per
+    /// input.
     pub outcomes: BTreeMap<String, u64>,
     /// Fast-VM runs compared with the model, by build.
     pub runs: BTreeMap<String, u64>,
-    /// Programs that ran out of fuel on the model: their builds without fuel
-    /// checks are not run (they have no fuel to run out of).
+    /// Inputs on which the model ran out of fuel: the builds without fuel checks
+    /// do not run them (they have no fuel to run out of).
     pub out_of_fuel: u64,
     /// What the model executed, by key (`ADD i37`, `FUNE float`, `LOAD`).
     pub executed: BTreeMap<String, u64>,
@@ -197,18 +200,19 @@ impl Stats {
             Verdict::GeneratorUb(_) => self.generator_ub += 1,
             Verdict::NotCompiled(_) => self.not_compiled += 1,
         }
-        if !c.outcome.is_empty() {
-            let kind = match c.outcome.split_once(' ') {
+        for o in &c.outcomes {
+            let kind = match o.split_once(' ') {
                 Some(("return", _)) => "return".to_string(),
                 Some(("client_trap", _)) => "client_trap".to_string(),
-                _ => c.outcome.clone(),
+                _ => o.clone(),
             };
             *self.outcomes.entry(kind).or_default() += 1;
         }
+        self.inputs += c.outcomes.len() as u64;
         for b in &c.runs {
             *self.runs.entry(b.name()).or_default() += 1;
         }
-        self.out_of_fuel += u64::from(c.fuel_skipped > 0);
+        self.out_of_fuel += c.out_of_fuel;
         for (k, n) in &c.executed {
             *self.executed.entry(k.clone()).or_default() += n;
         }
@@ -225,6 +229,7 @@ impl Stats {
     /// Adds another job's totals.
     pub fn merge(&mut self, o: &Stats) {
         self.programs += o.programs;
+        self.inputs += o.inputs;
         self.agreed += o.agreed;
         self.diverged += o.diverged;
         self.rejected += o.rejected;
@@ -308,8 +313,9 @@ impl Stats {
     /// The report printed at the end.
     pub fn report(&self) -> String {
         let mut s = format!(
-            "programs {}  agreed {}  diverged {}  rejected {}  generator ub {}  not compiled {}\n",
+            "programs {} ({} inputs)  agreed {}  diverged {}  rejected {}  generator ub {}  not compiled {}\n",
             self.programs,
+            self.inputs,
             self.agreed,
             self.diverged,
             self.rejected,
@@ -329,7 +335,7 @@ impl Stats {
         }
         s.push('\n');
         s.push_str(&format!(
-            "  ({} programs ran out of fuel on the model: their builds without fuel checks were not run)\n",
+            "  ({} inputs ran out of fuel on the model: the builds without fuel checks did not run them)\n",
             self.out_of_fuel
         ));
         s.push_str("outcomes:");

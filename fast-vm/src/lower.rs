@@ -1065,19 +1065,7 @@ impl Cx<'_, '_> {
                 let (tb, fb) = (self.blocks[t.block as usize], self.blocks[f.block as usize]);
                 self.b.ins().brif(c, tb, &bargs(&ta), fb, &bargs(&fa));
             }
-            Op::Switch { x, default, cases } => {
-                let x = self.val(*x)?;
-                for (k, d) in cases {
-                    let k = self.val(*k)?;
-                    let eq = self.b.ins().icmp(IntCC::Equal, x, k);
-                    let args = self.dest_args(d, None)?;
-                    let next = self.b.create_block();
-                    let target = self.blocks[d.block as usize];
-                    self.b.ins().brif(eq, target, &bargs(&args), next, &[]);
-                    self.b.switch_to_block(next);
-                }
-                self.jump(default, None)?;
-            }
+            Op::Switch { x, default, cases } => self.switch(*x, default, cases)?,
             Op::Call {
                 sig,
                 callee,
@@ -1455,6 +1443,77 @@ impl Cx<'_, '_> {
         Ok(())
     }
 
+    /// SWITCH: the cases whose values are below [`TABLE`] through one jump table,
+    /// as C compilers do, and the others compared one by one first.
+    fn switch(
+        &mut self,
+        x: Operand,
+        default: &Dest,
+        cases: &[(Operand, Dest)],
+    ) -> Result<(), NotCompiled> {
+        /// Case values below this go through the jump table.
+        const TABLE: u64 = 64;
+        let module = self.env.module;
+        let xv = self.val(x)?;
+        let value = |k: &Operand| match k {
+            Operand::Const(c) => match module.consts[*c as usize].value {
+                ConstValue::Int(b) => Some(b),
+                _ => None,
+            },
+            _ => None,
+        };
+        let mut table: Vec<(u64, &Dest)> = Vec::new();
+        for (k, d) in cases {
+            match value(k) {
+                Some(v) if v < TABLE => table.push((v, d)),
+                _ => {
+                    let k = self.val(*k)?;
+                    let eq = self.b.ins().icmp(IntCC::Equal, xv, k);
+                    let args = self.dest_args(d, None)?;
+                    let next = self.b.create_block();
+                    let target = self.blocks[d.block as usize];
+                    self.b.ins().brif(eq, target, &bargs(&args), next, &[]);
+                    self.b.switch_to_block(next);
+                }
+            }
+        }
+        if table.is_empty() {
+            return self.jump(default, None);
+        }
+        let n = table.iter().map(|(v, _)| *v).max().unwrap_or(0) + 1;
+        let call = |cx: &mut Self, d: &Dest| -> Result<_, NotCompiled> {
+            let args = cx.dest_args(d, None)?;
+            let target = cx.blocks[d.block as usize];
+            Ok(cx.b.func.dfg.block_call(target, &bargs(&args)))
+        };
+        // Each entry its own block call: Cranelift rewrites each one's arguments,
+        // so entries must not share one.
+        let def = call(self, default)?;
+        let mut entries = Vec::with_capacity(n as usize);
+        for v in 0..n {
+            let d = table
+                .iter()
+                .find(|(k, _)| *k == v)
+                .map_or(default, |(_, d)| *d);
+            entries.push(call(self, d)?);
+        }
+        let jt = self.b.create_jump_table(cranelift_codegen::ir::JumpTableData::new(def, &entries));
+        // Values past the table take the default entry.
+        let in_range = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::UnsignedLessThan, xv, n as i64);
+        let idx = match self.b.func.dfg.value_type(xv) {
+            I64 => self.b.ins().ireduce(I32, xv),
+            I32 => xv,
+            _ => self.b.ins().uextend(I32, xv),
+        };
+        let past = self.b.ins().iconst(I32, n as i64);
+        let idx = self.b.ins().select(in_range, idx, past);
+        self.b.ins().br_table(idx, jt);
+        Ok(())
+    }
+
     /// CCALL #DEFAULT through the SysV lowering of `ccall.rs`.
     fn ccall(
         &mut self,
@@ -1614,7 +1673,6 @@ impl Cx<'_, '_> {
     ) -> Result<(), NotCompiled> {
         use crate::runtime::HEADER;
         let total = HEADER + size.div_ceil(16) * 16;
-        let live = self.spill()?;
         let left = self.load_ctx(I64, offsets::ALLOC_LEFT);
         let enough = self
             .b
@@ -1628,7 +1686,16 @@ impl Cx<'_, '_> {
         let fast = self.b.create_block();
         let slow = self.b.create_block();
         let join = self.b.create_block();
+        // The join takes the object and the references live across: only the slow
+        // path can collect (and move what they point to), so only it saves and
+        // reloads them.
         self.b.append_block_param(join, I64);
+        let live = self.live.get(self.cur).cloned().unwrap_or_default();
+        let before = self.live_values(&live);
+        for v in &before {
+            let vt = self.b.func.dfg.value_type(*v);
+            self.b.append_block_param(join, vt);
+        }
         self.b.set_cold_block(slow);
         self.b.ins().brif(ok, fast, &[], slow, &[]);
         self.b.switch_to_block(fast);
@@ -1640,18 +1707,29 @@ impl Cx<'_, '_> {
         let t = self.b.ins().iconst(I64, i64::from(ty));
         self.b.ins().store(MemFlagsData::trusted(), t, bump, 8);
         let addr = self.b.ins().iadd_imm_s(bump, HEADER as i64);
-        self.b.ins().jump(join, &bargs(&[addr]));
+        let mut a = vec![addr];
+        a.extend(&before);
+        self.b.ins().jump(join, &bargs(&a));
         self.b.switch_to_block(slow);
+        let spilled = self.spill()?;
         let sz = self.b.ins().iconst(I64, size as i64);
         let t = self.b.ins().iconst(I64, i64::from(ty));
         let zero = self.b.ins().iconst(I64, 0);
         let alloc = self.import(self.env.rt.alloc);
         let call = self.b.ins().call(alloc, &[self.ctx, sz, t, zero]);
         let addr = self.b.inst_results(call)[0];
-        self.b.ins().jump(join, &bargs(&[addr]));
+        self.reload(&spilled);
+        // 0: the allocation budget was short.
+        let none = self.b.ins().icmp_imm_s(IntCC::Equal, addr, 0);
+        self.fail_if(none, exc, StopCode::Alloc)?;
+        let mut a = vec![addr];
+        a.extend(self.live_values(&live));
+        self.b.ins().jump(join, &bargs(&a));
         self.b.switch_to_block(join);
-        let addr = self.b.block_params(join)[0];
-        self.allocated(addr, &live, exc, r)
+        let ps = self.b.block_params(join).to_vec();
+        self.rebind(&live, &ps[1..]);
+        self.set(r, 0, ps[0]);
+        self.next(exc)
     }
 
     /// After an allocation: reload the spilled references; 0 means the allocation

@@ -293,12 +293,12 @@ impl Fg<'_, '_, '_> {
         for i in unused {
             let (ty, x) = (self.pool[i].ty.clone(), self.take(i));
             let bits = match ty {
-                Ty::Int(n) => {
-                    let b = self.resize(&x, n, 64);
-                    if let Some(v) = self.pool.last_mut() {
-                        v.used = true;
-                    }
-                    b
+                Ty::Int(64) => x,
+                Ty::Int(_) => {
+                    // ZEXT: the cheapest fold (the resizes of `make` test SEXT).
+                    let (a, b, r) = (self.ty(&ty), self.ty(&Ty::I64), self.fresh());
+                    self.line(&format!("{r} = ZEXT <{a} {b}> {x}"));
+                    r
                 }
                 _ => {
                     let (fp, int) = if ty == Ty::Float {
@@ -433,9 +433,22 @@ impl Fg<'_, '_, '_> {
         if !globals.is_empty() && self.chance(30) {
             return (self.pick(&globals).clone(), false);
         }
+        // A location the block already has, half the time.
+        let it = Ty::iref(t.clone());
+        let known: Vec<usize> = (0..self.pool.len())
+            .filter(|i| {
+                let v = &self.pool[*i];
+                v.ty == it && v.nonnull && (local_ok || !v.local)
+            })
+            .collect();
+        if !known.is_empty() && self.chance(50) {
+            let i = *self.pick(&known);
+            let local = self.pool[i].local;
+            return (self.take(i), local);
+        }
         let tn = self.ty(t);
         let r = self.fresh();
-        if local_ok && self.chance(35) {
+        if local_ok && self.chance(25) {
             self.line(&format!("{r} = ALLOCA <{tn}>"));
             self.push_ref(Ty::iref(t.clone()), r.clone(), true);
             return (r, true);
@@ -478,7 +491,7 @@ impl Fg<'_, '_, '_> {
                 r
             }
             Ty::Ref(x) => {
-                if self.chance(10) {
+                if self.chance(25) {
                     return self.konst(t, "NULL");
                 }
                 let x = (**x).clone();
@@ -546,7 +559,7 @@ impl Fg<'_, '_, '_> {
                 cur
             }
             Ty::Array(e, n) => {
-                if self.chance(60) {
+                if self.chance(85) {
                     return self.constant(t);
                 }
                 // Built in a stack cell, element by element.
@@ -886,61 +899,86 @@ impl Fg<'_, '_, '_> {
         }
     }
 
+    /// A chain of two to four integer operators at one width, each reading the
+    /// one before (dense: the cost of a statement is mostly its operands).
     fn int_arith(&mut self) {
         let w = int_width(self.u);
-        let op = *self.pick(&INT_OPS);
         let t = Ty::Int(w);
-        let (a, b) = (self.operand(&t), self.operand(&t));
-        let (tn, r) = (self.ty(&t), self.fresh());
-        self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
-        self.push(t, r);
+        let tn = self.ty(&t);
+        let mut a = self.operand(&t);
+        for _ in 0..self.int(2, 4) {
+            let op = *self.pick(&INT_OPS);
+            let b = self.operand(&t);
+            let r = self.fresh();
+            self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
+            self.push(t.clone(), r.clone());
+            a = r;
+        }
     }
 
+    /// One to three divisions at one width: the divisor made odd (so never zero),
+    /// except in functions left unguarded, where it may trap or continue
+    /// exceptionally.
     fn int_div(&mut self, in_loop: bool) {
         let w = int_width(self.u);
-        let op = *self.pick(&DIV_OPS);
+        let t = Ty::Int(w);
+        let tn = self.ty(&t);
+        let mut a = self.operand(&t);
+        for _ in 0..self.int(1, 3) {
+            let op = *self.pick(&DIV_OPS);
+            let b = self.operand(&t);
+            let r = self.fresh();
+            if self.unguarded {
+                if !in_loop && self.chance(40) {
+                    // A zero divisor continues exceptionally (int.div-zero-exc).
+                    self.with_exc(
+                        &[t.clone()],
+                        |_, ok, exc| format!("{r} = {op} <{tn}> {a} {b} EXC({ok} {exc})"),
+                        &[r.clone()],
+                    );
+                    return;
+                }
+                self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
+            } else {
+                // OR with 1 keeps odd divisors, makes even ones odd.
+                let one = self.int_const(w, 1);
+                let g = self.fresh();
+                self.line(&format!("{g} = OR <{tn}> {b} {one}"));
+                self.line(&format!("{r} = {op} <{tn}> {a} {g}"));
+            }
+            self.push(t.clone(), r.clone());
+            a = r;
+        }
+    }
+
+    /// Two or three shifts at one width, amounts of any value.
+    fn shift(&mut self) {
+        let w = int_width(self.u);
+        let t = Ty::Int(w);
+        let tn = self.ty(&t);
+        let mut a = self.operand(&t);
+        for _ in 0..self.int(2, 3) {
+            let op = *self.pick(&SHIFT_OPS);
+            let b = self.operand(&t);
+            let r = self.fresh();
+            self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
+            self.push(t.clone(), r.clone());
+            a = r;
+        }
+    }
+
+    /// One to four predicates on one pair of ints.
+    fn int_compare(&mut self) {
+        let w = int_width(self.u);
         let t = Ty::Int(w);
         let (a, b) = (self.operand(&t), self.operand(&t));
         let tn = self.ty(&t);
-        if self.unguarded {
+        for _ in 0..self.int(1, 4) {
+            let op = *self.pick(&INT_CMPS);
             let r = self.fresh();
-            if !in_loop && self.chance(40) {
-                // A zero divisor continues exceptionally (int.div-zero-exc).
-                self.with_exc(&[t.clone()], |_, ok, exc| {
-                    format!("{r} = {op} <{tn}> {a} {b} EXC({ok} {exc})")
-                }, &[r.clone()]);
-            } else {
-                self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
-                self.push(t, r);
-            }
-            return;
+            self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
+            self.push(Ty::Int(1), r);
         }
-        // A zero divisor becomes one: OR with 1 keeps odd divisors, makes even ones odd.
-        let one = self.int_const(w, 1);
-        let (g, r) = (self.fresh(), self.fresh());
-        self.line(&format!("{g} = OR <{tn}> {b} {one}"));
-        self.line(&format!("{r} = {op} <{tn}> {a} {g}"));
-        self.push(t, r);
-    }
-
-    fn shift(&mut self) {
-        let w = int_width(self.u);
-        let op = *self.pick(&SHIFT_OPS);
-        let t = Ty::Int(w);
-        let (a, b) = (self.operand(&t), self.operand(&t));
-        let (tn, r) = (self.ty(&t), self.fresh());
-        self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
-        self.push(t, r);
-    }
-
-    fn int_compare(&mut self) {
-        let w = int_width(self.u);
-        let op = *self.pick(&INT_CMPS);
-        let t = Ty::Int(w);
-        let (a, b) = (self.operand(&t), self.operand(&t));
-        let (tn, r) = (self.ty(&t), self.fresh());
-        self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
-        self.push(Ty::Int(1), r);
     }
 
     fn compare(&mut self) {
@@ -948,11 +986,14 @@ impl Fg<'_, '_, '_> {
             0..=4 => self.int_compare(),
             5..=7 => {
                 let t = if self.chance(50) { Ty::Float } else { Ty::Double };
-                let op = *self.pick(&FLOAT_CMPS);
                 let (a, b) = (self.operand(&t), self.operand(&t));
-                let (tn, r) = (self.ty(&t), self.fresh());
-                self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
-                self.push(Ty::Int(1), r);
+                let tn = self.ty(&t);
+                for _ in 0..self.int(1, 3) {
+                    let op = *self.pick(&FLOAT_CMPS);
+                    let r = self.fresh();
+                    self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
+                    self.push(Ty::Int(1), r);
+                }
             }
             8 => {
                 // References compare by identity (cmp.ref).
@@ -1002,7 +1043,7 @@ impl Fg<'_, '_, '_> {
 
     fn convert(&mut self) {
         match self.int(0, 11) {
-            0..=3 => {
+            0..=2 => {
                 let from = int_width(self.u);
                 let to = match int_width(self.u) {
                     w if w == from => 65 - from.max(1),
@@ -1011,25 +1052,27 @@ impl Fg<'_, '_, '_> {
                 let x = self.operand(&Ty::Int(from));
                 self.resize(&x, from, to.clamp(1, 64));
             }
-            4 | 5 => {
-                let w = int_width(self.u);
+            3..=8 => {
+                // Round trips between ints of any widths and floating point.
                 let t = if self.chance(50) { Ty::Float } else { Ty::Double };
-                let op = if self.chance(50) { "FPTOSI" } else { "FPTOUI" };
-                let x = self.operand(&t);
-                let (a, b, r) = (self.ty(&t), self.ty(&Ty::Int(w)), self.fresh());
-                self.line(&format!("{r} = {op} <{a} {b}> {x}"));
-                self.push(Ty::Int(w), r);
+                let mut w = int_width(self.u);
+                let mut x = self.operand(&Ty::Int(w));
+                for _ in 0..self.int(1, 3) {
+                    let op = if self.chance(50) { "SITOFP" } else { "UITOFP" };
+                    let (a, b, f) = (self.ty(&Ty::Int(w)), self.ty(&t), self.fresh());
+                    self.line(&format!("{f} = {op} <{a} {b}> {x}"));
+                    self.push(t.clone(), f.clone());
+                    w = int_width(self.u);
+                    let op = if self.chance(50) { "FPTOSI" } else { "FPTOUI" };
+                    let (a, b, r) = (self.ty(&t), self.ty(&Ty::Int(w)), self.fresh());
+                    // Sometimes of a value of its own, NaN and the infinities included.
+                    let src = if self.chance(30) { self.operand(&t) } else { f };
+                    self.line(&format!("{r} = {op} <{a} {b}> {src}"));
+                    self.push(Ty::Int(w), r.clone());
+                    x = r;
+                }
             }
-            6 | 7 => {
-                let w = int_width(self.u);
-                let t = if self.chance(50) { Ty::Float } else { Ty::Double };
-                let op = if self.chance(50) { "SITOFP" } else { "UITOFP" };
-                let x = self.operand(&Ty::Int(w));
-                let (a, b, r) = (self.ty(&Ty::Int(w)), self.ty(&t), self.fresh());
-                self.line(&format!("{r} = {op} <{a} {b}> {x}"));
-                self.push(t, r);
-            }
-            8 => {
+            11 if self.chance(50) => {
                 let (from, to, op) = if self.chance(50) {
                     (Ty::Double, Ty::Float, "FPTRUNC")
                 } else {
@@ -1066,18 +1109,21 @@ impl Fg<'_, '_, '_> {
                 }
             }
             10 => {
-                // PTRCAST between an int of any width and a pointer.
-                let w = int_width(self.u);
+                // PTRCAST between ints of any widths and a pointer.
                 let pt = Ty::UPtr(Box::new(Ty::I64));
-                let x = self.operand(&Ty::Int(w));
-                let (a, b) = (self.ty(&Ty::Int(w)), self.ty(&pt));
-                let (p, r) = (self.fresh(), self.fresh());
-                self.line(&format!("{p} = PTRCAST <{a} {b}> {x}"));
-                let w2 = int_width(self.u);
-                let c = self.ty(&Ty::Int(w2));
-                self.line(&format!("{r} = PTRCAST <{b} {c}> {p}"));
-                self.push(pt, p);
-                self.push(Ty::Int(w2), r);
+                let b = self.ty(&pt);
+                for _ in 0..self.int(1, 3) {
+                    let w = int_width(self.u);
+                    let x = self.operand(&Ty::Int(w));
+                    let a = self.ty(&Ty::Int(w));
+                    let (p, r) = (self.fresh(), self.fresh());
+                    self.line(&format!("{p} = PTRCAST <{a} {b}> {x}"));
+                    let w2 = int_width(self.u);
+                    let c = self.ty(&Ty::Int(w2));
+                    self.line(&format!("{r} = PTRCAST <{b} {c}> {p}"));
+                    self.push(pt.clone(), p);
+                    self.push(Ty::Int(w2), r);
+                }
             }
             _ => {
                 // REFCAST to ref<void> and back.

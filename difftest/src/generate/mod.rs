@@ -42,8 +42,9 @@ pub struct Program {
     pub text: String,
     /// The function to call.
     pub entry: String,
-    /// Its arguments, as Mu literals.
-    pub args: Vec<String>,
+    /// The argument vectors it runs with (each as Mu literals): every run of the
+    /// program's compiled code with each, executions multiply.
+    pub inputs: Vec<Vec<String>>,
 }
 
 /// A function of the program: its name and signature.
@@ -173,16 +174,19 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
     let body = format!("{decls}{own}");
     text.push_str(&trimmed_prelude(&body));
     text.push_str(&body);
-    let args = p.funcs[0]
-        .sig
-        .params
-        .iter()
-        .map(|t| literal(u, t))
+    let params = p.funcs[0].sig.params.clone();
+    let n = if params.is_empty() {
+        1
+    } else {
+        p.cfg.inputs as usize
+    };
+    let inputs = (0..n)
+        .map(|_| params.iter().map(|t| literal(u, t)).collect())
         .collect();
     Program {
         text,
         entry: "@f0".into(),
-        args,
+        inputs,
     }
 }
 
@@ -290,9 +294,9 @@ fn scalar_ty(u: &mut Unstructured<'_>) -> Ty {
     }
 }
 
-/// An int width, 1 to 64: the widths of C's types a third of the time.
+/// An int width, 1 to 64: the widths of C's types (and 1) a fifth of the time.
 pub(crate) fn int_width(u: &mut Unstructured<'_>) -> u32 {
-    if u.ratio(1u8, 3).unwrap_or(false) {
+    if u.ratio(1u8, 5).unwrap_or(false) {
         [1, 8, 16, 32, 64][u.int_in_range(0..=4usize).unwrap_or(4)]
     } else {
         u.int_in_range(1..=64u32).unwrap_or(64)
