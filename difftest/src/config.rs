@@ -68,9 +68,9 @@ macro_rules! define_config {
 
 define_config! {
     /// Functions besides the entry `@f0` a program may have (it has 1 to this + 1).
-    /// Each calls only later ones, so the call graph is acyclic; four keep a
-    /// program's compile time near a millisecond.
-    functions: 3 in 0..=6,
+    /// Each calls only later ones, so the call graph is acyclic; every function
+    /// reached is compiled four times (once per build), so few.
+    functions: 2 in 0..=6,
     /// Parameters a generated function may have (0 to this), of any type both
     /// engines support: ints of every width, float, double, references, internal
     /// references, pointers, function references, structs and arrays by value.
@@ -84,11 +84,11 @@ define_config! {
     statements: 5 in 1..=10,
     /// Argument vectors each program runs with (on the model and on every build):
     /// executions multiply while compile time, the most of a check, does not.
-    inputs: 4 in 1..=16,
+    inputs: 8 in 1..=16,
     /// Instructions a function may hold before no more statements are added
     /// (callbacks a third of it): compile time is about linear in it, and the
     /// fast VM compiles every program four times.
-    max_insts: 60 in 8..=1000,
+    max_insts: 30 in 8..=1000,
     /// Values a function carries from block to block as block arguments.
     state: 5 in 1..=8,
     /// Cases of a SWITCH (1 to this).

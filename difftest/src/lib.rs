@@ -24,8 +24,8 @@ use proptest::strategy::Strategy;
 use spec_model::ir::Type;
 use spec_model::machine::Profile;
 use spec_model::outcome::{
-    NativeEvent, OutValue, Outcome, Renamer, reachable, render_trace_in, render_value,
-    render_value_in,
+    NativeEvent, OutValue, Outcome, Renamer, reachable, renamed, renamed_event, render_trace_in,
+    render_value, render_value_in,
 };
 use spec_model::{Budgets, Loaded, load};
 use std::collections::HashMap;
@@ -150,20 +150,24 @@ impl Build {
     }
 }
 
-/// Everything a run shows, rendered under one renaming of objects.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Everything a run shows, under one renaming of objects (outcome first, then
+/// the global cells, the objects they reach and the native trace), with every NaN
+/// canonical: two runs show the same iff these are equal. Printed only to report
+/// a difference or to write a reproducer.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Observed {
     /// The outcome line.
     pub outcome: String,
-    /// `@g == V` for every global cell, then `obj#N -> V` for every object they
-    /// reach (breadth first).
-    pub state: Vec<String>,
-    /// The native trace, one event a line (None: the build does not record it).
-    pub trace: Option<Vec<String>>,
+    /// Every global cell: its name and value.
+    globals: Vec<(String, OutValue)>,
+    /// The objects the cells reach, breadth first: number and contents.
+    objects: Vec<(usize, OutValue)>,
+    /// The native trace (None: the build does not record it).
+    trace: Option<Vec<NativeEvent>>,
 }
 
 impl Observed {
-    fn render(
+    fn new(
         outcome: &Outcome,
         names: &[String],
         globals: &[OutValue],
@@ -172,21 +176,55 @@ impl Observed {
     ) -> Observed {
         let mut r = Renamer::default();
         let outcome = outcome.render_in(&mut r);
-        let mut state: Vec<String> = names
+        let globals = names
             .iter()
             .zip(globals)
-            .map(|(n, v)| format!("@{n} == {}", render_value_in(v, &mut r)))
+            .map(|(n, v)| (n.clone(), renamed(v, &mut r)))
             .collect();
-        for (o, v) in objects {
-            let n = r.get(*o);
-            state.push(format!("obj#{n} -> {}", render_value_in(v, &mut r)));
-        }
-        let trace = trace.map(|t| render_trace_in(t, &mut r));
+        let objects = objects
+            .iter()
+            .map(|(o, v)| (r.get(*o), renamed(v, &mut r)))
+            .collect();
+        let trace = trace.map(|t| t.iter().map(|e| renamed_event(e, &mut r)).collect());
         Observed {
             outcome,
-            state,
+            globals,
+            objects,
             trace,
         }
+    }
+
+    /// `@g == V` for every global cell, then `obj#N -> V` for every object they
+    /// reach, numbered as in the outcome line.
+    pub fn state(&self) -> Vec<String> {
+        // The values are renamed already: a renaming in the same order numbers
+        // them the same.
+        let mut r = Renamer::default();
+        let _ = render_in_order(&self.outcome, &mut r);
+        let mut out: Vec<String> = self
+            .globals
+            .iter()
+            .map(|(n, v)| format!("@{n} == {}", render_value_in(v, &mut r)))
+            .collect();
+        for (o, v) in &self.objects {
+            let n = r.get(u32::try_from(*o).unwrap_or(u32::MAX));
+            out.push(format!("obj#{n} -> {}", render_value_in(v, &mut r)));
+        }
+        out
+    }
+
+    /// The native trace, one event a line.
+    pub fn trace(&self) -> Option<Vec<String>> {
+        let mut r = Renamer::default();
+        let _ = render_in_order(&self.outcome, &mut r);
+        for (_, v) in &self.globals {
+            let _ = render_value_in(v, &mut r);
+        }
+        for (o, v) in &self.objects {
+            r.get(u32::try_from(*o).unwrap_or(u32::MAX));
+            let _ = render_value_in(v, &mut r);
+        }
+        self.trace.as_ref().map(|t| render_trace_in(t, &mut r))
     }
 
     /// What differs from `other` (the model's), if anything; the trace only when
@@ -195,32 +233,55 @@ impl Observed {
         if self.outcome != other.outcome {
             return Some(format!("outcome `{}` vs `{}`", other.outcome, self.outcome));
         }
-        let n = self.state.len().max(other.state.len());
-        for i in 0..n {
-            let (a, b) = (other.state.get(i), self.state.get(i));
-            if a != b {
-                let show = |x: Option<&String>| x.cloned().unwrap_or_else(|| "(nothing)".into());
-                return Some(format!("final state `{}` vs `{}`", show(a), show(b)));
-            }
+        if self.globals != other.globals || self.objects != other.objects {
+            let (a, b) = (other.state(), self.state());
+            let i = a
+                .iter()
+                .zip(&b)
+                .position(|(x, y)| x != y)
+                .unwrap_or(a.len().min(b.len()));
+            let show = |x: Option<&String>| x.cloned().unwrap_or_else(|| "(nothing)".into());
+            return Some(format!(
+                "final state `{}` vs `{}`",
+                show(a.get(i)),
+                show(b.get(i))
+            ));
         }
         if let (Some(mine), Some(theirs)) = (&self.trace, &other.trace)
             && mine != theirs
         {
+            let (theirs, mine) = (other.trace().unwrap_or_default(), self.trace().unwrap_or_default());
             let i = theirs
                 .iter()
-                .zip(mine)
+                .zip(&mine)
                 .position(|(a, b)| a != b)
                 .unwrap_or(mine.len().min(theirs.len()));
             let at = |t: &[String]| t.get(i).cloned().unwrap_or_else(|| "(end)".into());
             return Some(format!(
                 "native trace event {}: `{}` vs `{}`",
                 i + 1,
-                at(theirs),
-                at(mine)
+                at(&theirs),
+                at(&mine)
             ));
         }
         None
     }
+}
+
+/// Numbers the objects of an outcome line in `r` in the order the line shows them
+/// (`obj#1`, `&obj#2+8`): the renaming `Observed::new` made with the outcome.
+fn render_in_order(outcome: &str, r: &mut Renamer) -> usize {
+    let mut n = 0;
+    let mut rest = outcome;
+    while let Some(i) = rest.find("obj#") {
+        rest = &rest[i + 4..];
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        if let Ok(k) = digits.parse::<u32>() {
+            r.get(k);
+            n += 1;
+        }
+    }
+    n
 }
 
 /// How one program fared.
@@ -270,9 +331,6 @@ pub struct ModelRun {
     pub profile: Profile,
     /// The native trace's events.
     pub events: Vec<NativeEvent>,
-    /// `@g == V` (or `@g -> V` for a reference's object), as `after:` lines of a
-    /// conformance script check them.
-    pub after: Vec<String>,
 }
 
 /// Runs `p` on the model with the arguments `input`, recording its trace and
@@ -301,26 +359,46 @@ pub fn run_model(l: &Loaded, p: &Program, input: &[String]) -> Result<ModelRun, 
     let objects = reachable(&globals, MAX_OBJECTS, |o| {
         m.object_out(&OutValue::Ref(Some(o)))
     });
-    let mut after = Vec::new();
-    for ((n, v), g) in names.iter().zip(&globals).zip(&module.globals) {
-        if matches!(module.types.get(g.ty), Type::Ref(_)) {
-            let o = m
-                .object_out(v)
-                .map_or_else(|| "none".to_string(), |o| render_value(&o));
-            after.push(format!("@{n} -> {o}"));
-        } else {
-            after.push(format!("@{n} == {}", render_value(v)));
-        }
-    }
     let events = m.trace.take().unwrap_or_default();
-    let observed = Observed::render(&o, &names, &globals, &objects, Some(&events));
+    let observed = Observed::new(&o, &names, &globals, &objects, Some(&events));
     Ok(ModelRun {
         observed,
         rules: m.rule_counts.clone(),
         profile: m.profile.take().unwrap_or_default(),
         events,
-        after,
     })
+}
+
+/// The final state of a run of `p` on the model with `input`, as `after:` lines of
+/// a conformance script check it: `@g == V`, or `@g -> V` for the object a
+/// reference global refers to.
+pub fn after_lines(l: &Loaded, p: &Program, input: &[String]) -> Result<Vec<String>, String> {
+    let f = l.func(&p.entry)?;
+    let args: Vec<&str> = input.iter().map(String::as_str).collect();
+    let argv = l.args(f, &args)?;
+    let mut m = l.machine(BUDGETS);
+    match m.start(f, argv) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            m.run().map_err(|e| e.to_string())?;
+        }
+        Err(e) => return Err(e.to_string()),
+    }
+    let module = &l.module;
+    let mut after = Vec::new();
+    for (g, cell) in module.globals.iter().enumerate() {
+        let v = m.global_out(g as u32);
+        let n = cell.name.as_str();
+        if matches!(module.types.get(cell.ty), Type::Ref(_)) {
+            let o = m
+                .object_out(&v)
+                .map_or_else(|| "none".to_string(), |o| render_value(&o));
+            after.push(format!("@{n} -> {o}"));
+        } else {
+            after.push(format!("@{n} == {}", render_value(&v)));
+        }
+    }
+    Ok(after)
 }
 
 /// Compiles `p` as `trace` and `fuel` say, and runs it on each of `inputs` (by
@@ -361,7 +439,7 @@ pub fn run_fast(
                 stress,
             };
             let seen =
-                Observed::render(&o.outcome, &names, &o.globals, &o.objects, o.trace.as_deref());
+                Observed::new(&o.outcome, &names, &o.globals, &o.objects, o.trace.as_deref());
             out.push((build, i, seen));
         }
     }
@@ -397,13 +475,11 @@ pub fn check(p: &Program, gc_stress: bool) -> Checked {
             }
         }
     }
-    let mut executed: std::collections::BTreeMap<String, u64> = Default::default();
     c.rules = vec![0; spec_model::RuleId::ALL.len()];
+    let profiles: Vec<&Profile> = models.iter().map(|m| &m.profile).collect();
+    c.executed = stats::executed(&l.module, &profiles);
     for m in &models {
         c.rules.iter_mut().zip(&m.rules).for_each(|(a, b)| *a += b);
-        for (k, n) in stats::executed(&l.module, &m.profile) {
-            *executed.entry(k).or_default() += n;
-        }
         c.outcomes.push(m.observed.outcome.clone());
         c.c_calls.extend(m.events.iter().filter_map(|e| match e {
             NativeEvent::CCall { callee, .. } if callee.starts_with("mu_r") => Some(callee.clone()),
@@ -414,7 +490,6 @@ pub fn check(p: &Program, gc_stress: bool) -> Checked {
             return c;
         }
     }
-    c.executed = executed.into_iter().collect();
     let all: Vec<usize> = (0..p.inputs.len()).collect();
     // Without fuel checks, a build has no fuel to run out of: it runs the inputs
     // on which the model did not.
@@ -502,10 +577,10 @@ pub fn reproducer(p: &Program, why: &str, clib: &str) -> String {
                 "// {kw} {call} [fuel={} alloc={} stack={}] {rest}\n",
                 b.fuel, b.alloc, b.stack
             ));
-            for e in m.observed.trace.iter().flatten() {
+            for e in m.observed.trace().iter().flatten() {
                 s.push_str(&format!("// | {e}\n"));
             }
-            for g in &m.after {
+            for g in after_lines(&l, p, input).unwrap_or_default() {
                 s.push_str(&format!("// after: {g}\n"));
             }
         }

@@ -66,14 +66,17 @@ fn keys(types: &Types, slot_types: &[TypeId], results: &[u32], op: &Op) -> Vec<S
     }
 }
 
-/// What the model executed in one run, by statistics key.
-pub fn executed(m: &Module, profile: &Profile) -> Vec<(String, u64)> {
+/// What the model executed in some runs of one module, by statistics key.
+pub fn executed(m: &Module, profiles: &[&Profile]) -> Vec<(String, u64)> {
     let mut out: BTreeMap<String, u64> = BTreeMap::new();
     for (fi, f) in m.funcs.iter().enumerate() {
         let Some(body) = &f.body else { continue };
         for (bi, b) in body.blocks.iter().enumerate() {
             for (ii, inst) in b.insts.iter().enumerate() {
-                let n = profile.count(fi as u32, bi as u32, ii as u32);
+                let n: u64 = profiles
+                    .iter()
+                    .map(|p| p.count(fi as u32, bi as u32, ii as u32))
+                    .sum();
                 if n == 0 {
                     continue;
                 }

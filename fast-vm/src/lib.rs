@@ -593,12 +593,6 @@ impl<'m> Program<'m> {
                 grown: 0,
             })
             .map_err(|e| FastError::Bug(format!("{}: inlining: {e:?}", f.name)))?;
-            if std::env::var_os("MUNI_CLIF_STATS").is_some() {
-                let insts: usize = cctx.func.layout.blocks().map(|b| cctx.func.layout.block_insts(b).count()).sum();
-                let mu: usize = f.body.as_ref().map_or(0, |b| b.blocks.iter().map(|x| x.insts.len()).sum());
-                eprintln!("CLIF {} mu {} clif {} blocks {}", f.name, mu, insts, cctx.func.layout.blocks().count());
-                if std::env::var_os("MUNI_CLIF_DUMP").is_some() { eprintln!("{}", cctx.func.display()); }
-            }
             codecache::define(&mut jit, id, &mut cctx)
                 .map_err(|e| FastError::Bug(format!("{}: {e}", f.name)))?;
             jit.clear_context(&mut cctx);
@@ -1078,7 +1072,7 @@ fn host_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, FastError> {
         cell.get_or_init(|| {
             let bug = |e: &dyn std::fmt::Display| FastError::Bug(e.to_string());
             let mut flags = cranelift_codegen::settings::builder();
-            flags.set("opt_level", if std::env::var_os("MUNI_OPT_NONE").is_some() { "none" } else { "speed" }).map_err(|e| bug(&e))?;
+            flags.set("opt_level", "speed").map_err(|e| bug(&e))?;
             // The verifier runs once on each function's CLIF (`codecache::define`).
             flags
                 .set("enable_verifier", "false")
@@ -1172,13 +1166,18 @@ impl View<'_, '_> {
             .zip(&self.program.global_offsets)
             .map(|(g, off)| self.read(self.globals + off, g.ty))
             .collect();
-        let by_serial: std::collections::HashMap<u32, runtime::ObjInfo> = self
-            .heap
-            .all_objects()
-            .into_iter()
-            .map(|o| (o.serial as u32, o))
-            .collect();
-        spec_model::outcome::reachable(&roots, max, |s| by_serial.get(&s).map(|o| self.object(o)))
+        // Objects by identity, listed the first time one is needed.
+        let mut by_serial: Option<std::collections::HashMap<u32, runtime::ObjInfo>> = None;
+        spec_model::outcome::reachable(&roots, max, |s| {
+            let map = by_serial.get_or_insert_with(|| {
+                self.heap
+                    .all_objects()
+                    .into_iter()
+                    .map(|o| (o.serial as u32, o))
+                    .collect()
+            });
+            map.get(&s).map(|o| self.object(o))
+        })
     }
 
     /// Reads a value of type `t` from memory at `addr` (in the native layout).

@@ -179,6 +179,9 @@ struct Chunk {
     young: Vec<Young>,
     /// Objects in [`Heap::objects`] whose storage is in this chunk (pinned ones).
     live: u64,
+    /// Bytes from the start that compiled code has bumped through (so far as
+    /// registered): what must be zeroed before the chunk is used again.
+    used: u64,
 }
 
 /// What an object is, wherever it lives.
@@ -311,18 +314,20 @@ impl<'m> Heap<'m> {
             });
             p = addr + size.div_ceil(16) * 16;
         }
+        self.chunks[ci].used = p - self.chunks[ci].start;
         self.current = Some((ci, p));
     }
 
     /// A fresh nursery chunk for compiled code: its start and end.
     fn refill(&mut self) -> (u64, u64) {
-        let mem = vec![0u128; (CHUNK / 16) as usize];
+        let mem = spare_chunk();
         let start = mem.as_ptr() as u64;
         self.chunks.push(Chunk {
             mem: Some(mem),
             start,
             young: Vec::new(),
             live: 0,
+            used: 0,
         });
         let ci = self.chunks.len() - 1;
         self.nursery.push(ci);
@@ -341,8 +346,10 @@ impl<'m> Heap<'m> {
         // Chunks kept for pinned objects (earlier ones too) stay allocated until
         // their last object goes.
         for c in &mut self.chunks {
-            if c.live == 0 {
-                c.mem = None;
+            if c.live == 0
+                && let Some(m) = c.mem.take()
+            {
+                give_back(m, c.used);
             }
         }
         while self.chunks.last().is_some_and(|c| c.mem.is_none()) {
@@ -581,6 +588,44 @@ impl<'m> Heap<'m> {
             }
         }
     }
+}
+
+impl Drop for Heap<'_> {
+    fn drop(&mut self) {
+        for c in &mut self.chunks {
+            if let Some(m) = c.mem.take() {
+                give_back(m, c.used);
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Nursery chunks runs on this thread have given back, zeroed again.
+    static SPARE: std::cell::RefCell<Vec<Vec<u128>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Chunks a thread keeps for later runs.
+const SPARE_CHUNKS: usize = 8;
+
+/// A zeroed nursery chunk: one an earlier run gave back, or a new one (a chunk
+/// costs a mapping and its page faults, which small runs would pay every time).
+fn spare_chunk() -> Vec<u128> {
+    SPARE
+        .with_borrow_mut(|s| s.pop())
+        .unwrap_or_else(|| vec![0u128; (CHUNK / 16) as usize])
+}
+
+/// Takes back a chunk no object lives in any more, zeroing the `used` bytes that
+/// compiled code bumped through (the rest is still zero) for the next run.
+fn give_back(mut m: Vec<u128>, used: u64) {
+    SPARE.with_borrow_mut(|s| {
+        if s.len() < SPARE_CHUNKS {
+            let n = usize::try_from(used.div_ceil(16)).unwrap_or(m.len()).min(m.len());
+            m[..n].fill(0);
+            s.push(m);
+        }
+    });
 }
 
 /// `rt_alloc(ctx, size, ty, var_len) -> addr`: allocates, collecting first when due;

@@ -6,7 +6,7 @@
 //! say) are added to the table as needed.
 
 use crate::syntax::ast::{BinOp, CmpOp, ConvOp, Name, RmwOp, Span};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Index of a type in [`Types`].
 pub type TypeId = u32;

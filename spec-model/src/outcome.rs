@@ -178,6 +178,52 @@ fn write_value(f: &mut String, v: &OutValue, r: &mut Renamer) {
     };
 }
 
+/// `v` with its objects numbered in the renaming `r` and every NaN canonical: two
+/// values that render alike under one renaming are equal once so renamed, so
+/// engines' results compare without being printed.
+pub fn renamed(v: &OutValue, r: &mut Renamer) -> OutValue {
+    let o = |o: &u32, r: &mut Renamer| u32::try_from(r.get(*o)).unwrap_or(u32::MAX);
+    match v {
+        OutValue::Ref(Some(x)) => OutValue::Ref(Some(o(x, r))),
+        OutValue::IRef(Some((IRefBase::Obj(x), off))) => {
+            OutValue::IRef(Some((IRefBase::Obj(o(x, r)), *off)))
+        }
+        OutValue::MuPtr(x, off) => OutValue::MuPtr(o(x, r), *off),
+        OutValue::Float(b) if f32::from_bits(*b).is_nan() => OutValue::Float(0x7fc0_0000),
+        OutValue::Double(b) if f64::from_bits(*b).is_nan() => {
+            OutValue::Double(0x7ff8_0000_0000_0000)
+        }
+        OutValue::Agg(vs) => OutValue::Agg(vs.iter().map(|v| renamed(v, r)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// An event with its values [`renamed`].
+pub fn renamed_event(e: &NativeEvent, r: &mut Renamer) -> NativeEvent {
+    let list = |vs: &[OutValue], r: &mut Renamer| vs.iter().map(|v| renamed(v, r)).collect();
+    match e {
+        NativeEvent::Pin(v) => NativeEvent::Pin(renamed(v, r)),
+        NativeEvent::Unpin(v) => NativeEvent::Unpin(renamed(v, r)),
+        NativeEvent::CCall {
+            callee,
+            args,
+            result,
+        } => {
+            let args = list(args, r);
+            NativeEvent::CCall {
+                callee: callee.clone(),
+                args,
+                result: result.as_ref().map(|v| renamed(v, r)),
+            }
+        }
+        NativeEvent::Callback { func, args } => NativeEvent::Callback {
+            func: func.clone(),
+            args: list(args, r),
+        },
+        NativeEvent::CallbackReturn(vs) => NativeEvent::CallbackReturn(list(vs, r)),
+    }
+}
+
 /// Renders one value as outcome lines print it (objects numbered from 1 within
 /// this value): what `after:` checks of a conformance script compare.
 pub fn render_value(v: &OutValue) -> String {

@@ -280,8 +280,8 @@ impl Fg<'_, '_, '_> {
     }
 
     /// Folds every value of the block no instruction read into the accumulator
-    /// (integers resized to 64 bits, floating-point values by their bits when
-    /// ordered), and gives the accumulator.
+    /// (integers zero-extended to 64 bits, floating-point values by their integer
+    /// part), and gives the accumulator.
     fn fold(&mut self) -> String {
         let unused: Vec<usize> = (0..self.pool.len())
             .filter(|i| {
@@ -301,25 +301,11 @@ impl Fg<'_, '_, '_> {
                     r
                 }
                 _ => {
-                    let (fp, int) = if ty == Ty::Float {
-                        (Ty::Float, Ty::Int(32))
-                    } else {
-                        (Ty::Double, Ty::I64)
-                    };
-                    let (fpn, intn, i1) = (self.ty(&fp), self.ty(&int), self.ty(&Ty::Int(1)));
-                    let half = self.konst(&fp, if fp == Ty::Float { "0.5f" } else { "0.5d" });
-                    let (c, s, b) = (self.fresh(), self.fresh(), self.fresh());
-                    // NaN payloads are unspecified: only ordered values by their bits.
-                    self.line(&format!("{c} = FORD <{fpn}> {x} {x}"));
-                    self.line(&format!("{s} = SELECT <{i1} {fpn}> {c} {x} {half}"));
-                    self.line(&format!("{b} = BITCAST <{fpn} {intn}> {s}"));
-                    if int == Ty::I64 {
-                        b
-                    } else {
-                        let z = self.fresh();
-                        self.line(&format!("{z} = ZEXT <{intn} {i64n}> {b}"));
-                        z
-                    }
+                    // Its integer part (saturated; NaN gives 0): two instructions,
+                    // where its bits would take four or five.
+                    let (fpn, r) = (self.ty(&ty), self.fresh());
+                    self.line(&format!("{r} = FPTOSI <{fpn} {i64n}> {x}"));
+                    r
                 }
             };
             let r = self.fresh();
@@ -685,7 +671,9 @@ impl Fg<'_, '_, '_> {
             .collect();
         let _ = writeln!(self.out, "    %entry({}):", ps.join(" "));
         for (t, n) in params {
-            self.push(t, n);
+            self.push(t, n.clone());
+            // Parameters are the caller's values: nothing to fold.
+            self.mark(&n);
         }
         // The state: some of the parameters' types and some others.
         let n = self.int(1, self.p.cfg.state as usize);
@@ -760,12 +748,14 @@ impl Fg<'_, '_, '_> {
             header.push(format!("<{}> {v}", self.ty(t)));
             // The state's references are never NULL (`carry`); what else comes may be.
             let refs = k < state.len() && matches!(t, Ty::Ref(_) | Ty::IRef(_));
+            // A parameter counts as read: the jump that passed it keeps its value
+            // computed, so it needs no folding here.
             self.pool.push(Val {
                 ty: t.clone(),
                 name: v.clone(),
                 nonnull: refs,
                 local: false,
-                used: false,
+                used: true,
             });
             names.push(v);
         }
@@ -1715,7 +1705,7 @@ impl Fg<'_, '_, '_> {
                 name: v,
                 nonnull: refs,
                 local: false,
-                used: false,
+                used: true,
             });
         }
         let e = self.fresh();

@@ -3,7 +3,7 @@
 use super::{Entity, Verifier};
 use crate::ir::*;
 use crate::syntax::ast::{self, BinOp, CmpOp, ConvOp, Ident, InstKind, Name, RmwOp, Span};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use super::POISON;
 
@@ -103,8 +103,8 @@ impl Verifier {
         self.define(&f.version, Entity::Local);
         let mut cx = Cx {
             rets: s.rets.clone(),
-            blocks: HashMap::new(),
-            scope: HashMap::new(),
+            blocks: HashMap::default(),
+            scope: HashMap::default(),
             slot_types: Vec::new(),
         };
         if f.blocks.is_empty() {

@@ -24,7 +24,7 @@ mod types;
 use crate::diag::{Diagnostic, Severity};
 use crate::ir::*;
 use crate::syntax::ast::{self, Bundle, Ident, Name, Span, TopLevel};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// The type of what did not check (an instruction's results, a constant): compatible
 /// with nothing, reported never.
@@ -316,7 +316,7 @@ impl Verifier {
             self.eval_const(u32::try_from(i).unwrap_or(u32::MAX));
         }
         // 4. Globals, function signatures, exposes.
-        let mut decl_sig: HashMap<Name, (SigId, Span)> = HashMap::new();
+        let mut decl_sig: HashMap<Name, (SigId, Span)> = HashMap::default();
         for d in &b.defs {
             match d {
                 TopLevel::Global { name, ty, .. } => {
@@ -387,7 +387,7 @@ impl Verifier {
         }
         // 5. Function bodies (constants that did not check have the error type, so
         // their uses report nothing more).
-        let mut defined: HashMap<Name, Span> = HashMap::new();
+        let mut defined: HashMap<Name, Span> = HashMap::default();
         for d in &b.defs {
             if let TopLevel::FuncDef(f) = d {
                 if let Some(first) = defined.get(&f.name.name) {
