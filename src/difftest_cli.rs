@@ -252,7 +252,11 @@ pub fn run(s: &Settings) -> ExitCode {
              found undefined (generator bugs), {} the fast VM did not compile",
             stats.rejected, stats.generator_ub, stats.not_compiled
         ));
-        let bugs = shared.not_done.lock().map(|g| g.clone()).unwrap_or_default();
+        let bugs = shared
+            .not_done
+            .lock()
+            .map(|g| g.clone())
+            .unwrap_or_default();
         for (k, (why, p)) in bugs.iter().enumerate() {
             let path = s.out.join(format!("not-done-{k}.uir"));
             let _ = std::fs::create_dir_all(&s.out);

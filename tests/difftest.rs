@@ -38,10 +38,18 @@ fn a_short_run_agrees_and_reports_its_statistics() {
     // run out of fuel), with and without GC stress.
     let runs = &v["runs"];
     let fuel = v["out_of_fuel"].as_u64().unwrap_or(0);
-    for b in ["traced", "untraced", "traced, gc stress", "untraced, gc stress"] {
+    for b in [
+        "traced",
+        "untraced",
+        "traced, gc stress",
+        "untraced, gc stress",
+    ] {
         assert_eq!(runs[b], 150, "{b}: {text}");
     }
-    for b in ["traced, no fuel checks", "untraced, no fuel checks, gc stress"] {
+    for b in [
+        "traced, no fuel checks",
+        "untraced, no fuel checks, gc stress",
+    ] {
         assert_eq!(runs[b].as_u64(), Some(150 - fuel), "{b}: {text}");
     }
 }

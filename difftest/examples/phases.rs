@@ -16,7 +16,9 @@ fn main() {
     let set: Vec<String> = std::env::var("MUNI_SET")
         .map(|s| s.split(',').map(String::from).collect())
         .unwrap_or_default();
-    let config = Config::default().with_settings(&set).expect("valid settings");
+    let config = Config::default()
+        .with_settings(&set)
+        .expect("valid settings");
     let campaign = Campaign::new(1, config).expect("the C libraries build");
     let mut t = [Duration::ZERO; 3];
     let mut compile = [Duration::ZERO; 4];
@@ -82,9 +84,13 @@ fn main() {
             d.as_secs_f64() * 1e6 / n as f64
         );
     };
-    for (name, d) in ["generate", "load (parse, verify)", "model runs (every input)"]
-        .iter()
-        .zip(t)
+    for (name, d) in [
+        "generate",
+        "load (parse, verify)",
+        "model runs (every input)",
+    ]
+    .iter()
+    .zip(t)
     {
         row(name, d);
     }

@@ -250,7 +250,10 @@ impl Observed {
         if let (Some(mine), Some(theirs)) = (&self.trace, &other.trace)
             && mine != theirs
         {
-            let (theirs, mine) = (other.trace().unwrap_or_default(), self.trace().unwrap_or_default());
+            let (theirs, mine) = (
+                other.trace().unwrap_or_default(),
+                self.trace().unwrap_or_default(),
+            );
             let i = theirs
                 .iter()
                 .zip(&mine)
@@ -438,8 +441,13 @@ pub fn run_fast(
                 fuel,
                 stress,
             };
-            let seen =
-                Observed::new(&o.outcome, &names, &o.globals, &o.objects, o.trace.as_deref());
+            let seen = Observed::new(
+                &o.outcome,
+                &names,
+                &o.globals,
+                &o.objects,
+                o.trace.as_deref(),
+            );
             out.push((build, i, seen));
         }
     }

@@ -400,7 +400,9 @@ impl Stats {
             }
         ));
         let (widths, families) = self.width_summary();
-        s.push_str(&format!("executed per width (all integer operators): {widths}\n"));
+        s.push_str(&format!(
+            "executed per width (all integer operators): {widths}\n"
+        ));
         s.push_str(&format!("executed per family: {families}\n"));
         let calls: u64 = self.c_functions.values().sum();
         s.push_str(&format!(

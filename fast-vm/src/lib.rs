@@ -503,8 +503,8 @@ impl<'m> Program<'m> {
             let sig =
                 mu_signature(types, f.sig).ok_or_else(|| FastError::Bug("signature".into()))?;
             let attempt = |cctx: &mut cranelift_codegen::Context,
-                               fctx: &mut FunctionBuilderContext,
-                               traps: &mut Vec<TrapInfo>| {
+                           fctx: &mut FunctionBuilderContext,
+                           traps: &mut Vec<TrapInfo>| {
                 cctx.func.signature = sig.clone();
                 cctx.func.name = UserFuncName::user(0, i as u32);
                 let env = Env {
@@ -820,14 +820,24 @@ impl<'m> Program<'m> {
             .map(|g| (g, false))
             .collect();
         let mut objects = Vec::new();
-        let (outcome, _, trace, seen) =
-            self.run_inner_with(f, args, budgets, gc_stress, self.trace_native, &all, |view| {
+        let (outcome, _, trace, seen) = self.run_inner_with(
+            f,
+            args,
+            budgets,
+            gc_stress,
+            self.trace_native,
+            &all,
+            |view| {
                 objects = view.reachable(max_objects);
-            })?;
+            },
+        )?;
         Ok(Observation {
             outcome,
             trace,
-            globals: seen.into_iter().map(|v| v.unwrap_or(OutValue::Dangling)).collect(),
+            globals: seen
+                .into_iter()
+                .map(|v| v.unwrap_or(OutValue::Dangling))
+                .collect(),
             objects,
         })
     }
@@ -1051,7 +1061,6 @@ pub struct Observation {
     pub objects: Vec<(u32, OutValue)>,
 }
 
-
 /// What a run gives back: outcome, GC figures, native trace, observed globals.
 type RunResult = (
     Outcome,
@@ -1074,9 +1083,7 @@ fn host_isa() -> Result<cranelift_codegen::isa::OwnedTargetIsa, FastError> {
             let mut flags = cranelift_codegen::settings::builder();
             flags.set("opt_level", "speed").map_err(|e| bug(&e))?;
             // The verifier runs once on each function's CLIF (`codecache::define`).
-            flags
-                .set("enable_verifier", "false")
-                .map_err(|e| bug(&e))?;
+            flags.set("enable_verifier", "false").map_err(|e| bug(&e))?;
             flags
                 .set("preserve_frame_pointers", "true")
                 .map_err(|e| bug(&e))?;

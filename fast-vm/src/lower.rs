@@ -67,17 +67,26 @@ pub fn leaves(types: &Types, t: TypeId) -> Option<Vec<(u64, ClType)>> {
         Type::Array(e, n) => {
             let es = layout::layout(types, *e).size;
             let inner = leaves(types, *e)?;
+            // A value is one SSA value per leaf: past this many, no.
+            if inner
+                .len()
+                .saturating_mul(usize::try_from(*n).unwrap_or(usize::MAX))
+                > MAX_LEAVES
+            {
+                return None;
+            }
             for i in 0..*n {
                 out.extend(inner.iter().map(|(o, c)| (i * es + o, *c)));
-                if out.len() > crate::runtime::RET_SLOTS {
-                    return None;
-                }
             }
         }
         _ => return None,
     }
-    (out.len() <= crate::runtime::RET_SLOTS).then_some(out)
+    (out.len() <= MAX_LEAVES).then_some(out)
 }
+
+/// The most scalar leaves a value may have (results and client-trap values have
+/// [`crate::runtime::RET_SLOTS`] words of room).
+pub const MAX_LEAVES: usize = 4096;
 
 /// The Cranelift signature of a Mu function (tail convention).
 pub fn mu_signature(types: &Types, s: SigId) -> Option<Signature> {
@@ -1339,7 +1348,10 @@ impl Cx<'_, '_> {
                         Operand::Const(c) => module.consts[*c as usize].ty,
                         Operand::Global(g) => {
                             let name = module.globals[*g as usize].name.as_str().to_string();
-                            tys.push(Kept::Known(OutValue::IRef(Some((IRefBase::Global(name), 0)))));
+                            tys.push(Kept::Known(OutValue::IRef(Some((
+                                IRefBase::Global(name),
+                                0,
+                            )))));
                             continue;
                         }
                         Operand::Func(f) => {
@@ -1497,7 +1509,9 @@ impl Cx<'_, '_> {
                 .map_or(default, |(_, d)| *d);
             entries.push(call(self, d)?);
         }
-        let jt = self.b.create_jump_table(cranelift_codegen::ir::JumpTableData::new(def, &entries));
+        let jt = self
+            .b
+            .create_jump_table(cranelift_codegen::ir::JumpTableData::new(def, &entries));
         // Values past the table take the default entry.
         let in_range = self
             .b
@@ -1596,9 +1610,7 @@ impl Cx<'_, '_> {
         let cont = self.b.create_block();
         let up = self.up_block();
         let st = self.b.ins().iconst(I32, i64::from(STOP));
-        self.b
-            .ins()
-            .brif(ended, up, &bargs(&[st]), cont, &[]);
+        self.b.ins().brif(ended, up, &bargs(&[st]), cont, &[]);
         self.b.switch_to_block(cont);
         if let Some(t) = types.sig(sig).rets.first().copied() {
             let vals = match ret {
@@ -1932,9 +1944,7 @@ impl Cx<'_, '_> {
             }
             // An exception or a stop: on up.
             None => {
-                self.b
-                    .ins()
-                    .brif(ok, normal, &[], up, &bargs(&[status]));
+                self.b.ins().brif(ok, normal, &[], up, &bargs(&[status]));
             }
         }
         self.b.switch_to_block(normal);

@@ -394,11 +394,7 @@ impl<'m> Heap<'m> {
 
     /// Every live object: those with an [`Obj`] and the young ones.
     pub fn all_objects(&self) -> Vec<ObjInfo> {
-        let mut out: Vec<ObjInfo> = self
-            .objects
-            .keys()
-            .filter_map(|a| self.find(*a))
-            .collect();
+        let mut out: Vec<ObjInfo> = self.objects.keys().filter_map(|a| self.find(*a)).collect();
         for &ci in &self.nursery {
             for y in &self.chunks[ci].young {
                 if !self.objects.contains_key(&y.addr) {
@@ -621,7 +617,9 @@ fn spare_chunk() -> Vec<u128> {
 fn give_back(mut m: Vec<u128>, used: u64) {
     SPARE.with_borrow_mut(|s| {
         if s.len() < SPARE_CHUNKS {
-            let n = usize::try_from(used.div_ceil(16)).unwrap_or(m.len()).min(m.len());
+            let n = usize::try_from(used.div_ceil(16))
+                .unwrap_or(m.len())
+                .min(m.len());
             m[..n].fill(0);
             s.push(m);
         }

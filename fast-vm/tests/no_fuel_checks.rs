@@ -58,7 +58,9 @@ fn a_reference_live_across_a_call_answered_at_the_call_site_survives_a_collectio
     .expect("compiles without fuel checks");
     for n in [1i64, 2, 7] {
         let args = [Value::Int(n as u64)];
-        let model = l.run("@main", &[&n.to_string()], Budgets::default()).expect("model");
+        let model = l
+            .run("@main", &[&n.to_string()], Budgets::default())
+            .expect("model");
         for stress in [false, true] {
             let (fast, _) = program
                 .run_with(f, &args, Budgets::default(), stress)

@@ -37,6 +37,10 @@ impl Engine {
     }
 }
 
+/// How a skip begins when the fast VM does not compile what the call runs (the
+/// corpus tests of `cargo test` treat it as a failure).
+pub const NOT_COMPILED: &str = "not compiled by the fast VM";
+
 /// The judgement of one assertion.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "verdict", content = "detail", rename_all = "snake_case")]
@@ -476,7 +480,7 @@ impl SectionCx<'_> {
                         seen_state.push(seen);
                     }
                     Err(fast_vm::FastError::Unsupported(why)) => {
-                        verdict = Verdict::Skip(format!("not compiled yet: {why}"));
+                        verdict = Verdict::Skip(format!("{NOT_COMPILED}: {why}"));
                         break;
                     }
                     Err(e) => {

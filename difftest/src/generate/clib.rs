@@ -182,7 +182,7 @@ impl Library {
         match rng.range(0, 9) {
             0 | 1 => None,
             2..=4 => Some(CTy::Struct(
-                rng.range(0, self.structs.len() as u32 - 1) as usize,
+                rng.range(0, self.structs.len() as u32 - 1) as usize
             )),
             _ => Some(Library::scalar(rng)),
         }
@@ -311,7 +311,11 @@ impl Library {
                 match f {
                     CTy::Array(e, n) => {
                         for j in 0..*n {
-                            let _ = writeln!(s, "    v.f{k}[{j}] = {};", self.make(e, 100 + 8 * k as u32 + j));
+                            let _ = writeln!(
+                                s,
+                                "    v.f{k}[{j}] = {};",
+                                self.make(e, 100 + 8 * k as u32 + j)
+                            );
                         }
                     }
                     _ => {
@@ -327,7 +331,11 @@ impl Library {
             let _ = writeln!(
                 s,
                 "typedef {ret} (*cb{i}_t)({});",
-                if ps.is_empty() { "void".into() } else { ps.join(", ") }
+                if ps.is_empty() {
+                    "void".into()
+                } else {
+                    ps.join(", ")
+                }
             );
         }
         s.push('\n');
@@ -344,7 +352,11 @@ impl Library {
                 s,
                 "{ret} {}({}) {{",
                 f.name,
-                if ps.is_empty() { "void".into() } else { ps.join(", ") }
+                if ps.is_empty() {
+                    "void".into()
+                } else {
+                    ps.join(", ")
+                }
             );
             let _ = writeln!(s, "    uint64_t h = {}ull;", 0x1234_5678u64 ^ fi as u64);
             for (k, p) in f.sig.params.iter().enumerate() {
@@ -352,7 +364,11 @@ impl Library {
                     CTy::Ptr(e) => {
                         let _ = writeln!(s, "    if (a{k}) {{");
                         self.fold(&mut s, e, &format!("(*a{k})"), "        ");
-                        let _ = writeln!(s, "        *a{k} = {};\n    }}", self.make(e, 50 + k as u32));
+                        let _ = writeln!(
+                            s,
+                            "        *a{k} = {};\n    }}",
+                            self.make(e, 50 + k as u32)
+                        );
                     }
                     CTy::FnPtr(c) => {
                         let cb = &self.callbacks[*c];
@@ -371,7 +387,8 @@ impl Library {
                                 self.fold(&mut s, r, "r", "            ");
                             }
                             None => {
-                                let _ = writeln!(s, "            {call};\n            h = mix(h, 7);");
+                                let _ =
+                                    writeln!(s, "            {call};\n            h = mix(h, 7);");
                             }
                         }
                         s.push_str("        }\n    }\n");
@@ -401,10 +418,23 @@ mod tests {
         let b = Library::new(7, 300);
         assert_eq!(a.source(), b.source());
         assert_ne!(a.source(), Library::new(8, 300).source());
-        let max = a.funcs.iter().map(|f| f.sig.params.len()).max().unwrap_or(0);
+        let max = a
+            .funcs
+            .iter()
+            .map(|f| f.sig.params.len())
+            .max()
+            .unwrap_or(0);
         assert!(max > 8, "{max}");
-        assert!(a.funcs.iter().any(|f| f.sig.params.iter().any(|p| matches!(p, CTy::FnPtr(_)))));
-        assert!(a.funcs.iter().any(|f| f.sig.params.iter().any(|p| matches!(p, CTy::Ptr(_)))));
+        assert!(
+            a.funcs
+                .iter()
+                .any(|f| f.sig.params.iter().any(|p| matches!(p, CTy::FnPtr(_))))
+        );
+        assert!(
+            a.funcs
+                .iter()
+                .any(|f| f.sig.params.iter().any(|p| matches!(p, CTy::Ptr(_))))
+        );
         let distinct: std::collections::HashSet<_> = a.funcs.iter().map(|f| &f.sig).collect();
         assert!(distinct.len() > 250, "{}", distinct.len());
     }

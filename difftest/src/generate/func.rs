@@ -334,7 +334,11 @@ impl Fg<'_, '_, '_> {
             .collect();
         if !cands.is_empty() && !self.chance(15) {
             // The values no one read yet first, so that most feed on.
-            let fresh: Vec<usize> = cands.iter().copied().filter(|i| !self.pool[*i].used).collect();
+            let fresh: Vec<usize> = cands
+                .iter()
+                .copied()
+                .filter(|i| !self.pool[*i].used)
+                .collect();
             let i = if !fresh.is_empty() && self.chance(70) {
                 *self.pick(&fresh)
             } else {
@@ -381,7 +385,11 @@ impl Fg<'_, '_, '_> {
         if *t == Ty::Void {
             // A `ref<void>` refers to an object of some other type.
             let o = self.new_object(&Ty::I64);
-            let (a, b, r) = (self.ty(&Ty::r#ref(Ty::I64)), self.ty(&Ty::r#ref(Ty::Void)), self.fresh());
+            let (a, b, r) = (
+                self.ty(&Ty::r#ref(Ty::I64)),
+                self.ty(&Ty::r#ref(Ty::Void)),
+                self.fresh(),
+            );
             self.line(&format!("{r} = REFCAST <{a} {b}> {o}"));
             self.push_ref(Ty::r#ref(Ty::Void), r.clone(), false);
             return r;
@@ -816,14 +824,19 @@ impl Fg<'_, '_, '_> {
         }
         let target = self.pick(targets).clone();
         let default = format!("{target}({})", args[self.int(0, 1)].join(" "));
-        self.line(&format!("SWITCH <{t}> {x} {default} {{ {} }}", cases.join(" ")));
+        self.line(&format!(
+            "SWITCH <{t}> {x} {default} {{ {} }}",
+            cases.join(" ")
+        ));
     }
 
     /// The results, after folding some values into the observed `@gsum`.
     fn ret(&mut self) {
         let acc = self.fold();
         let (old, i64n) = (self.fresh(), self.ty(&Ty::I64));
-        self.line(&format!("{old} = ATOMICRMW SEQ_CST ADD <{i64n}> @gsum {acc}"));
+        self.line(&format!(
+            "{old} = ATOMICRMW SEQ_CST ADD <{i64n}> @gsum {acc}"
+        ));
         let rets = self.rets.clone();
         let vs: Vec<String> = rets.iter().map(|t| self.escaping(t)).collect();
         if let Some(t) = self.tailcall_target() {
@@ -975,7 +988,11 @@ impl Fg<'_, '_, '_> {
         match self.int(0, 9) {
             0..=4 => self.int_compare(),
             5..=7 => {
-                let t = if self.chance(50) { Ty::Float } else { Ty::Double };
+                let t = if self.chance(50) {
+                    Ty::Float
+                } else {
+                    Ty::Double
+                };
                 let (a, b) = (self.operand(&t), self.operand(&t));
                 let tn = self.ty(&t);
                 for _ in 0..self.int(1, 3) {
@@ -1032,7 +1049,7 @@ impl Fg<'_, '_, '_> {
     }
 
     fn convert(&mut self) {
-        match self.int(0, 11) {
+        match self.int(0, 12) {
             0..=2 => {
                 let from = int_width(self.u);
                 let to = match int_width(self.u) {
@@ -1044,10 +1061,14 @@ impl Fg<'_, '_, '_> {
             }
             3..=8 => {
                 // Round trips between ints of any widths and floating point.
-                let t = if self.chance(50) { Ty::Float } else { Ty::Double };
+                let t = if self.chance(50) {
+                    Ty::Float
+                } else {
+                    Ty::Double
+                };
                 let mut w = int_width(self.u);
                 let mut x = self.operand(&Ty::Int(w));
-                for _ in 0..self.int(1, 3) {
+                for _ in 0..self.int(2, 3) {
                     let op = if self.chance(50) { "SITOFP" } else { "UITOFP" };
                     let (a, b, f) = (self.ty(&Ty::Int(w)), self.ty(&t), self.fresh());
                     self.line(&format!("{f} = {op} <{a} {b}> {x}"));
@@ -1062,7 +1083,7 @@ impl Fg<'_, '_, '_> {
                     x = r;
                 }
             }
-            11 if self.chance(50) => {
+            12 if self.chance(50) => {
                 let (from, to, op) = if self.chance(50) {
                     (Ty::Double, Ty::Float, "FPTRUNC")
                 } else {
@@ -1098,7 +1119,7 @@ impl Fg<'_, '_, '_> {
                     self.push(int, r);
                 }
             }
-            10 => {
+            10 | 11 => {
                 // PTRCAST between ints of any widths and a pointer.
                 let pt = Ty::UPtr(Box::new(Ty::I64));
                 let b = self.ty(&pt);
@@ -1131,7 +1152,11 @@ impl Fg<'_, '_, '_> {
     }
 
     fn float(&mut self) {
-        let t = if self.chance(50) { Ty::Float } else { Ty::Double };
+        let t = if self.chance(50) {
+            Ty::Float
+        } else {
+            Ty::Double
+        };
         let op = *self.pick(&FLOAT_OPS);
         let (a, b) = (self.operand(&t), self.operand(&t));
         let (tn, r) = (self.ty(&t), self.fresh());
@@ -1659,7 +1684,11 @@ impl Fg<'_, '_, '_> {
         let call = format!("{lhs}CALL <{sn}> {callee} ({})", args.join(" "));
         if self.chance(self.p.cfg.catching) {
             let rets = f.sig.rets.clone();
-            self.with_exc(&rets, |_, ok, exc| format!("{call} EXC({ok} {exc})"), &results);
+            self.with_exc(
+                &rets,
+                |_, ok, exc| format!("{call} EXC({ok} {exc})"),
+                &results,
+            );
         } else {
             self.line(&call);
             for (t, r) in f.sig.rets.iter().zip(results) {

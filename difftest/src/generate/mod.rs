@@ -101,7 +101,9 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
         globals: Vec::new(),
         bodies: String::new(),
     };
-    let count = u.int_in_range(1..=p.cfg.functions as usize + 1).unwrap_or(1);
+    let count = u
+        .int_in_range(1..=p.cfg.functions as usize + 1)
+        .unwrap_or(1);
     for i in 0..count {
         let sig = p.random_sig(u, i == 0);
         p.funcs.push(FnInfo {
@@ -194,8 +196,12 @@ impl Prog<'_> {
     /// A signature; the entry's parameters are scalars (they come from the command
     /// line as literals).
     fn random_sig(&mut self, u: &mut Unstructured<'_>, entry: bool) -> Sig {
-        let np = u.int_in_range(0..=self.cfg.max_params as usize).unwrap_or(0);
-        let nr = u.int_in_range(0..=self.cfg.max_results as usize).unwrap_or(1);
+        let np = u
+            .int_in_range(0..=self.cfg.max_params as usize)
+            .unwrap_or(0);
+        let nr = u
+            .int_in_range(0..=self.cfg.max_results as usize)
+            .unwrap_or(1);
         let params = (0..np)
             .map(|_| {
                 if entry {
@@ -218,7 +224,9 @@ impl Prog<'_> {
             12 => Ty::iref(self.mem_ty(u, depth + 1)),
             13 => Ty::UPtr(Box::new(scalar_ty(u))),
             14 if depth == 0 => {
-                let s = self.funcs.get(u.int_in_range(0..=self.funcs.len().max(1) - 1).unwrap_or(0));
+                let s = self
+                    .funcs
+                    .get(u.int_in_range(0..=self.funcs.len().max(1) - 1).unwrap_or(0));
                 match s {
                     Some(f) => Ty::FuncRef(Box::new(f.sig.clone())),
                     None => Ty::I64,
@@ -413,6 +421,9 @@ mod tests {
         assert!(t.contains(".const @ONE "), "{t}");
         assert!(!t.contains("@fibish"), "{t}");
         let t = trimmed_prelude("@cb_native\n");
-        assert!(t.contains(".funcdef @cb ") && t.contains(".global @g_i"), "{t}");
+        assert!(
+            t.contains(".funcdef @cb ") && t.contains(".global @g_i"),
+            "{t}"
+        );
     }
 }

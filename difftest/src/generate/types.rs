@@ -164,12 +164,12 @@ impl Decls {
                 None => continue,
             };
             let key = match kind {
-                ".typedef" | ".funcsig" => rest.split_once(" = ").map(|(n, def)| {
-                    (n.to_string(), format!("{kind} {}", def.trim()))
-                }),
-                ".const" => rest.split_once(' ').map(|(n, def)| {
-                    (n.to_string(), format!(".const {}", def.trim()))
-                }),
+                ".typedef" | ".funcsig" => rest
+                    .split_once(" = ")
+                    .map(|(n, def)| (n.to_string(), format!("{kind} {}", def.trim()))),
+                ".const" => rest
+                    .split_once(' ')
+                    .map(|(n, def)| (n.to_string(), format!(".const {}", def.trim()))),
                 _ => None,
             };
             if let Some((name, def)) = key {
@@ -278,7 +278,8 @@ mod tests {
 
     #[test]
     fn declarations_come_once_in_dependency_order_and_reuse_the_prelude() {
-        let mut d = Decls::with_prelude(".typedef @i64 = int<64>\n.typedef @S1 = struct<@i64 @i8>\n");
+        let mut d =
+            Decls::with_prelude(".typedef @i64 = int<64>\n.typedef @S1 = struct<@i64 @i8>\n");
         let s = Ty::Struct(vec![Ty::I64, Ty::Int(8)]);
         assert_eq!(d.ty(&Ty::I64), "@i64");
         let i8n = d.ty(&Ty::Int(8));

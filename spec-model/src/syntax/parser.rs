@@ -1148,8 +1148,7 @@ impl Parser {
                 }
                 Tok::Word(w)
                     if depth == 0
-                        && (INST_KEYWORDS.contains(&&**w)
-                            || UNSUPPORTED_INSTS.contains(&&**w)) =>
+                        && (INST_KEYWORDS.contains(&&**w) || UNSUPPORTED_INSTS.contains(&&**w)) =>
                 {
                     return;
                 }
