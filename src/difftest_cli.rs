@@ -231,7 +231,7 @@ pub fn run(s: &Settings) -> ExitCode {
     }
     let json = s.json;
     if json {
-        println!("{}", serde_json::to_string(&stats).unwrap_or_default());
+        println!("{}", stats.json());
     } else {
         print!("{}", stats.report());
         for (p, (_, why)) in written.iter().zip(&found) {

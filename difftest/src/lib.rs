@@ -596,3 +596,59 @@ pub fn reproducer(p: &Program, why: &str, clib: &str) -> String {
     s.push_str(&p.text);
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spec_model::outcome::IRefBase;
+
+    fn observed(objs: [u32; 2], trace_obj: u32, stale: bool) -> Observed {
+        let outcome = Outcome::Return(vec![OutValue::Ref(Some(objs[0]))]);
+        let globals = [
+            OutValue::Ref(Some(objs[1])),
+            OutValue::IRef(Some((IRefBase::Obj(objs[0]), 8))),
+            OutValue::Double(if stale {
+                0x7ff8_0000_0000_0001
+            } else {
+                0x7ff0_0000_0000_0001
+            }),
+        ];
+        let objects = [(objs[1], OutValue::Agg(vec![OutValue::Ref(Some(objs[0]))]))];
+        let trace = [NativeEvent::Pin(OutValue::IRef(Some((
+            IRefBase::Obj(trace_obj),
+            0,
+        ))))];
+        let names = ["g".to_string(), "h".to_string(), "d".to_string()];
+        Observed::new(&outcome, &names, &globals, &objects, Some(&trace))
+    }
+
+    /// Objects compare up to one renaming across the outcome, the globals, the
+    /// objects they reach and the trace: other identities agree, the same shape
+    /// with one object swapped does not. NaNs compare as NaN.
+    #[test]
+    fn one_renaming_spans_outcome_state_and_trace() {
+        let model = observed([10, 20], 10, false);
+        assert_eq!(model.diff(&observed([7, 3], 7, true)), None);
+        let d = observed([7, 3], 3, false).diff(&model).expect("differs");
+        assert!(
+            d.starts_with("native trace event 1: `pin obj#1+0` vs `pin obj#2+0`"),
+            "{d}"
+        );
+        assert_eq!(
+            model.state(),
+            [
+                "@g == obj#2",
+                "@h == obj#1+8",
+                "@d == nand",
+                "obj#2 -> {obj#1}"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_reference_to_no_object_prints_as_dangling() {
+        let outcome = Outcome::Return(vec![OutValue::Dangling]);
+        let o = Observed::new(&outcome, &[], &[], &[], None);
+        assert_eq!(o.outcome, "return dangling");
+    }
+}

@@ -296,6 +296,27 @@ impl Stats {
             .collect()
     }
 
+    /// The statistics with their flags, as `--json` prints them: every field of
+    /// [`Stats`], then the rules and keys below their floors.
+    pub fn json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            let (fired, rules) = self.rule_coverage();
+            o.insert("rules_fired".into(), fired.into());
+            o.insert("rules_defined".into(), rules.into());
+            o.insert(
+                "rules_below_floor".into(),
+                serde_json::to_value(self.rules_below_floor()).unwrap_or_default(),
+            );
+            o.insert(
+                "executed_below_floor".into(),
+                serde_json::to_value(self.executed_below_floor()).unwrap_or_default(),
+            );
+            o.insert("programs_per_second".into(), self.rate().into());
+        }
+        v
+    }
+
     /// Programs checked per second.
     pub fn rate(&self) -> f64 {
         self.programs as f64 / self.seconds.max(1e-9)

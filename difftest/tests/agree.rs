@@ -19,6 +19,6 @@ proptest! {
     fn every_build_agrees_with_the_model_on_generated_programs(bytes in strategy(4096)) {
         let p = campaign().program(&bytes);
         let c = check(&p, true);
-        prop_assert!(matches!(c.verdict, Verdict::Agree), "{:?}\n{}\n{} {:?}", c.verdict, p.text, p.entry, p.args);
+        prop_assert!(matches!(c.verdict, Verdict::Agree), "{:?}\n{}\n{} {:?}", c.verdict, p.text, p.entry, p.inputs);
     }
 }

@@ -16,6 +16,6 @@ fuzz_target!(|data: &[u8]| {
     let p = campaign().program(data);
     match check(&p, true).verdict {
         Verdict::Agree => {}
-        v => panic!("{v:?}\n{}\nentry {} {:?}", p.text, p.entry, p.args),
+        v => panic!("{v:?}\n{}\nentry {} {:?}", p.text, p.entry, p.inputs),
     }
 });

@@ -231,16 +231,22 @@ impl Fg<'_, '_, '_> {
         let _ = writeln!(self.out, "        {s}");
     }
 
+    /// Writes one instruction, formatted in place.
+    fn linef(&mut self, a: std::fmt::Arguments<'_>) {
+        self.lines += 1;
+        let _ = writeln!(self.out, "        {a}");
+    }
+
     /// Whether the function may take more statements.
     fn room(&self) -> bool {
         self.budget > 0 && self.lines < self.max_lines
     }
 
-    fn ty(&mut self, t: &Ty) -> String {
+    fn ty(&mut self, t: &Ty) -> std::sync::Arc<str> {
         self.p.decls.ty(t)
     }
 
-    fn sig(&mut self, s: &Sig) -> String {
+    fn sig(&mut self, s: &Sig) -> std::sync::Arc<str> {
         self.p.decls.sig(s)
     }
 
@@ -297,20 +303,20 @@ impl Fg<'_, '_, '_> {
                 Ty::Int(_) => {
                     // ZEXT: the cheapest fold (the resizes of `make` test SEXT).
                     let (a, b, r) = (self.ty(&ty), self.ty(&Ty::I64), self.fresh());
-                    self.line(&format!("{r} = ZEXT <{a} {b}> {x}"));
+                    self.linef(format_args!("{r} = ZEXT <{a} {b}> {x}"));
                     r
                 }
                 _ => {
                     // Its integer part (saturated; NaN gives 0): two instructions,
                     // where its bits would take four or five.
                     let (fpn, r) = (self.ty(&ty), self.fresh());
-                    self.line(&format!("{r} = FPTOSI <{fpn} {i64n}> {x}"));
+                    self.linef(format_args!("{r} = FPTOSI <{fpn} {i64n}> {x}"));
                     r
                 }
             };
             let r = self.fresh();
             let acc = self.acc.clone();
-            self.line(&format!("{r} = XOR <{i64n}> {acc} {bits}"));
+            self.linef(format_args!("{r} = XOR <{i64n}> {acc} {bits}"));
             self.acc = r;
         }
         self.acc.clone()
@@ -390,7 +396,7 @@ impl Fg<'_, '_, '_> {
                 self.ty(&Ty::r#ref(Ty::Void)),
                 self.fresh(),
             );
-            self.line(&format!("{r} = REFCAST <{a} {b}> {o}"));
+            self.linef(format_args!("{r} = REFCAST <{a} {b}> {o}"));
             self.push_ref(Ty::r#ref(Ty::Void), r.clone(), false);
             return r;
         }
@@ -399,15 +405,15 @@ impl Fg<'_, '_, '_> {
             let n = self.u.int_in_range(1..=4i64).unwrap_or(1);
             let len = self.int_const(64, n);
             let i64n = self.ty(&Ty::I64);
-            self.line(&format!("{r} = NEWHYBRID <{tn} {i64n}> {len}"));
+            self.linef(format_args!("{r} = NEWHYBRID <{tn} {i64n}> {len}"));
             self.push_ref(Ty::r#ref(t.clone()), r.clone(), false);
             return r;
         }
-        self.line(&format!("{r} = NEW <{tn}>"));
+        self.linef(format_args!("{r} = NEW <{tn}>"));
         if self.chance(50) && !matches!(t, Ty::Hybrid(..)) {
             let (i, v) = (self.fresh(), self.escaping(t));
-            self.line(&format!("{i} = GETIREF <{tn}> {r}"));
-            self.line(&format!("STORE <{tn}> {i} {v}"));
+            self.linef(format_args!("{i} = GETIREF <{tn}> {r}"));
+            self.linef(format_args!("STORE <{tn}> {i} {v}"));
         }
         self.push_ref(Ty::r#ref(t.clone()), r.clone(), false);
         r
@@ -443,12 +449,12 @@ impl Fg<'_, '_, '_> {
         let tn = self.ty(t);
         let r = self.fresh();
         if local_ok && self.chance(25) {
-            self.line(&format!("{r} = ALLOCA <{tn}>"));
+            self.linef(format_args!("{r} = ALLOCA <{tn}>"));
             self.push_ref(Ty::iref(t.clone()), r.clone(), true);
             return (r, true);
         }
         let o = self.new_object(t);
-        self.line(&format!("{r} = GETIREF <{tn}> {o}"));
+        self.linef(format_args!("{r} = GETIREF <{tn}> {o}"));
         self.push_ref(Ty::iref(t.clone()), r.clone(), false);
         (r, false)
     }
@@ -480,7 +486,7 @@ impl Fg<'_, '_, '_> {
                     self.fresh(),
                 );
                 let (i64n, tn) = (self.ty(&Ty::I64), self.ty(t));
-                self.line(&format!("{r} = {op} <{i64n} {tn}> {x}"));
+                self.linef(format_args!("{r} = {op} <{i64n} {tn}> {x}"));
                 self.push(t.clone(), r.clone());
                 r
             }
@@ -504,7 +510,7 @@ impl Fg<'_, '_, '_> {
                 }
                 let x = self.operand(&Ty::I64);
                 let (r, i64n, tn) = (self.fresh(), self.ty(&Ty::I64), self.ty(t));
-                self.line(&format!("{r} = PTRCAST <{i64n} {tn}> {x}"));
+                self.linef(format_args!("{r} = PTRCAST <{i64n} {tn}> {x}"));
                 self.push(t.clone(), r.clone());
                 r
             }
@@ -543,7 +549,7 @@ impl Fg<'_, '_, '_> {
                     if self.chance(50) {
                         let v = self.escaping(f);
                         let r = self.fresh();
-                        self.line(&format!("{r} = INSERTVALUE <{tn} {i}> {cur} {v}"));
+                        self.linef(format_args!("{r} = INSERTVALUE <{tn} {i}> {cur} {v}"));
                         cur = r;
                     }
                 }
@@ -558,18 +564,18 @@ impl Fg<'_, '_, '_> {
                 }
                 // Built in a stack cell, element by element.
                 let (tn, a) = (self.ty(t), self.fresh());
-                self.line(&format!("{a} = ALLOCA <{tn}>"));
+                self.linef(format_args!("{a} = ALLOCA <{tn}>"));
                 let en = self.ty(e);
                 let e = (**e).clone();
                 for k in 0..*n {
                     let (p, v) = (self.fresh(), self.operand(&e));
                     let idx = self.int_const(64, k as i64);
                     let i64n = self.ty(&Ty::I64);
-                    self.line(&format!("{p} = GETELEMIREF <{tn} {i64n}> {a} {idx}"));
-                    self.line(&format!("STORE <{en}> {p} {v}"));
+                    self.linef(format_args!("{p} = GETELEMIREF <{tn} {i64n}> {a} {idx}"));
+                    self.linef(format_args!("STORE <{en}> {p} {v}"));
                 }
                 let r = self.fresh();
-                self.line(&format!("{r} = LOAD <{tn}> {a}"));
+                self.linef(format_args!("{r} = LOAD <{tn}> {a}"));
                 self.push(t.clone(), r.clone());
                 r
             }
@@ -614,7 +620,7 @@ impl Fg<'_, '_, '_> {
             "ZEXT"
         };
         let (a, b, r) = (self.ty(&Ty::Int(from)), self.ty(&Ty::Int(to)), self.fresh());
-        self.line(&format!("{r} = {op} <{a} {b}> {x}"));
+        self.linef(format_args!("{r} = {op} <{a} {b}> {x}"));
         self.push(Ty::Int(to), r.clone());
         r
     }
@@ -701,7 +707,7 @@ impl Fg<'_, '_, '_> {
             let c = self.fresh();
             // `()`: without it, a `(` or `[` starting the next line would be read
             // as this instruction's arguments or flags.
-            self.line(&format!("{c} = COMMINST @uvm.native.get_cookie ()"));
+            self.linef(format_args!("{c} = COMMINST @uvm.native.get_cookie ()"));
             self.push(Ty::I64, c);
         }
         let spine: Vec<String> = (1..blocks).map(|k| format!("%s{k}")).collect();
@@ -786,12 +792,12 @@ impl Fg<'_, '_, '_> {
         match self.int(0, 3) {
             0 => {
                 let d = self.dest(next, &[]);
-                self.line(&format!("BRANCH {d}"));
+                self.linef(format_args!("BRANCH {d}"));
             }
             1 => {
                 let c = self.cond();
                 let (a, b) = (self.dest(next, &[]), self.dest(&far, &[]));
-                self.line(&format!("BRANCH2 {c} {a} {b}"));
+                self.linef(format_args!("BRANCH2 {c} {a} {b}"));
             }
             _ => self.switch(later),
         }
@@ -824,7 +830,7 @@ impl Fg<'_, '_, '_> {
         }
         let target = self.pick(targets).clone();
         let default = format!("{target}({})", args[self.int(0, 1)].join(" "));
-        self.line(&format!(
+        self.linef(format_args!(
             "SWITCH <{t}> {x} {default} {{ {} }}",
             cases.join(" ")
         ));
@@ -834,7 +840,7 @@ impl Fg<'_, '_, '_> {
     fn ret(&mut self) {
         let acc = self.fold();
         let (old, i64n) = (self.fresh(), self.ty(&Ty::I64));
-        self.line(&format!(
+        self.linef(format_args!(
             "{old} = ATOMICRMW SEQ_CST ADD <{i64n}> @gsum {acc}"
         ));
         let rets = self.rets.clone();
@@ -843,7 +849,7 @@ impl Fg<'_, '_, '_> {
             self.tailcall(t);
             return;
         }
-        self.line(&format!("RET ({})", vs.join(" ")));
+        self.linef(format_args!("RET ({})", vs.join(" ")));
     }
 
     /// A later function with this function's results, for a TAILCALL.
@@ -861,7 +867,11 @@ impl Fg<'_, '_, '_> {
         let f = self.p.funcs[j].clone();
         let args: Vec<String> = f.sig.params.iter().map(|t| self.escaping(t)).collect();
         let sn = self.sig(&f.sig);
-        self.line(&format!("TAILCALL <{sn}> {} ({})", f.name, args.join(" ")));
+        self.linef(format_args!(
+            "TAILCALL <{sn}> {} ({})",
+            f.name,
+            args.join(" ")
+        ));
     }
 
     // ---- statements ----
@@ -913,7 +923,7 @@ impl Fg<'_, '_, '_> {
             let op = *self.pick(&INT_OPS);
             let b = self.operand(&t);
             let r = self.fresh();
-            self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
+            self.linef(format_args!("{r} = {op} <{tn}> {a} {b}"));
             self.push(t.clone(), r.clone());
             a = r;
         }
@@ -935,19 +945,19 @@ impl Fg<'_, '_, '_> {
                 if !in_loop && self.chance(40) {
                     // A zero divisor continues exceptionally (int.div-zero-exc).
                     self.with_exc(
-                        &[t.clone()],
+                        std::slice::from_ref(&t),
                         |_, ok, exc| format!("{r} = {op} <{tn}> {a} {b} EXC({ok} {exc})"),
-                        &[r.clone()],
+                        std::slice::from_ref(&r),
                     );
                     return;
                 }
-                self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
+                self.linef(format_args!("{r} = {op} <{tn}> {a} {b}"));
             } else {
                 // OR with 1 keeps odd divisors, makes even ones odd.
                 let one = self.int_const(w, 1);
                 let g = self.fresh();
-                self.line(&format!("{g} = OR <{tn}> {b} {one}"));
-                self.line(&format!("{r} = {op} <{tn}> {a} {g}"));
+                self.linef(format_args!("{g} = OR <{tn}> {b} {one}"));
+                self.linef(format_args!("{r} = {op} <{tn}> {a} {g}"));
             }
             self.push(t.clone(), r.clone());
             a = r;
@@ -964,7 +974,7 @@ impl Fg<'_, '_, '_> {
             let op = *self.pick(&SHIFT_OPS);
             let b = self.operand(&t);
             let r = self.fresh();
-            self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
+            self.linef(format_args!("{r} = {op} <{tn}> {a} {b}"));
             self.push(t.clone(), r.clone());
             a = r;
         }
@@ -979,7 +989,7 @@ impl Fg<'_, '_, '_> {
         for _ in 0..self.int(1, 4) {
             let op = *self.pick(&INT_CMPS);
             let r = self.fresh();
-            self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
+            self.linef(format_args!("{r} = {op} <{tn}> {a} {b}"));
             self.push(Ty::Int(1), r);
         }
     }
@@ -998,7 +1008,7 @@ impl Fg<'_, '_, '_> {
                 for _ in 0..self.int(1, 3) {
                     let op = *self.pick(&FLOAT_CMPS);
                     let r = self.fresh();
-                    self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
+                    self.linef(format_args!("{r} = {op} <{tn}> {a} {b}"));
                     self.push(Ty::Int(1), r);
                 }
             }
@@ -1016,7 +1026,7 @@ impl Fg<'_, '_, '_> {
                 let op = if self.chance(50) { "EQ" } else { "NE" };
                 let (a, b) = (self.operand(&t), self.operand(&t));
                 let (tn, r) = (self.ty(&t), self.fresh());
-                self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
+                self.linef(format_args!("{r} = {op} <{tn}> {a} {b}"));
                 self.push(Ty::Int(1), r);
             }
             _ => {
@@ -1028,11 +1038,11 @@ impl Fg<'_, '_, '_> {
                 let (an, i64n) = (self.ty(&arr), self.ty(&Ty::I64));
                 let (i, j) = (self.index(n), self.index(n));
                 let (x, y, r) = (self.fresh(), self.fresh(), self.fresh());
-                self.line(&format!("{x} = GETELEMIREF <{an} {i64n}> {base} {i}"));
-                self.line(&format!("{y} = GETELEMIREF <{an} {i64n}> {base} {j}"));
+                self.linef(format_args!("{x} = GETELEMIREF <{an} {i64n}> {base} {i}"));
+                self.linef(format_args!("{y} = GETELEMIREF <{an} {i64n}> {base} {j}"));
                 let op = *self.pick(&["ULT", "ULE", "UGT", "UGE", "EQ", "NE"]);
                 let irn = self.ty(&Ty::iref(e));
-                self.line(&format!("{r} = {op} <{irn}> {x} {y}"));
+                self.linef(format_args!("{r} = {op} <{irn}> {x} {y}"));
                 self.push(Ty::Int(1), r);
             }
         }
@@ -1043,7 +1053,7 @@ impl Fg<'_, '_, '_> {
         let x = self.some_i64();
         let len = self.int_const(64, n as i64);
         let (r, i64n) = (self.fresh(), self.ty(&Ty::I64));
-        self.line(&format!("{r} = UREM <{i64n}> {x} {len}"));
+        self.linef(format_args!("{r} = UREM <{i64n}> {x} {len}"));
         self.push(Ty::I64, r.clone());
         r
     }
@@ -1071,14 +1081,14 @@ impl Fg<'_, '_, '_> {
                 for _ in 0..self.int(2, 3) {
                     let op = if self.chance(50) { "SITOFP" } else { "UITOFP" };
                     let (a, b, f) = (self.ty(&Ty::Int(w)), self.ty(&t), self.fresh());
-                    self.line(&format!("{f} = {op} <{a} {b}> {x}"));
+                    self.linef(format_args!("{f} = {op} <{a} {b}> {x}"));
                     self.push(t.clone(), f.clone());
                     w = int_width(self.u);
                     let op = if self.chance(50) { "FPTOSI" } else { "FPTOUI" };
                     let (a, b, r) = (self.ty(&t), self.ty(&Ty::Int(w)), self.fresh());
                     // Sometimes of a value of its own, NaN and the infinities included.
                     let src = if self.chance(30) { self.operand(&t) } else { f };
-                    self.line(&format!("{r} = {op} <{a} {b}> {src}"));
+                    self.linef(format_args!("{r} = {op} <{a} {b}> {src}"));
                     self.push(Ty::Int(w), r.clone());
                     x = r;
                 }
@@ -1091,7 +1101,7 @@ impl Fg<'_, '_, '_> {
                 };
                 let x = self.operand(&from);
                 let (a, b, r) = (self.ty(&from), self.ty(&to), self.fresh());
-                self.line(&format!("{r} = {op} <{a} {b}> {x}"));
+                self.linef(format_args!("{r} = {op} <{a} {b}> {x}"));
                 self.push(to, r);
             }
             9 => {
@@ -1106,16 +1116,16 @@ impl Fg<'_, '_, '_> {
                 if self.chance(50) {
                     let x = self.operand(&int);
                     let r = self.fresh();
-                    self.line(&format!("{r} = BITCAST <{intn} {fpn}> {x}"));
+                    self.linef(format_args!("{r} = BITCAST <{intn} {fpn}> {x}"));
                     self.push(fp, r);
                 } else {
                     let x = self.operand(&fp);
                     let zero = self.konst(&fp, if fp == Ty::Float { "0.5f" } else { "0.5d" });
                     let (c, s, r) = (self.fresh(), self.fresh(), self.fresh());
-                    self.line(&format!("{c} = FORD <{fpn}> {x} {x}"));
+                    self.linef(format_args!("{c} = FORD <{fpn}> {x} {x}"));
                     let i1 = self.ty(&Ty::Int(1));
-                    self.line(&format!("{s} = SELECT <{i1} {fpn}> {c} {x} {zero}"));
-                    self.line(&format!("{r} = BITCAST <{fpn} {intn}> {s}"));
+                    self.linef(format_args!("{s} = SELECT <{i1} {fpn}> {c} {x} {zero}"));
+                    self.linef(format_args!("{r} = BITCAST <{fpn} {intn}> {s}"));
                     self.push(int, r);
                 }
             }
@@ -1128,10 +1138,10 @@ impl Fg<'_, '_, '_> {
                     let x = self.operand(&Ty::Int(w));
                     let a = self.ty(&Ty::Int(w));
                     let (p, r) = (self.fresh(), self.fresh());
-                    self.line(&format!("{p} = PTRCAST <{a} {b}> {x}"));
+                    self.linef(format_args!("{p} = PTRCAST <{a} {b}> {x}"));
                     let w2 = int_width(self.u);
                     let c = self.ty(&Ty::Int(w2));
-                    self.line(&format!("{r} = PTRCAST <{b} {c}> {p}"));
+                    self.linef(format_args!("{r} = PTRCAST <{b} {c}> {p}"));
                     self.push(pt.clone(), p);
                     self.push(Ty::Int(w2), r);
                 }
@@ -1143,8 +1153,8 @@ impl Fg<'_, '_, '_> {
                 let v = Ty::r#ref(Ty::Void);
                 let (a, b) = (self.ty(&t), self.ty(&v));
                 let (r, s) = (self.fresh(), self.fresh());
-                self.line(&format!("{r} = REFCAST <{a} {b}> {x}"));
-                self.line(&format!("{s} = REFCAST <{b} {a}> {r}"));
+                self.linef(format_args!("{r} = REFCAST <{a} {b}> {x}"));
+                self.linef(format_args!("{s} = REFCAST <{b} {a}> {r}"));
                 self.push(v, r);
                 self.push(t, s);
             }
@@ -1160,7 +1170,7 @@ impl Fg<'_, '_, '_> {
         let op = *self.pick(&FLOAT_OPS);
         let (a, b) = (self.operand(&t), self.operand(&t));
         let (tn, r) = (self.ty(&t), self.fresh());
-        self.line(&format!("{r} = {op} <{tn}> {a} {b}"));
+        self.linef(format_args!("{r} = {op} <{tn}> {a} {b}"));
         self.push(t, r);
     }
 
@@ -1174,7 +1184,7 @@ impl Fg<'_, '_, '_> {
         let c = self.cond();
         let (a, b) = (self.operand(&t), self.operand(&t));
         let (i1, tn, r) = (self.ty(&Ty::Int(1)), self.ty(&t), self.fresh());
-        self.line(&format!("{r} = SELECT <{i1} {tn}> {c} {a} {b}"));
+        self.linef(format_args!("{r} = SELECT <{i1} {tn}> {c} {a} {b}"));
         let nonnull = matches!(t, Ty::Ref(_) | Ty::IRef(_))
             && [&a, &b]
                 .iter()
@@ -1211,11 +1221,11 @@ impl Fg<'_, '_, '_> {
         let i = self.int(0, fs.len() - 1);
         if self.chance(50) {
             let r = self.fresh();
-            self.line(&format!("{r} = EXTRACTVALUE <{tn} {i}> {x}"));
+            self.linef(format_args!("{r} = EXTRACTVALUE <{tn} {i}> {x}"));
             self.push(fs[i].clone(), r);
         } else {
             let (v, r) = (self.escaping(&fs[i]), self.fresh());
-            self.line(&format!("{r} = INSERTVALUE <{tn} {i}> {x} {v}"));
+            self.linef(format_args!("{r} = INSERTVALUE <{tn} {i}> {x} {v}"));
             self.push(t, r);
         }
     }
@@ -1230,7 +1240,7 @@ impl Fg<'_, '_, '_> {
             match ty.clone() {
                 Ty::Struct(fs) => {
                     let (tn, i, r) = (self.ty(&ty), self.int(0, fs.len() - 1), self.fresh());
-                    self.line(&format!("{r} = GETFIELDIREF {p}<{tn} {i}> {cur}"));
+                    self.linef(format_args!("{r} = GETFIELDIREF {p}<{tn} {i}> {cur}"));
                     cur = r;
                     ty = fs[i].clone();
                 }
@@ -1238,7 +1248,7 @@ impl Fg<'_, '_, '_> {
                     let (tn, i64n) = (self.ty(&ty), self.ty(&Ty::I64));
                     let i = self.index(n);
                     let r = self.fresh();
-                    self.line(&format!("{r} = GETELEMIREF {p}<{tn} {i64n}> {cur} {i}"));
+                    self.linef(format_args!("{r} = GETELEMIREF {p}<{tn} {i64n}> {cur} {i}"));
                     cur = r;
                     ty = (*e).clone();
                 }
@@ -1257,7 +1267,7 @@ impl Fg<'_, '_, '_> {
                     0 => {
                         let r = self.nonnull(&Ty::r#ref(t.clone()), false);
                         let (tn, i) = (self.ty(&t), self.fresh());
-                        self.line(&format!("{i} = GETIREF <{tn}> {r}"));
+                        self.linef(format_args!("{i} = GETIREF <{tn}> {r}"));
                         (i, false)
                     }
                     _ => self.new_iref(&t, true),
@@ -1270,10 +1280,10 @@ impl Fg<'_, '_, '_> {
                     } else {
                         self.escaping(&pt)
                     };
-                    self.line(&format!("STORE <{ptn}> {loc} {v}"));
+                    self.linef(format_args!("STORE <{ptn}> {loc} {v}"));
                 }
                 let r = self.fresh();
-                self.line(&format!("{r} = LOAD <{ptn}> {loc}"));
+                self.linef(format_args!("{r} = LOAD <{ptn}> {loc}"));
                 // What a stack cell holds may be another stack cell's address.
                 self.pool.push(Val {
                     ty: pt,
@@ -1292,7 +1302,7 @@ impl Fg<'_, '_, '_> {
                 let t = super::scalar_ty(self.u);
                 let null = self.konst(&Ty::iref(t.clone()), "NULL");
                 let (tn, r) = (self.ty(&t), self.fresh());
-                self.line(&format!("{r} = LOAD <{tn}> {null}"));
+                self.linef(format_args!("{r} = LOAD <{tn}> {null}"));
                 self.push(t, r);
             }
             _ => {
@@ -1301,11 +1311,11 @@ impl Fg<'_, '_, '_> {
                 let holder = Ty::Struct(vec![Ty::r#ref(inner.clone()), Ty::I64]);
                 let h = self.nonnull(&Ty::r#ref(holder.clone()), false);
                 let (hn, i, f) = (self.ty(&holder), self.fresh(), self.fresh());
-                self.line(&format!("{i} = GETIREF <{hn}> {h}"));
-                self.line(&format!("{f} = GETFIELDIREF <{hn} 0> {i}"));
+                self.linef(format_args!("{i} = GETIREF <{hn}> {h}"));
+                self.linef(format_args!("{f} = GETFIELDIREF <{hn} 0> {i}"));
                 let v = self.escaping(&Ty::r#ref(inner.clone()));
                 let rn = self.ty(&Ty::r#ref(inner.clone()));
-                self.line(&format!("STORE <{rn}> {f} {v}"));
+                self.linef(format_args!("STORE <{rn}> {f} {v}"));
                 if let Some(g) = self
                     .p
                     .globals
@@ -1314,10 +1324,10 @@ impl Fg<'_, '_, '_> {
                     .map(|(_, n)| n.clone())
                 {
                     let gn = self.ty(&Ty::r#ref(holder));
-                    self.line(&format!("STORE <{gn}> {g} {h}"));
+                    self.linef(format_args!("STORE <{gn}> {g} {h}"));
                 }
                 let r = self.fresh();
-                self.line(&format!("{r} = LOAD <{rn}> {f}"));
+                self.linef(format_args!("{r} = LOAD <{rn}> {f}"));
                 self.push(Ty::r#ref(inner), r);
             }
         }
@@ -1339,48 +1349,48 @@ impl Fg<'_, '_, '_> {
         let (m, len, n) = (self.fresh(), self.fresh(), self.fresh());
         let seven = self.int_const(64, 7);
         let one = self.int_const(64, 1);
-        self.line(&format!("{m} = AND <{i64n}> {x} {seven}"));
-        self.line(&format!("{len} = ADD <{i64n}> {m} {one}"));
+        self.linef(format_args!("{m} = AND <{i64n}> {x} {seven}"));
+        self.linef(format_args!("{len} = ADD <{i64n}> {m} {one}"));
         let len_t = if lw < 64 {
             let t = self.fresh();
             let i64n2 = self.ty(&Ty::I64);
-            self.line(&format!("{t} = TRUNC <{i64n2} {ltn}> {len}"));
+            self.linef(format_args!("{t} = TRUNC <{i64n2} {ltn}> {len}"));
             t
         } else {
             len.clone()
         };
         let (base, local) = if self.chance(30) {
-            self.line(&format!("{n} = ALLOCAHYBRID <{hn} {ltn}> {len_t}"));
+            self.linef(format_args!("{n} = ALLOCAHYBRID <{hn} {ltn}> {len_t}"));
             (n, true)
         } else {
             let o = self.fresh();
-            self.line(&format!("{o} = NEWHYBRID <{hn} {ltn}> {len_t}"));
-            self.line(&format!("{n} = GETIREF <{hn}> {o}"));
+            self.linef(format_args!("{o} = NEWHYBRID <{hn} {ltn}> {len_t}"));
+            self.linef(format_args!("{n} = GETIREF <{hn}> {o}"));
             self.push_ref(Ty::r#ref(h.clone()), o, false);
             (n, false)
         };
         for (k, f) in fixed.iter().enumerate() {
             if self.chance(50) {
                 let (fi, fnm) = (self.fresh(), self.ty(f));
-                self.line(&format!("{fi} = GETFIELDIREF <{hn} {k}> {base}"));
+                self.linef(format_args!("{fi} = GETFIELDIREF <{hn} {k}> {base}"));
                 let v = self.escaping(f);
-                self.line(&format!("STORE <{fnm}> {fi} {v}"));
+                self.linef(format_args!("STORE <{fnm}> {fi} {v}"));
             }
         }
         let (v0, idx, e) = (self.fresh(), self.fresh(), self.fresh());
-        self.line(&format!("{v0} = GETVARPARTIREF <{hn}> {base}"));
+        self.linef(format_args!("{v0} = GETVARPARTIREF <{hn}> {base}"));
         let y = self.some_i64();
-        self.line(&format!("{idx} = UREM <{i64n}> {y} {len}"));
+        self.linef(format_args!("{idx} = UREM <{i64n}> {y} {len}"));
         let vn = self.ty(&var);
-        self.line(&format!("{e} = SHIFTIREF <{vn} {i64n}> {v0} {idx}"));
+        self.linef(format_args!("{e} = SHIFTIREF <{vn} {i64n}> {v0} {idx}"));
         let v = if local {
             self.operand(&var)
         } else {
             self.escaping(&var)
         };
-        self.line(&format!("STORE <{vn}> {e} {v}"));
+        self.linef(format_args!("STORE <{vn}> {e} {v}"));
         let r = self.fresh();
-        self.line(&format!("{r} = LOAD <{vn}> {e}"));
+        self.linef(format_args!("{r} = LOAD <{vn}> {e}"));
         self.push(var, r);
     }
 
@@ -1391,10 +1401,10 @@ impl Fg<'_, '_, '_> {
         let ptn = self.ty(&pt);
         if self.chance(60) {
             let v = self.escaping(&pt);
-            self.line(&format!("STORE <{ptn}> {loc} {v}"));
+            self.linef(format_args!("STORE <{ptn}> {loc} {v}"));
         } else {
             let r = self.fresh();
-            self.line(&format!("{r} = LOAD <{ptn}> {loc}"));
+            self.linef(format_args!("{r} = LOAD <{ptn}> {loc}"));
             self.push(pt, r);
         }
     }
@@ -1412,7 +1422,7 @@ impl Fg<'_, '_, '_> {
             0 => {
                 let (e, d) = (self.operand(&t), self.operand(&t));
                 let (old, ok) = (self.fresh(), self.fresh());
-                self.line(&format!(
+                self.linef(format_args!(
                     "({old} {ok}) = CMPXCHG SEQ_CST SEQ_CST <{tn}> {loc} {e} {d}"
                 ));
                 self.push(t.clone(), old);
@@ -1421,13 +1431,15 @@ impl Fg<'_, '_, '_> {
             1 => {
                 let op = *self.pick(&RMW_OPS);
                 let (v, old) = (self.operand(&t), self.fresh());
-                self.line(&format!("{old} = ATOMICRMW SEQ_CST {op} <{tn}> {loc} {v}"));
+                self.linef(format_args!(
+                    "{old} = ATOMICRMW SEQ_CST {op} <{tn}> {loc} {v}"
+                ));
                 self.push(t.clone(), old);
             }
             _ => self.line("FENCE SEQ_CST"),
         }
         let r = self.fresh();
-        self.line(&format!("{r} = LOAD <{tn}> {loc}"));
+        self.linef(format_args!("{r} = LOAD <{tn}> {loc}"));
         self.push(t, r);
     }
 
@@ -1447,17 +1459,19 @@ impl Fg<'_, '_, '_> {
                 };
                 let (iref, _) = self.new_iref(&t, true);
                 let (irn, p) = (self.ty(&Ty::iref(t.clone())), self.fresh());
-                self.line(&format!("{p} = COMMINST @uvm.native.pin <{irn}> ({iref})"));
+                self.linef(format_args!(
+                    "{p} = COMMINST @uvm.native.pin <{irn}> ({iref})"
+                ));
                 let (loc, pt) = self.navigate(&p, &t, true);
                 let ptn = self.ty(&pt);
                 let v = self.escaping(&pt);
-                self.line(&format!("STORE PTR <{ptn}> {loc} {v}"));
+                self.linef(format_args!("STORE PTR <{ptn}> {loc} {v}"));
                 let r = self.fresh();
-                self.line(&format!("{r} = LOAD PTR <{ptn}> {loc}"));
-                self.line(&format!("COMMINST @uvm.native.unpin <{irn}> ({iref})"));
+                self.linef(format_args!("{r} = LOAD PTR <{ptn}> {loc}"));
+                self.linef(format_args!("COMMINST @uvm.native.unpin <{irn}> ({iref})"));
                 self.push(pt, r);
                 let (tn, r2) = (self.ty(&t), self.fresh());
-                self.line(&format!("{r2} = LOAD <{tn}> {iref}"));
+                self.linef(format_args!("{r2} = LOAD <{tn}> {iref}"));
                 self.push(t, r2);
             }
         }
@@ -1469,29 +1483,29 @@ impl Fg<'_, '_, '_> {
         let (i, x) = (self.some_i64(), self.some_i64());
         let names: Vec<String> = (0..7).map(|_| self.fresh()).collect();
         let [h, p, v0, idx, q, l, s] = std::array::from_fn(|k| names[k].clone());
-        self.line(&format!("{h} = NEWHYBRID <@H @i64> {len}"));
-        self.line(&format!("{p} = COMMINST @uvm.native.pin <@refH> ({h})"));
+        self.linef(format_args!("{h} = NEWHYBRID <@H @i64> {len}"));
+        self.linef(format_args!("{p} = COMMINST @uvm.native.pin <@refH> ({h})"));
         if self.chance(40) {
             // An allocation while pinned: a collection here must leave it in place.
             let junk = self.fresh();
-            self.line(&format!("{junk} = NEW <@Exc>"));
+            self.linef(format_args!("{junk} = NEW <@Exc>"));
         }
-        self.line(&format!("{v0} = GETVARPARTIREF PTR <@H> {p}"));
+        self.linef(format_args!("{v0} = GETVARPARTIREF PTR <@H> {p}"));
         if self.chance(50) {
-            self.line(&format!(
+            self.linef(format_args!(
                 "CCALL #DEFAULT <@fill_fp @fill_sig> @dt_fill ({v0} {len} {x})"
             ));
         }
-        self.line(&format!("{idx} = UREM <@i64> {i} {len}"));
-        self.line(&format!("{q} = SHIFTIREF PTR <@i64 @i64> {v0} {idx}"));
-        self.line(&format!("STORE PTR <@i64> {q} {x}"));
-        self.line(&format!("{l} = LOAD PTR <@i64> {q}"));
-        self.line(&format!(
+        self.linef(format_args!("{idx} = UREM <@i64> {i} {len}"));
+        self.linef(format_args!("{q} = SHIFTIREF PTR <@i64 @i64> {v0} {idx}"));
+        self.linef(format_args!("STORE PTR <@i64> {q} {x}"));
+        self.linef(format_args!("{l} = LOAD PTR <@i64> {q}"));
+        self.linef(format_args!(
             "{s} = CCALL #DEFAULT <@sum_fp @sum_sig> @dt_sum ({v0} {len})"
         ));
-        self.line(&format!("COMMINST @uvm.native.unpin <@refH> ({h})"));
+        self.linef(format_args!("COMMINST @uvm.native.unpin <@refH> ({h})"));
         if self.chance(30) {
-            self.line(&format!("STORE <@refH> @g_h {h}"));
+            self.linef(format_args!("STORE <@refH> @g_h {h}"));
         }
         self.push(Ty::I64, l);
         self.push(Ty::I64, s);
@@ -1506,28 +1520,30 @@ impl Fg<'_, '_, '_> {
         let names: Vec<String> = (0..14).map(|_| self.fresh()).collect();
         let [h, ih, f0, f1, v0, idx, e, t32, t8, t16, p, s, last, le] =
             std::array::from_fn(|k| names[k].clone());
-        self.line(&format!("{h} = NEWHYBRID <@HM @i64> {len}"));
-        self.line(&format!("{ih} = GETIREF <@HM> {h}"));
-        self.line(&format!("{f0} = GETFIELDIREF <@HM 0> {ih}"));
-        self.line(&format!("{t32} = TRUNC <@i64 @i32> {x}"));
-        self.line(&format!("STORE <@i32> {f0} {t32}"));
-        self.line(&format!("{f1} = GETFIELDIREF <@HM 1> {ih}"));
-        self.line(&format!("{t8} = TRUNC <@i64 @i8> {i}"));
-        self.line(&format!("STORE <@i8> {f1} {t8}"));
-        self.line(&format!("{v0} = GETVARPARTIREF <@HM> {ih}"));
-        self.line(&format!("{idx} = UREM <@i64> {i} {len}"));
-        self.line(&format!("{e} = SHIFTIREF <@i16 @i64> {v0} {idx}"));
-        self.line(&format!("{t16} = TRUNC <@i64 @i16> {x}"));
-        self.line(&format!("STORE <@i16> {e} {t16}"));
-        self.line(&format!("{p} = COMMINST @uvm.native.pin <@refHM> ({h})"));
-        self.line(&format!(
+        self.linef(format_args!("{h} = NEWHYBRID <@HM @i64> {len}"));
+        self.linef(format_args!("{ih} = GETIREF <@HM> {h}"));
+        self.linef(format_args!("{f0} = GETFIELDIREF <@HM 0> {ih}"));
+        self.linef(format_args!("{t32} = TRUNC <@i64 @i32> {x}"));
+        self.linef(format_args!("STORE <@i32> {f0} {t32}"));
+        self.linef(format_args!("{f1} = GETFIELDIREF <@HM 1> {ih}"));
+        self.linef(format_args!("{t8} = TRUNC <@i64 @i8> {i}"));
+        self.linef(format_args!("STORE <@i8> {f1} {t8}"));
+        self.linef(format_args!("{v0} = GETVARPARTIREF <@HM> {ih}"));
+        self.linef(format_args!("{idx} = UREM <@i64> {i} {len}"));
+        self.linef(format_args!("{e} = SHIFTIREF <@i16 @i64> {v0} {idx}"));
+        self.linef(format_args!("{t16} = TRUNC <@i64 @i16> {x}"));
+        self.linef(format_args!("STORE <@i16> {e} {t16}"));
+        self.linef(format_args!(
+            "{p} = COMMINST @uvm.native.pin <@refHM> ({h})"
+        ));
+        self.linef(format_args!(
             "{s} = CCALL #DEFAULT <@hm_fp @hm_sig> @dt_hm ({p} {len})"
         ));
-        self.line(&format!("COMMINST @uvm.native.unpin <@refHM> ({h})"));
-        self.line(&format!("{last} = SUB <@i64> {len} @ONE"));
-        self.line(&format!("{le} = SHIFTIREF <@i16 @i64> {v0} {last}"));
+        self.linef(format_args!("COMMINST @uvm.native.unpin <@refHM> ({h})"));
+        self.linef(format_args!("{last} = SUB <@i64> {len} @ONE"));
+        self.linef(format_args!("{le} = SHIFTIREF <@i16 @i64> {v0} {last}"));
         let l = self.fresh();
-        self.line(&format!("{l} = LOAD <@i16> {le}"));
+        self.linef(format_args!("{l} = LOAD <@i16> {le}"));
         self.push(Ty::Int(16), l);
         self.push(Ty::I64, s);
     }
@@ -1579,10 +1595,12 @@ impl Fg<'_, '_, '_> {
                     let (en, irn) = (self.ty(&e), self.ty(&Ty::iref(e.clone())));
                     if self.chance(70) {
                         let v = self.escaping(&e);
-                        self.line(&format!("STORE <{en}> {iref} {v}"));
+                        self.linef(format_args!("STORE <{en}> {iref} {v}"));
                     }
                     let p = self.fresh();
-                    self.line(&format!("{p} = COMMINST @uvm.native.pin <{irn}> ({iref})"));
+                    self.linef(format_args!(
+                        "{p} = COMMINST @uvm.native.pin <{irn}> ({iref})"
+                    ));
                     args.push(p);
                     pinned.push((iref, e));
                 }
@@ -1595,7 +1613,7 @@ impl Fg<'_, '_, '_> {
                         0 => args.push(self.konst(mt, "NULL")),
                         1..=3 => {
                             let (fp, csn) = (self.fresh(), self.sig(s));
-                            self.line(&format!(
+                            self.linef(format_args!(
                                 "{fp} = COMMINST @uvm.native.expose [#DEFAULT] <[{csn}]> ({} {})",
                                 cb.name, cb.cookie
                             ));
@@ -1612,18 +1630,20 @@ impl Fg<'_, '_, '_> {
         match sig.rets.first().cloned() {
             Some(t) => {
                 let r = self.fresh();
-                self.line(&format!("{r} = {call}"));
+                self.linef(format_args!("{r} = {call}"));
                 self.push(t, r);
             }
             None => self.line(&call),
         }
         for fp in dynamic {
-            self.line(&format!("COMMINST @uvm.native.unexpose [#DEFAULT] ({fp})"));
+            self.linef(format_args!(
+                "COMMINST @uvm.native.unexpose [#DEFAULT] ({fp})"
+            ));
         }
         for (iref, e) in pinned {
             let (en, irn, r) = (self.ty(&e), self.ty(&Ty::iref(e.clone())), self.fresh());
-            self.line(&format!("COMMINST @uvm.native.unpin <{irn}> ({iref})"));
-            self.line(&format!("{r} = LOAD <{en}> {iref}"));
+            self.linef(format_args!("COMMINST @uvm.native.unpin <{irn}> ({iref})"));
+            self.linef(format_args!("{r} = LOAD <{en}> {iref}"));
             self.push(e, r);
         }
     }
@@ -1633,18 +1653,20 @@ impl Fg<'_, '_, '_> {
         let a = self.some_i64();
         let v = self.fresh();
         if self.chance(50) {
-            self.line(&format!(
+            self.linef(format_args!(
                 "{v} = CCALL #DEFAULT <@apply_fp @apply_sig> @dt_apply (@cb_native {a})"
             ));
         } else {
             let fp = self.fresh();
-            self.line(&format!(
+            self.linef(format_args!(
                 "{fp} = COMMINST @uvm.native.expose [#DEFAULT] <[@cb_sig]> (@cb @K7)"
             ));
-            self.line(&format!(
+            self.linef(format_args!(
                 "{v} = CCALL #DEFAULT <@apply_fp @apply_sig> @dt_apply ({fp} {a})"
             ));
-            self.line(&format!("COMMINST @uvm.native.unexpose [#DEFAULT] ({fp})"));
+            self.linef(format_args!(
+                "COMMINST @uvm.native.unexpose [#DEFAULT] ({fp})"
+            ));
         }
         self.push(Ty::I64, v);
     }
@@ -1668,7 +1690,10 @@ impl Fg<'_, '_, '_> {
                 f.name.clone()
             };
             let i1 = self.ty(&Ty::Int(1));
-            self.line(&format!("{r} = SELECT <{i1} {ftn}> {c} {} {other}", f.name));
+            self.linef(format_args!(
+                "{r} = SELECT <{i1} {ftn}> {c} {} {other}",
+                f.name
+            ));
             r
         } else {
             f.name.clone()
@@ -1720,7 +1745,7 @@ impl Fg<'_, '_, '_> {
         // Normal: pass the results on.
         let got = self.begin(&ok, tys);
         let jd = self.dest(&join, &got);
-        self.line(&format!("BRANCH {jd}"));
+        self.linef(format_args!("BRANCH {jd}"));
         // Exceptional: NULL (a budget) or an @Exc whose payload is read.
         let state = self.state.clone();
         let mut header = Vec::new();
@@ -1743,26 +1768,26 @@ impl Fg<'_, '_, '_> {
         self.mark(&acc);
         self.acc = acc;
         let isnull = self.fresh();
-        self.line(&format!("{isnull} = EQ <@refvoid> {e} @NULLV"));
+        self.linef(format_args!("{isnull} = EQ <@refvoid> {e} @NULLV"));
         let defaults: Vec<String> = tys.iter().map(|t| self.escaping(t)).collect();
         let nd = self.dest(&join, &defaults);
-        let rd = self.dest(&read, &[e.clone()]);
-        self.line(&format!("BRANCH2 {isnull} {nd} {rd}"));
+        let rd = self.dest(&read, std::slice::from_ref(&e));
+        self.linef(format_args!("BRANCH2 {isnull} {nd} {rd}"));
         let got = self.begin(&read, &[Ty::r#ref(Ty::Void)]);
         let ev = got[0].clone();
         let (x, xi, f1, payload) = (self.fresh(), self.fresh(), self.fresh(), self.fresh());
-        self.line(&format!("{x} = REFCAST <@refvoid @refExc> {ev}"));
-        self.line(&format!("{xi} = GETIREF <@Exc> {x}"));
-        self.line(&format!("{f1} = GETFIELDIREF <@Exc 1> {xi}"));
-        self.line(&format!("{payload} = LOAD <@i64> {f1}"));
+        self.linef(format_args!("{x} = REFCAST <@refvoid @refExc> {ev}"));
+        self.linef(format_args!("{xi} = GETIREF <@Exc> {x}"));
+        self.linef(format_args!("{f1} = GETFIELDIREF <@Exc 1> {xi}"));
+        self.linef(format_args!("{payload} = LOAD <@i64> {f1}"));
         self.push(Ty::I64, payload);
         if self.throws && self.chance(10) {
             // Thrown on, to a frame further up.
-            self.line(&format!("THROW {ev}"));
+            self.linef(format_args!("THROW {ev}"));
         } else {
             let vals: Vec<String> = tys.iter().map(|t| self.escaping(t)).collect();
             let jd = self.dest(&join, &vals);
-            self.line(&format!("BRANCH {jd}"));
+            self.linef(format_args!("BRANCH {jd}"));
         }
         let got = self.begin(&join, tys);
         for (t, v) in tys.iter().zip(got) {
@@ -1776,21 +1801,21 @@ impl Fg<'_, '_, '_> {
         let x = self.some_i64();
         let (t, c) = (self.fresh(), self.fresh());
         let (thr, cont) = (self.block_name(), self.block_name());
-        self.line(&format!("{t} = AND <@i64> {x} @K3"));
-        self.line(&format!("{c} = EQ <@i64> {t} @K3"));
+        self.linef(format_args!("{t} = AND <@i64> {x} @K3"));
+        self.linef(format_args!("{c} = EQ <@i64> {t} @K3"));
         let payload = self.some_i64();
         let cd = self.dest(&cont, &[]);
-        self.line(&format!("BRANCH2 {c} {thr}({payload}) {cd}"));
+        self.linef(format_args!("BRANCH2 {c} {thr}({payload}) {cd}"));
         let p = self.fresh();
         let _ = writeln!(self.out, "    {thr}(<@i64> {p}):");
         let (o, oi, f0, f1) = (self.fresh(), self.fresh(), self.fresh(), self.fresh());
-        self.line(&format!("{o} = NEW <@Exc>"));
-        self.line(&format!("{oi} = GETIREF <@Exc> {o}"));
-        self.line(&format!("{f0} = GETFIELDIREF <@Exc 0> {oi}"));
-        self.line(&format!("STORE <@i64> {f0} @K7"));
-        self.line(&format!("{f1} = GETFIELDIREF <@Exc 1> {oi}"));
-        self.line(&format!("STORE <@i64> {f1} {p}"));
-        self.line(&format!("THROW {o}"));
+        self.linef(format_args!("{o} = NEW <@Exc>"));
+        self.linef(format_args!("{oi} = GETIREF <@Exc> {o}"));
+        self.linef(format_args!("{f0} = GETFIELDIREF <@Exc 0> {oi}"));
+        self.linef(format_args!("STORE <@i64> {f0} @K7"));
+        self.linef(format_args!("{f1} = GETFIELDIREF <@Exc 1> {oi}"));
+        self.linef(format_args!("STORE <@i64> {f1} {p}"));
+        self.linef(format_args!("THROW {o}"));
         self.begin(&cont, &[]);
     }
 
@@ -1800,13 +1825,13 @@ impl Fg<'_, '_, '_> {
         let trips = self.int(1, 8) as i64;
         let n = self.int_const(64, trips);
         let hd = self.dest(&head, &[n]);
-        self.line(&format!("BRANCH {hd}"));
+        self.linef(format_args!("BRANCH {hd}"));
         let i = self.begin(&head, &[Ty::I64])[0].clone();
         let c = self.fresh();
-        self.line(&format!("{c} = SGT <@i64> {i} @Z"));
-        let bd = self.dest(&body, &[i.clone()]);
+        self.linef(format_args!("{c} = SGT <@i64> {i} @Z"));
+        let bd = self.dest(&body, std::slice::from_ref(&i));
         let ed = self.dest(&exit, &[]);
-        self.line(&format!("BRANCH2 {c} {bd} {ed}"));
+        self.linef(format_args!("BRANCH2 {c} {bd} {ed}"));
         let i = self.begin(&body, &[Ty::I64])[0].clone();
         for _ in 0..self.int(1, 3) {
             if self.lines < self.max_lines {
@@ -1816,9 +1841,9 @@ impl Fg<'_, '_, '_> {
         let endless = self.u.int_in_range(0..=999u32).unwrap_or(1000) < self.p.cfg.endless;
         let step = if endless { "@Z" } else { "@ONE" };
         let i1 = self.fresh();
-        self.line(&format!("{i1} = SUB <@i64> {i} {step}"));
+        self.linef(format_args!("{i1} = SUB <@i64> {i} {step}"));
         let hd = self.dest(&head, &[i1]);
-        self.line(&format!("BRANCH {hd}"));
+        self.linef(format_args!("BRANCH {hd}"));
         self.begin(&exit, &[]);
     }
 
@@ -1830,29 +1855,29 @@ impl Fg<'_, '_, '_> {
         match self.int(0, 9) {
             0 => {
                 let (n, v) = (self.fresh(), self.fresh());
-                self.line(&format!("{n} = AND <@i64> {x} @K4"));
+                self.linef(format_args!("{n} = AND <@i64> {x} @K4"));
                 if !in_loop && self.chance(50) {
                     self.with_exc(
                         &[Ty::I64],
                         |_, ok, exc| format!("{v} = CALL <@sig> @rec ({n} {y}) EXC({ok} {exc})"),
-                        &[v.clone()],
+                        std::slice::from_ref(&v),
                     );
                 } else {
                     let f = if self.chance(50) { "@rec_exc" } else { "@rec" };
-                    self.line(&format!("{v} = CALL <@sig> {f} ({n} {y})"));
+                    self.linef(format_args!("{v} = CALL <@sig> {f} ({n} {y})"));
                     self.push(Ty::I64, v);
                 }
             }
             1 => {
                 let (n, v) = (self.fresh(), self.fresh());
                 if self.chance(50) {
-                    self.line(&format!("{n} = AND <@i64> {x} @K4"));
-                    self.line(&format!("{v} = CALL <@sig> @trec ({n} {y})"));
+                    self.linef(format_args!("{n} = AND <@i64> {x} @K4"));
+                    self.linef(format_args!("{v} = CALL <@sig> @trec ({n} {y})"));
                 } else {
                     // Recursion the fast VM turns into a loop with an accumulator;
                     // its depth is bounded here, so that a run without fuel ends.
-                    self.line(&format!("{n} = AND <@i64> {x} @K15"));
-                    self.line(&format!("{v} = CALL <@sig> @fibish ({n} {y})"));
+                    self.linef(format_args!("{n} = AND <@i64> {x} @K15"));
+                    self.linef(format_args!("{v} = CALL <@sig> @fibish ({n} {y})"));
                 }
                 self.push(Ty::I64, v);
             }
@@ -1865,40 +1890,44 @@ impl Fg<'_, '_, '_> {
                         &[],
                     );
                 } else {
-                    self.line(&format!("{h} = NEWHYBRID <@H @i64> @BIG"));
+                    self.linef(format_args!("{h} = NEWHYBRID <@H @i64> @BIG"));
                 }
             }
             3 if self.chance(25) => {
                 let t = self.fresh().replace("%v", "%t");
-                self.line(&format!("[{t}] TRAP <> KEEPALIVE({x} {y})"));
+                self.linef(format_args!("[{t}] TRAP <> KEEPALIVE({x} {y})"));
             }
             4 if !in_loop && self.chance(25) => {
                 let (t, c) = (self.fresh(), self.fresh());
                 let (stop, cont) = (self.block_name(), self.block_name());
-                self.line(&format!("{t} = AND <@i64> {x} @K3"));
-                self.line(&format!("{c} = EQ <@i64> {t} @ONE"));
+                self.linef(format_args!("{t} = AND <@i64> {x} @K3"));
+                self.linef(format_args!("{c} = EQ <@i64> {t} @ONE"));
                 let cd = self.dest(&cont, &[]);
-                self.line(&format!("BRANCH2 {c} {stop}() {cd}"));
+                self.linef(format_args!("BRANCH2 {c} {stop}() {cd}"));
                 let _ = writeln!(self.out, "    {stop}():");
                 self.line("COMMINST @uvm.thread_exit");
                 self.begin(&cont, &[]);
             }
             5 if self.chance(25) => {
                 let v = self.fresh();
-                self.line(&format!("{v} = CALL <@sig> @NULLF ({x} {y})"));
+                self.linef(format_args!("{v} = CALL <@sig> @NULLF ({x} {y})"));
                 self.push(Ty::I64, v);
             }
             6 if self.chance(25) => {
                 let fp = self.fresh();
-                self.line(&format!(
+                self.linef(format_args!(
                     "{fp} = COMMINST @uvm.native.expose [#DEFAULT] <[@cb_sig]> (@cb @K7)"
                 ));
-                self.line(&format!("COMMINST @uvm.native.unexpose [#DEFAULT] ({fp})"));
-                self.line(&format!("COMMINST @uvm.native.unexpose [#DEFAULT] ({fp})"));
+                self.linef(format_args!(
+                    "COMMINST @uvm.native.unexpose [#DEFAULT] ({fp})"
+                ));
+                self.linef(format_args!(
+                    "COMMINST @uvm.native.unexpose [#DEFAULT] ({fp})"
+                ));
             }
             7 if self.level == 0 && self.chance(25) => {
                 let v = self.fresh();
-                self.line(&format!(
+                self.linef(format_args!(
                     "{v} = CCALL #DEFAULT <@apply_fp @apply_sig> @dt_apply (@cb_throw_native {x})"
                 ));
                 self.push(Ty::I64, v);
@@ -1909,18 +1938,18 @@ impl Fg<'_, '_, '_> {
                 let t = self.p.mem_ty(self.u, 1);
                 let o = self.new_object(&t);
                 let v = self.fresh();
-                self.line(&format!("{v} = CALL <@sig> @alloc_some ({x} {y})"));
+                self.linef(format_args!("{v} = CALL <@sig> @alloc_some ({x} {y})"));
                 let (tn, i, l) = (self.ty(&t), self.fresh(), self.fresh());
-                self.line(&format!("{i} = GETIREF <{tn}> {o}"));
-                self.line(&format!("{l} = LOAD <{tn}> {i}"));
+                self.linef(format_args!("{i} = GETIREF <{tn}> {o}"));
+                self.linef(format_args!("{l} = LOAD <{tn}> {i}"));
                 self.push(Ty::I64, v);
                 self.push(t, l);
             }
             9 if self.level == 0 => {
                 let v = self.fresh();
                 let t = self.fresh();
-                self.line(&format!("{t} = ASHR <@i64> {x} @K3"));
-                self.line(&format!(
+                self.linef(format_args!("{t} = ASHR <@i64> {x} @K3"));
+                self.linef(format_args!(
                     "{v} = CCALL #DEFAULT <@labs_fp @labs_sig> @labs ({t})"
                 ));
                 self.push(Ty::I64, v);

@@ -413,6 +413,91 @@ fn names_in(text: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// Deterministic bytes (xorshift64), without a dependency.
+    fn bytes(state: &mut u64) -> Vec<u8> {
+        (0..4096)
+            .map(|_| {
+                *state ^= *state << 13;
+                *state ^= *state >> 7;
+                *state ^= *state << 17;
+                (*state >> 24) as u8
+            })
+            .collect()
+    }
+
+    /// Each mark below shows up within a few hundred programs: a generator change
+    /// that made one unreachable fails here, not silently in the statistics.
+    #[test]
+    fn every_family_shows_up_in_a_few_hundred_programs() {
+        let lib = Library::new(1, 300);
+        let marks = [
+            "SWITCH <",
+            " EXC(",
+            "THROW ",
+            "TAILCALL ",
+            "[%t",
+            "@uvm.native.pin <",
+            "GETVARPARTIREF PTR",
+            "STORE PTR",
+            "@uvm.native.expose [#DEFAULT]",
+            "@uvm.native.get_cookie ()",
+            "EXTERN \"mu_r1_",
+            "CMPXCHG",
+            "ATOMICRMW SEQ_CST NAND",
+            "ALLOCAHYBRID",
+            "INSERTVALUE",
+            "EXTRACTVALUE",
+            "REFCAST",
+            "FUNE <",
+            "UITOFP <",
+            "FPTOUI <",
+            "PTRCAST <",
+            "BITCAST <",
+            "SELECT <@i1 @t",
+            "FREM <",
+            "SDIV <",
+            "GETELEMIREF <",
+        ];
+        let mut seen = vec![0u32; marks.len()];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let (mut many_params, mut struct_param) = (false, false);
+        for _ in 0..400 {
+            let p = generate(
+                &mut Unstructured::new(&bytes(&mut state)),
+                &Config::default(),
+                &lib,
+            );
+            for (k, m) in marks.iter().enumerate() {
+                seen[k] += u32::from(p.text.contains(m));
+            }
+            many_params |= p.text.lines().any(|l| {
+                l.starts_with(".funcsig @s")
+                    && l.split(" -> ")
+                        .next()
+                        .is_some_and(|ps| ps.matches('@').count() > 7)
+            });
+            struct_param |= p.text.contains("(<@t");
+        }
+        for (m, n) in marks.iter().zip(&seen) {
+            assert!(*n > 0, "no program of 400 has `{m}`");
+        }
+        assert!(many_params && struct_param, "{many_params} {struct_param}");
+    }
+
+    #[test]
+    fn a_program_depends_on_its_bytes_alone() {
+        let lib = Library::new(1, 300);
+        let mut s1 = 5u64;
+        let mut s2 = 5u64;
+        let (b1, b2) = (bytes(&mut s1), bytes(&mut s2));
+        let c = Config::default();
+        let (p, q) = (
+            generate(&mut Unstructured::new(&b1), &c, &lib),
+            generate(&mut Unstructured::new(&b2), &c, &lib),
+        );
+        assert_eq!((&p.text, &p.inputs), (&q.text, &q.inputs));
+    }
+
     #[test]
     fn the_trimmed_prelude_holds_what_a_definition_needs() {
         let t = trimmed_prelude("%x = CALL <@sig> @rec (%a %b)\n");

@@ -144,9 +144,9 @@ pub struct Decls {
     by_def: HashMap<String, String>,
     /// Every name taken, the prelude's included.
     taken: HashSet<String>,
-    types: HashMap<Ty, String>,
-    sigs: HashMap<Sig, String>,
-    consts: HashMap<(String, String), String>,
+    types: HashMap<Ty, std::sync::Arc<str>>,
+    sigs: HashMap<Sig, std::sync::Arc<str>>,
+    consts: HashMap<(std::sync::Arc<str>, String), String>,
     /// Declarations made for this program, in order.
     pub text: String,
     n: usize,
@@ -215,7 +215,7 @@ impl Decls {
     }
 
     /// The name of type `t` (`@i64`, `@t12`).
-    pub fn ty(&mut self, t: &Ty) -> String {
+    pub fn ty(&mut self, t: &Ty) -> std::sync::Arc<str> {
         if let Some(n) = self.types.get(t) {
             return n.clone();
         }
@@ -230,30 +230,30 @@ impl Decls {
             Ty::UFuncPtr(s) => format!("ufuncptr<{}>", self.sig(s)),
             Ty::FuncRef(s) => format!("funcref<{}>", self.sig(s)),
             Ty::Struct(fs) => {
-                let names: Vec<String> = fs.iter().map(|f| self.ty(f)).collect();
+                let names: Vec<std::sync::Arc<str>> = fs.iter().map(|f| self.ty(f)).collect();
                 format!("struct<{}>", names.join(" "))
             }
             Ty::Array(e, n) => format!("array<{} {n}>", self.ty(e)),
             Ty::Hybrid(fs, v) => {
-                let mut names: Vec<String> = fs.iter().map(|f| self.ty(f)).collect();
+                let mut names: Vec<std::sync::Arc<str>> = fs.iter().map(|f| self.ty(f)).collect();
                 names.push(self.ty(v));
                 format!("hybrid<{}>", names.join(" "))
             }
         };
-        let name = self.named(".typedef", &def, "t");
+        let name: std::sync::Arc<str> = self.named(".typedef", &def, "t").into();
         self.types.insert(t.clone(), name.clone());
         name
     }
 
     /// The name of signature `s`.
-    pub fn sig(&mut self, s: &Sig) -> String {
+    pub fn sig(&mut self, s: &Sig) -> std::sync::Arc<str> {
         if let Some(n) = self.sigs.get(s) {
             return n.clone();
         }
-        let ps: Vec<String> = s.params.iter().map(|t| self.ty(t)).collect();
-        let rs: Vec<String> = s.rets.iter().map(|t| self.ty(t)).collect();
+        let ps: Vec<std::sync::Arc<str>> = s.params.iter().map(|t| self.ty(t)).collect();
+        let rs: Vec<std::sync::Arc<str>> = s.rets.iter().map(|t| self.ty(t)).collect();
         let def = format!("({}) -> ({})", ps.join(" "), rs.join(" "));
-        let name = self.named(".funcsig", &def, "s");
+        let name: std::sync::Arc<str> = self.named(".funcsig", &def, "s").into();
         self.sigs.insert(s.clone(), name.clone());
         name
     }
@@ -281,10 +281,10 @@ mod tests {
         let mut d =
             Decls::with_prelude(".typedef @i64 = int<64>\n.typedef @S1 = struct<@i64 @i8>\n");
         let s = Ty::Struct(vec![Ty::I64, Ty::Int(8)]);
-        assert_eq!(d.ty(&Ty::I64), "@i64");
+        assert_eq!(&*d.ty(&Ty::I64), "@i64");
         let i8n = d.ty(&Ty::Int(8));
-        assert_eq!(i8n, "@i8");
-        assert_eq!(d.ty(&s), "@S1");
+        assert_eq!(&*i8n, "@i8");
+        assert_eq!(&*d.ty(&s), "@S1");
         let r = d.ty(&Ty::r#ref(Ty::Struct(vec![Ty::Double])));
         assert_eq!(d.ty(&Ty::r#ref(Ty::Struct(vec![Ty::Double]))), r);
         let k = d.konst(&Ty::I64, "5");
