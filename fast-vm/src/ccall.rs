@@ -318,6 +318,42 @@ pub fn build_wrapper(
     let live = b.create_block();
     b.ins().brif(stop, give_up, &[], live, &[]);
     b.switch_to_block(live);
+    // Arguments: sret first if any, then each parameter's pieces.
+    let mut k = 0;
+    let sret = if let Some(Crossing::Memory(_)) = ret {
+        k = 1;
+        Some(params[0])
+    } else {
+        None
+    };
+    let mut args = Vec::new();
+    for (pt, c) in types.sig(sig).params.iter().zip(&crossings) {
+        match c {
+            Crossing::Nothing => {}
+            Crossing::Scalar(_) => {
+                args.push(params[k]);
+                k += 1;
+            }
+            Crossing::Eightbytes(tys) => {
+                let ebs = params[k..k + tys.len()].to_vec();
+                args.extend(unpack(&mut b, types, *pt, &ebs));
+                k += tys.len();
+            }
+            Crossing::Memory(_) => {
+                args.extend(load_leaves(&mut b, types, *pt, params[k]));
+                k += 1;
+            }
+        }
+    }
+    // `native.callback`: C called the exposed function, so the trace holds the
+    // callback even when the frame it needs is past the stack budget.
+    if let Some((rt_trace, func)) = trace {
+        let words = trace_words(&mut b, &args);
+        let kind = b.ins().iconst(I64, crate::TraceKind::Callback as i64);
+        let id = b.ins().iconst(I64, i64::from(func));
+        let z = b.ins().iconst(I64, 0);
+        b.ins().call(rt_trace, &[ctx, kind, id, z, words]);
+    }
     let depth = b.ins().load(I64, t, ctx, offsets::DEPTH);
     let max = b.ins().load(I64, t, ctx, offsets::MAX_DEPTH);
     let full = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, depth, max);
@@ -335,40 +371,8 @@ pub fn build_wrapper(
     let c = b.ins().iconst(I64, cookie as i64);
     b.ins().store(t, c, ctx, offsets::COOKIE);
     b.ins().store(t, deeper, ctx, offsets::COOKIE_DEPTH);
-    // Arguments: sret first if any, then each parameter's pieces.
-    let mut k = 0;
-    let sret = if let Some(Crossing::Memory(_)) = ret {
-        k = 1;
-        Some(params[0])
-    } else {
-        None
-    };
     let mut argv = vec![ctx, deeper];
-    for (pt, c) in types.sig(sig).params.iter().zip(&crossings) {
-        match c {
-            Crossing::Nothing => {}
-            Crossing::Scalar(_) => {
-                argv.push(params[k]);
-                k += 1;
-            }
-            Crossing::Eightbytes(tys) => {
-                let ebs = params[k..k + tys.len()].to_vec();
-                argv.extend(unpack(&mut b, types, *pt, &ebs));
-                k += tys.len();
-            }
-            Crossing::Memory(_) => {
-                argv.extend(load_leaves(&mut b, types, *pt, params[k]));
-                k += 1;
-            }
-        }
-    }
-    if let Some((rt_trace, func)) = trace {
-        let words = trace_words(&mut b, &argv[2..]);
-        let kind = b.ins().iconst(I64, crate::TraceKind::Callback as i64);
-        let id = b.ins().iconst(I64, i64::from(func));
-        let z = b.ins().iconst(I64, 0);
-        b.ins().call(rt_trace, &[ctx, kind, id, z, words]);
-    }
+    argv.extend(args);
     let call = b.ins().call(mu_fn, &argv);
     let status = b.inst_results(call)[0];
     let word0 = b.inst_results(call)[1];
