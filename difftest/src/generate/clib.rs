@@ -105,8 +105,14 @@ impl Library {
             callbacks: Vec::new(),
             funcs: Vec::new(),
         };
-        for _ in 0..12 {
-            lib.new_struct(&mut rng, 0);
+        // Small structs (at most 16 bytes, passed in registers) half the time:
+        // floats and ints share their eightbytes in every order.
+        for k in 0..40 {
+            if k % 2 == 0 {
+                lib.small_struct(&mut rng);
+            } else {
+                lib.new_struct(&mut rng, 0);
+            }
         }
         for _ in 0..10 {
             let params = (0..rng.range(0, 6))
@@ -121,9 +127,19 @@ impl Library {
                 6..=8 => rng.range(6, 12),
                 _ => rng.range(12, 16),
             };
+            // A fifth of the functions lean to floating point: the eight SSE
+            // registers run out before the six INTEGER ones.
+            let fp = rng.chance(20);
             let mut callbacks = 0;
             let params = (0..nparams)
                 .map(|_| match rng.range(0, 99) {
+                    _ if fp && rng.chance(60) => {
+                        if rng.chance(70) {
+                            [CTy::F64, CTy::F32][rng.range(0, 1) as usize].clone()
+                        } else {
+                            CTy::Struct(rng.range(0, lib.structs.len() as u32 - 1) as usize)
+                        }
+                    }
                     0..=7 => CTy::Ptr(Box::new(lib.value_ty(&mut rng, false))),
                     8..=14 if callbacks < 2 => {
                         callbacks += 1;
@@ -166,6 +182,41 @@ impl Library {
             .collect();
         self.structs.push(fields);
         self.structs.len() - 1
+    }
+
+    /// A struct of at most 16 bytes: two to four scalars of at most eight bytes,
+    /// or a float array, in any order.
+    fn small_struct(&mut self, rng: &mut Rng) {
+        let mut fields = Vec::new();
+        let mut size = 0u32;
+        for _ in 0..rng.range(2, 4) {
+            let f = match rng.range(0, 5) {
+                0 => CTy::F32,
+                1 => CTy::F64,
+                2 => CTy::Array(Box::new(CTy::F32), rng.range(1, 3)),
+                _ => CTy::Int {
+                    bits: [8, 16, 32, 64][rng.range(0, 3) as usize],
+                    signed: rng.chance(50),
+                },
+            };
+            let (sz, al) = match &f {
+                CTy::F32 => (4, 4),
+                CTy::F64 => (8, 8),
+                CTy::Array(_, n) => (4 * n, 4),
+                CTy::Int { bits, .. } => (bits / 8, bits / 8),
+                _ => (8, 8),
+            };
+            let at = size.div_ceil(al) * al;
+            if at + sz > 16 {
+                break;
+            }
+            size = at + sz;
+            fields.push(f);
+        }
+        if fields.is_empty() {
+            fields.push(CTy::F32);
+        }
+        self.structs.push(fields);
     }
 
     /// A parameter type: a scalar, or a struct (more often for the register-budget

@@ -72,6 +72,8 @@ struct Fg<'a, 'l, 'b> {
     /// Instructions written so far, and how many the function stops at.
     lines: usize,
     max_lines: usize,
+    /// A callback that may itself call C functions that call back (nesting).
+    nests: bool,
     /// The accumulator of the current block: every value no instruction reads is
     /// folded into it, and it reaches the observed `@gsum` (the last of the state).
     acc: String,
@@ -130,6 +132,7 @@ pub(super) fn function(
         budget: blocks * per_block,
         acc: "@Z".into(),
         lines: 0,
+        nests: false,
         max_lines: if level > 0 {
             c.max_insts as usize / 3
         } else {
@@ -698,7 +701,11 @@ impl Fg<'_, '_, '_> {
             } else {
                 self.p.value_ty(self.u, 1)
             };
-            state.push(t);
+            // Every block takes the state as parameters, a leaf each: aggregates of
+            // more than four leaves stay within blocks (and signatures).
+            if t.leaves() <= 4 {
+                state.push(t);
+            }
         }
         // The accumulator, last.
         state.push(Ty::I64);
@@ -709,6 +716,13 @@ impl Fg<'_, '_, '_> {
             // as this instruction's arguments or flags.
             self.linef(format_args!("{c} = COMMINST @uvm.native.get_cookie ()"));
             self.push(Ty::I64, c);
+            // Some callbacks call C that calls back again (the cookie is read
+            // again before the callback returns), some recurse towards the
+            // stack budget: C's frames are not counted, the callbacks' are.
+            self.nests = self.chance(40);
+            if self.chance(25) {
+                self.recursion(false);
+            }
         }
         let spine: Vec<String> = (1..blocks).map(|k| format!("%s{k}")).collect();
         for k in 0..blocks {
@@ -838,6 +852,11 @@ impl Fg<'_, '_, '_> {
 
     /// The results, after folding some values into the observed `@gsum`.
     fn ret(&mut self) {
+        if self.level > 0 {
+            let c = self.fresh();
+            self.linef(format_args!("{c} = COMMINST @uvm.native.get_cookie ()"));
+            self.push(Ty::I64, c);
+        }
         let acc = self.fold();
         let (old, i64n) = (self.fresh(), self.ty(&Ty::I64));
         self.linef(format_args!(
@@ -905,7 +924,8 @@ impl Fg<'_, '_, '_> {
             Family::Pin => self.pin(),
             Family::CCall => self.ccall(),
             Family::Call if !in_loop => self.call(),
-            Family::Throw if !in_loop && self.throws => self.throw(),
+            Family::Throw if !in_loop && self.throws && self.chance(70) => self.throw(),
+            Family::Throw if !in_loop => self.deep_throw(),
             Family::Loop if !in_loop => self.counted_loop(),
             Family::Rare => self.rare(in_loop),
             _ => self.int_arith(),
@@ -1558,12 +1578,16 @@ impl Fg<'_, '_, '_> {
             .iter()
             .copied()
             .filter(|f| {
-                self.level == 0
-                    || !self.p.lib.funcs[*f]
-                        .sig
-                        .params
-                        .iter()
-                        .any(|p| matches!(p, CTy::FnPtr(_)))
+                let cf = &self.p.lib.funcs[*f];
+                let callbacks = cf
+                    .sig
+                    .params
+                    .iter()
+                    .filter(|p| matches!(p, CTy::FnPtr(_)))
+                    .count();
+                // A nesting callback calls C that calls back once: a chain as
+                // deep as the stack budget, not a tree that fuel alone bounds.
+                self.level == 0 || callbacks == 0 || (self.nests && callbacks == 1 && cf.calls == 1)
             })
             .collect();
         if usable.is_empty() {
@@ -1847,27 +1871,50 @@ impl Fg<'_, '_, '_> {
         self.begin(&exit, &[]);
     }
 
+    /// Recursion to a depth of up to 255, past the stack budget of 64 now and then:
+    /// with an exception clause the frame that runs out continues exceptionally.
+    fn recursion(&mut self, in_loop: bool) {
+        let (x, y) = (self.some_i64(), self.some_i64());
+        let (n, v) = (self.fresh(), self.fresh());
+        self.linef(format_args!("{n} = AND <@i64> {x} @K4"));
+        if !in_loop && self.chance(50) {
+            self.with_exc(
+                &[Ty::I64],
+                |_, ok, exc| format!("{v} = CALL <@sig> @rec ({n} {y}) EXC({ok} {exc})"),
+                std::slice::from_ref(&v),
+            );
+        } else {
+            let f = if self.chance(50) { "@rec_exc" } else { "@rec" };
+            self.linef(format_args!("{v} = CALL <@sig> {f} ({n} {y})"));
+            self.push(Ty::I64, v);
+        }
+    }
+
+    /// A THROW several frames down (`@deep_throw` recurses, holding a reference
+    /// in each frame, and throws at the bottom): caught here, or passed on up.
+    fn deep_throw(&mut self) {
+        let (x, y) = (self.some_i64(), self.some_i64());
+        let (n, v) = (self.fresh(), self.fresh());
+        self.linef(format_args!("{n} = AND <@i64> {x} @K15"));
+        if self.throws && self.chance(30) {
+            self.linef(format_args!("{v} = CALL <@sig> @deep_throw ({n} {y})"));
+            self.push(Ty::I64, v);
+        } else {
+            self.with_exc(
+                &[Ty::I64],
+                |_, ok, exc| format!("{v} = CALL <@sig> @deep_throw ({n} {y}) EXC({ok} {exc})"),
+                std::slice::from_ref(&v),
+            );
+        }
+    }
+
     /// The rarer rules: recursion to the stack limit, allocation failure, client
     /// traps, thread exit, NULL calls, exposing twice, exceptions into C.
     fn rare(&mut self, in_loop: bool) {
         let x = self.some_i64();
         let y = self.some_i64();
         match self.int(0, 9) {
-            0 => {
-                let (n, v) = (self.fresh(), self.fresh());
-                self.linef(format_args!("{n} = AND <@i64> {x} @K4"));
-                if !in_loop && self.chance(50) {
-                    self.with_exc(
-                        &[Ty::I64],
-                        |_, ok, exc| format!("{v} = CALL <@sig> @rec ({n} {y}) EXC({ok} {exc})"),
-                        std::slice::from_ref(&v),
-                    );
-                } else {
-                    let f = if self.chance(50) { "@rec_exc" } else { "@rec" };
-                    self.linef(format_args!("{v} = CALL <@sig> {f} ({n} {y})"));
-                    self.push(Ty::I64, v);
-                }
-            }
+            0 => self.recursion(in_loop),
             1 => {
                 let (n, v) = (self.fresh(), self.fresh());
                 if self.chance(50) {
