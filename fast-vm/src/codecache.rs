@@ -1,7 +1,9 @@
 //! Compiled code reused across compilations (Cranelift's incremental cache): a
 //! function whose final CLIF was compiled before, in this program or an earlier
 //! one on the same thread, is not compiled again. The key is the function's
-//! whole stencil with the ISA and its flags, so a hit is exactly the code a
+//! whole stencil with the ISA and its flags, kept as the bytes their `Hash`
+//! writes and compared whole (Cranelift's own key is a SHA-256 of the same bytes,
+//! which took an eighth of a cached compile), so a hit is exactly the code a
 //! compilation would give; external names (callees, imports) are fixed up for
 //! the module at hand. The differential tester compiles every program in four
 //! builds, which share every function that the native trace and fuel checks do
@@ -13,23 +15,54 @@
 
 use cranelift_codegen::Context;
 use cranelift_codegen::control::ControlPlane;
-use cranelift_codegen::incremental_cache::{
-    CacheKeyHash, compute_cache_key, serialize_compiled, try_finish_recompile,
-};
+use cranelift_codegen::incremental_cache::{serialize_compiled, try_finish_recompile};
+use cranelift_codegen::ir::Function;
+use cranelift_codegen::isa::TargetIsa;
 use cranelift_jit::JITModule;
 use cranelift_module::{FuncId, Module as _, ModuleReloc};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
+use std::hash::{Hash, Hasher};
 
-/// Bytes of compiled code a thread keeps before it starts afresh.
+/// Bytes of keys and compiled code a thread keeps before it starts afresh.
 const LIMIT: usize = 64 << 20;
 
 /// The store behind the cache, with its figures.
 #[derive(Default)]
 struct Store {
-    map: FxHashMap<CacheKeyHash, Vec<u8>>,
+    map: FxHashMap<Box<[u8]>, Vec<u8>>,
     bytes: usize,
     stats: CacheStats,
+    /// The key of the function at hand, written afresh for each.
+    key: KeyBytes,
+}
+
+/// A `Hasher` that keeps what it is given: the bytes of a key.
+#[derive(Default)]
+struct KeyBytes(Vec<u8>);
+
+impl Hasher for KeyBytes {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.extend_from_slice(bytes);
+    }
+
+    /// Not a hash: keys are compared whole. (`Hash` implementations only write.)
+    fn finish(&self) -> u64 {
+        self.0.len() as u64
+    }
+}
+
+impl KeyBytes {
+    /// Writes the key of `func` for `isa`: what Cranelift's `compute_cache_key`
+    /// hashes.
+    fn set(&mut self, isa: &dyn TargetIsa, func: &Function) {
+        self.0.clear();
+        func.stencil.hash(self);
+        isa.name().hash(self);
+        isa.triple().hash(self);
+        isa.flags().hash(self);
+        isa.isa_flags_hash_key().hash(self);
+    }
 }
 
 /// What the cache has done on this thread.
@@ -42,13 +75,15 @@ pub struct CacheStats {
 }
 
 impl Store {
-    fn insert(&mut self, key: CacheKeyHash, val: Vec<u8>) {
-        if self.bytes + val.len() > LIMIT {
+    /// Keeps `val` under the key at hand.
+    fn insert(&mut self, val: Vec<u8>) {
+        let size = self.key.0.len() + val.len();
+        if self.bytes + size > LIMIT {
             self.map.clear();
             self.bytes = 0;
         }
-        self.bytes += val.len();
-        self.map.insert(key, val);
+        self.bytes += size;
+        self.map.insert(self.key.0.as_slice().into(), val);
     }
 }
 
@@ -65,9 +100,9 @@ pub fn stats() -> CacheStats {
 /// cache, and defines it as `id` in `jit`.
 pub(crate) fn define(jit: &mut JITModule, id: FuncId, cctx: &mut Context) -> Result<(), String> {
     let isa = jit.isa();
-    let key = compute_cache_key(isa, &cctx.func);
     let code = STORE.with_borrow_mut(|store| {
-        if let Some(blob) = store.map.get(&key)
+        store.key.set(isa, &cctx.func);
+        if let Some(blob) = store.map.get(store.key.0.as_slice())
             && let Ok(code) = try_finish_recompile(&cctx.func, blob)
         {
             store.stats.reused += 1;
@@ -79,7 +114,7 @@ pub(crate) fn define(jit: &mut JITModule, id: FuncId, cctx: &mut Context) -> Res
             .map_err(|e| format!("{e:?}"))?;
         let (stencil, blob) = serialize_compiled(stencil);
         if let Ok(blob) = blob {
-            store.insert(key, blob);
+            store.insert(blob);
         }
         store.stats.compiled += 1;
         Ok::<_, String>(stencil.apply_params(&cctx.func.params))
