@@ -22,6 +22,7 @@ mod ccall;
 pub mod codecache;
 pub mod crash;
 mod inline;
+mod jitmem;
 mod lower;
 pub mod runtime;
 
@@ -65,7 +66,8 @@ type Entry = unsafe extern "C" fn(*mut Ctx, *const u64) -> i32;
 
 /// What compiling more code during a run needs.
 struct Dynamic {
-    jit: JITModule,
+    /// Freed with the program (a JIT module on its own leaks its code).
+    jit: std::mem::ManuallyDrop<JITModule>,
     ids: Vec<Option<ClFuncId>>,
     current_id: ClFuncId,
     trace_id: Option<ClFuncId>,
@@ -73,6 +75,16 @@ struct Dynamic {
     /// C entry points made by `@uvm.native.expose`, by (function, cookie).
     wrappers: std::collections::HashMap<(u32, u64), u64>,
     count: usize,
+}
+
+impl Drop for Dynamic {
+    fn drop(&mut self) {
+        // SAFETY: the JIT is taken once, here, and never used again. Its code is
+        // freed: the program's runs are over (each borrows the program), and a C
+        // function pointer to it kept past the program would be the embedder's
+        // use after free, as with any library unloaded.
+        unsafe { std::mem::ManuallyDrop::take(&mut self.jit).free_memory() };
+    }
 }
 
 impl Dynamic {
@@ -364,6 +376,7 @@ impl<'m> Program<'m> {
         let bug = |e: &dyn std::fmt::Display| FastError::Bug(e.to_string());
         let isa = host_isa()?;
         let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+        jb.memory_provider(Box::new(jitmem::PooledMemory::default()));
         jb.symbol("muni_rt_alloc", runtime::rt_alloc as *const u8);
         jb.symbol("muni_rt_pin", runtime::rt_pin as *const u8);
         jb.symbol("muni_rt_current", runtime::rt_current as *const u8);
@@ -722,7 +735,7 @@ impl<'m> Program<'m> {
             trace_native: options.trace_native,
             module,
             jit: std::cell::RefCell::new(Dynamic {
-                jit,
+                jit: std::mem::ManuallyDrop::new(jit),
                 ids,
                 current_id,
                 trace_id,
