@@ -2310,7 +2310,11 @@ pub fn live_refs(
     body: &spec_model::ir::Body,
     block: &spec_model::ir::Block,
 ) -> Vec<Vec<u32>> {
-    let is_ref = |s: u32| !ref_leaves(types, body.slot_types[s as usize]).is_empty();
+    let mut memo: Vec<Option<bool>> = vec![None; body.slot_types.len()];
+    let mut is_ref = |s: u32| {
+        *memo[s as usize]
+            .get_or_insert_with(|| !ref_leaves(types, body.slot_types[s as usize]).is_empty())
+    };
     let n = block.insts.len();
     let mut out = vec![Vec::new(); n];
     let mut later: Vec<u32> = Vec::new();
