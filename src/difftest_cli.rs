@@ -164,16 +164,26 @@ pub fn run(s: &Settings) -> ExitCode {
         out: s.out.clone(),
         campaign: campaign.clone(),
     };
+    // Each job says when it is done, so the wait for the last ends with it.
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
     for j in 0..jobs {
         let shared = shared.clone();
         let per_job = count / jobs as u64 + u64::from((j as u64) < count % jobs as u64);
         let run = run.clone();
+        let done_tx = done_tx.clone();
         handles.push(std::thread::spawn(move || {
             job(&run, j as u64, per_job, &shared);
+            let _ = done_tx.send(());
         }));
     }
-    while handles.iter().any(|h| !h.is_finished()) {
-        std::thread::sleep(Duration::from_millis(200));
+    let mut finished = 0;
+    while finished < jobs {
+        match done_rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(()) => finished += 1,
+            // A job that panicked sends nothing: its thread is finished all the same.
+            Err(_) if handles.iter().all(|h| h.is_finished()) => break,
+            Err(_) => {}
+        }
         let mut st = shared.stats.lock().map(|g| g.clone()).unwrap_or_default();
         st.seconds = start.elapsed().as_secs_f64();
         match s.count {
