@@ -110,16 +110,11 @@ pub fn load(files: &[(&str, &str)]) -> Result<Loaded, LoadError> {
 
 /// Parses one Mu literal (`42`, `-0x10`, `1.5d`, `nanf`, `NULL`, ...).
 pub fn parse_literal(text: &str) -> Result<ConstCtor, String> {
-    let src = format!(".const @x <@t> = {text}");
-    match syntax::parse_file(0, &src) {
-        Ok((b, _)) => match b.defs.as_slice() {
-            [syntax::TopLevel::Const { value, .. }]
-                if !matches!(value, ConstCtor::List(_) | ConstCtor::Extern(_)) =>
-            {
-                Ok(value.clone())
-            }
-            _ => Err(format!("`{text}` is not a scalar literal")),
-        },
+    match syntax::parse_const(0, text) {
+        Ok(ConstCtor::List(_) | ConstCtor::Extern(_)) => {
+            Err(format!("`{text}` is not a scalar literal"))
+        }
+        Ok(value) => Ok(value),
         Err(_) => Err(format!("`{text}` is not a Mu literal")),
     }
 }

@@ -6,7 +6,7 @@ mod parser;
 pub mod print;
 
 pub use ast::*;
-pub use parser::parse_file;
+pub use parser::{parse_const, parse_file};
 
 use codespan_reporting::files::SimpleFiles;
 

@@ -29,6 +29,24 @@ pub fn parse_file(file: u32, src: &str) -> Result<(Bundle, Vec<Diagnostic>), Dia
     Ok((Bundle { defs }, p.unsupported))
 }
 
+/// Parses `src` as one constant constructor (`42`, `-1.5d`, `NULL`, `{1 2}`) and
+/// nothing after it.
+pub fn parse_const(file: u32, src: &str) -> Result<ConstCtor, Diagnostic> {
+    let toks = lex(file, src)?;
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        unsupported: Vec::new(),
+        version: None,
+        block: None,
+    };
+    let c = p.const_ctor()?;
+    if !p.at_eof() {
+        return p.expected("the end after a constant");
+    }
+    Ok(c)
+}
+
 /// Instruction keywords of full Mu that muni does not execute.
 const UNSUPPORTED_INSTS: &[&str] = &[
     "EXTRACTELEMENT",
