@@ -18,12 +18,26 @@ pub struct Knob {
     pub lo: u32,
     /// The greatest value it takes.
     pub hi: u32,
+    /// How swarm testing draws it.
+    pub kind: Kind,
     /// What it does and why the default is what it is.
     pub doc: &'static str,
 }
 
+/// How [`Config::arbitrary`] draws a knob.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// In its whole range (a weight: or 0, leaving its family out).
+    Drawn,
+    /// A size of programs or functions: its value bounds what a check costs, so
+    /// it is drawn at or below the configured value.
+    Budget,
+    /// Never drawn: it keeps the configured value.
+    Fixed,
+}
+
 macro_rules! define_config {
-    ( $( $(#[doc = $doc:literal])+ $name:ident : $default:literal in $lo:literal ..= $hi:literal, )* ) => {
+    ( $( $(#[doc = $doc:literal])+ $name:ident : $default:literal in $lo:literal ..= $hi:literal $( $kind:ident )?, )* ) => {
         /// What the generator does, and how often (see [`Config::KNOBS`]).
         #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
         pub struct Config {
@@ -44,6 +58,7 @@ macro_rules! define_config {
                     default: $default,
                     lo: $lo,
                     hi: $hi,
+                    kind: define_config!(@kind $($kind)?),
                     doc: concat!($($doc),+),
                 }, )*
             ];
@@ -64,13 +79,16 @@ macro_rules! define_config {
             }
         }
     };
+    (@kind budget) => { Kind::Budget };
+    (@kind fixed) => { Kind::Fixed };
+    (@kind) => { Kind::Drawn };
 }
 
 define_config! {
     /// Functions besides the entry `@f0` a program may have (it has 1 to this + 1).
     /// Each calls only later ones, so the call graph is acyclic; every function
     /// reached is compiled four times (once per build), so few.
-    functions: 2 in 0..=6,
+    functions: 2 in 0..=6 budget,
     /// Parameters a generated function may have (0 to this), of any type both
     /// engines support: ints of every width, float, double, references, internal
     /// references, pointers, function references, structs and arrays by value.
@@ -79,16 +97,18 @@ define_config! {
     max_results: 3 in 0..=3,
     /// Blocks on a function's forward spine (1 to this), besides the blocks that
     /// loops, exception clauses and throws add.
-    blocks: 4 in 1..=6,
+    blocks: 4 in 1..=6 budget,
     /// Statements per block (1 to this); a statement is a few instructions.
-    statements: 5 in 1..=10,
+    statements: 5 in 1..=10 budget,
     /// Argument vectors each program runs with (on the model and on every build):
     /// executions multiply while compile time, the most of a check, does not.
-    inputs: 8 in 1..=16,
+    /// Swarm testing leaves it as it is: fewer runs of the same program only
+    /// test less.
+    inputs: 8 in 1..=16 fixed,
     /// Instructions a function may hold before no more statements are added
     /// (callbacks a third of it): compile time is about linear in it, and the
     /// fast VM compiles every program four times.
-    max_insts: 30 in 8..=1000,
+    max_insts: 30 in 8..=1000 budget,
     /// Values a function carries from block to block as block arguments.
     state: 5 in 1..=8,
     /// Cases of a SWITCH (1 to this).
@@ -180,9 +200,11 @@ impl Config {
 
     /// A configuration drawn from `u` around `base` (swarm testing): each weight is
     /// left out (0) a quarter of the time and otherwise drawn in its range; every
-    /// other knob keeps its base value half the time and is drawn in its range the
-    /// other half. A weight that `base` sets to 0 stays 0, so `--set w_x=0`
-    /// excludes a family from every program.
+    /// other knob keeps its base value half the time and is drawn the other half,
+    /// in its range, or for a size ([`Kind::Budget`]) at or below its base value,
+    /// so that the configured sizes bound every program's cost; a
+    /// [`Kind::Fixed`] knob keeps its value. A weight that `base` sets to 0 stays
+    /// 0, so `--set w_x=0` excludes a family from every program.
     pub fn arbitrary(u: &mut Unstructured<'_>, base: &Config) -> Config {
         let mut c = base.clone();
         for k in Config::KNOBS {
@@ -193,8 +215,13 @@ impl Config {
                 } else {
                     u.int_in_range(1.max(k.lo)..=k.hi).unwrap_or(b)
                 }
-            } else if u.ratio(1u8, 2).unwrap_or(false) {
-                u.int_in_range(k.lo..=k.hi).unwrap_or(b)
+            } else if k.kind != Kind::Fixed && u.ratio(1u8, 2).unwrap_or(false) {
+                let hi = if k.kind == Kind::Budget {
+                    b.max(k.lo)
+                } else {
+                    k.hi
+                };
+                u.int_in_range(k.lo..=hi).unwrap_or(b)
             } else {
                 b
             };
@@ -205,15 +232,21 @@ impl Config {
         c
     }
 
-    /// The table of knobs: name, value, default and range, and the first sentence
-    /// of the reason (`muni difftest --config`).
+    /// The table of knobs: name, value, default and range, `size` or `fixed` for
+    /// a knob that swarm testing bounds or leaves, and the first sentence of the
+    /// reason (`muni difftest --config`).
     pub fn table(&self) -> String {
         let mut s = String::new();
         for k in Config::KNOBS {
             let v = self.get(k.name).unwrap_or(k.default);
             let first = k.doc.split(". ").next().unwrap_or(k.doc).trim();
+            let size = match k.kind {
+                Kind::Budget => "size ",
+                Kind::Fixed => "fixed ",
+                Kind::Drawn => "",
+            };
             s.push_str(&format!(
-                "{:<14} {:>4}  (default {:>3}, {}..={})  {}\n",
+                "{:<14} {:>4}  (default {:>3}, {}..={})  {size}{}\n",
                 k.name, v, k.default, k.lo, k.hi, first
             ));
         }
@@ -240,6 +273,8 @@ mod tests {
 
     #[test]
     fn a_drawn_configuration_stays_in_range_and_keeps_excluded_families_out() {
+        // ...and within the base's sizes: no drawn program costs more than the
+        // configured ones may.
         let base = Config::default()
             .with_settings(&["w_ccall=0".into()])
             .expect("valid");
@@ -253,6 +288,11 @@ mod tests {
             for k in Config::KNOBS {
                 let v = c.get(k.name).expect("knob");
                 assert!(k.lo <= v && v <= k.hi, "{} = {v}", k.name);
+                match k.kind {
+                    Kind::Budget => assert!(v <= base.get(k.name).expect("knob"), "{}", k.name),
+                    Kind::Fixed => assert_eq!(v, base.get(k.name).expect("knob"), "{}", k.name),
+                    Kind::Drawn => {}
+                }
             }
         }
     }
