@@ -144,8 +144,14 @@ pub fn expected() -> Vec<String> {
         "REFCAST ref→ref",
         "EQ ref",
         "NE ref",
+        "EQ iref",
+        "NE iref",
         "ULT iref",
+        "ULE iref",
+        "UGT iref",
         "UGE iref",
+        "EQ funcref",
+        "NE funcref",
     ] {
         out.push(k.to_string());
     }

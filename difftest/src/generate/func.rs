@@ -918,7 +918,7 @@ impl Fg<'_, '_, '_> {
             Family::Float => self.float(),
             Family::Select => self.select(),
             Family::Aggregate => self.aggregate(),
-            Family::Memory => self.memory(),
+            Family::Memory => self.memory(in_loop),
             Family::Global => self.global(),
             Family::Atomic => self.atomic(),
             Family::Pin => self.pin(),
@@ -1033,13 +1033,37 @@ impl Fg<'_, '_, '_> {
                 }
             }
             8 => {
-                // References compare by identity (cmp.ref).
-                let refs: Vec<Ty> = self
+                // References compare by identity (cmp.ref): references, internal
+                // references and function references, a third each where the
+                // function has them (a function reference may be of a later function).
+                let kind = self.int(0, 2);
+                let mut refs: Vec<Ty> = self
                     .pool
                     .iter()
-                    .filter(|v| matches!(v.ty, Ty::Ref(_) | Ty::IRef(_) | Ty::FuncRef(_)))
                     .map(|v| v.ty.clone())
+                    .filter(|t| match kind {
+                        0 => matches!(t, Ty::Ref(_)),
+                        1 => matches!(t, Ty::IRef(_)),
+                        _ => matches!(t, Ty::FuncRef(_)),
+                    })
                     .collect();
+                if kind == 2 && self.index != usize::MAX {
+                    refs.extend(
+                        self.p
+                            .funcs
+                            .iter()
+                            .skip(self.index + 1)
+                            .map(|f| Ty::FuncRef(Box::new(f.sig.clone()))),
+                    );
+                }
+                if refs.is_empty() {
+                    refs = self
+                        .pool
+                        .iter()
+                        .filter(|v| matches!(v.ty, Ty::Ref(_) | Ty::IRef(_) | Ty::FuncRef(_)))
+                        .map(|v| v.ty.clone())
+                        .collect();
+                }
                 let Some(t) = refs.last().cloned() else {
                     return self.int_compare();
                 };
@@ -1098,13 +1122,15 @@ impl Fg<'_, '_, '_> {
                 };
                 let mut w = int_width(self.u);
                 let mut x = self.operand(&Ty::Int(w));
-                for _ in 0..self.int(2, 3) {
-                    let op = if self.chance(50) { "SITOFP" } else { "UITOFP" };
+                // The unsigned conversions a little more often: SITOFP is also
+                // how other statements make floating-point operands.
+                for _ in 0..self.int(3, 4) {
+                    let op = if self.chance(40) { "SITOFP" } else { "UITOFP" };
                     let (a, b, f) = (self.ty(&Ty::Int(w)), self.ty(&t), self.fresh());
                     self.linef(format_args!("{f} = {op} <{a} {b}> {x}"));
                     self.push(t.clone(), f.clone());
                     w = int_width(self.u);
-                    let op = if self.chance(50) { "FPTOSI" } else { "FPTOUI" };
+                    let op = if self.chance(40) { "FPTOSI" } else { "FPTOUI" };
                     let (a, b, r) = (self.ty(&t), self.ty(&Ty::Int(w)), self.fresh());
                     // Sometimes of a value of its own, NaN and the infinities included.
                     let src = if self.chance(30) { self.operand(&t) } else { f };
@@ -1278,7 +1304,7 @@ impl Fg<'_, '_, '_> {
         (cur, ty)
     }
 
-    fn memory(&mut self) {
+    fn memory(&mut self, in_loop: bool) {
         match self.int(0, 9) {
             0..=5 => {
                 // A location of any memory space, a part of it written and read.
@@ -1322,6 +1348,15 @@ impl Fg<'_, '_, '_> {
                 let t = super::scalar_ty(self.u);
                 let null = self.konst(&Ty::iref(t.clone()), "NULL");
                 let (tn, r) = (self.ty(&t), self.fresh());
+                if !in_loop && self.chance(self.p.cfg.catching) {
+                    // ...continues exceptionally (mem.null-exc).
+                    self.with_exc(
+                        std::slice::from_ref(&t),
+                        |_, ok, exc| format!("{r} = LOAD <{tn}> {null} EXC({ok} {exc})"),
+                        std::slice::from_ref(&r),
+                    );
+                    return;
+                }
                 self.linef(format_args!("{r} = LOAD <{tn}> {null}"));
                 self.push(t, r);
             }

@@ -194,10 +194,12 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
 
 impl Prog<'_> {
     /// A signature; the entry's parameters are scalars (they come from the command
-    /// line as literals).
+    /// line as literals), and the entry has at least one but rarely (an entry
+    /// without parameters runs once, whatever `inputs` says).
     fn random_sig(&mut self, u: &mut Unstructured<'_>, entry: bool) -> Sig {
+        let least = usize::from(entry && !u.ratio(1u8, 50).unwrap_or(false));
         let np = u
-            .int_in_range(0..=self.cfg.max_params as usize)
+            .int_in_range(least.min(self.cfg.max_params as usize)..=self.cfg.max_params as usize)
             .unwrap_or(0);
         let nr = u
             .int_in_range(0..=self.cfg.max_results as usize)
