@@ -366,6 +366,7 @@ fn job(run: &Run, j: u64, count: u64, shared: &Shared) {
     let mut runner = runner(seed, j, count, 2000);
     let shrinking = AtomicBool::new(false);
     let case = AtomicU64::new(0);
+    let last = Mutex::new(String::new());
     let result = runner.run(&strategy(4096), |bytes| {
         if !shrinking.load(Ordering::Relaxed)
             && (shared.stop.load(Ordering::Relaxed)
@@ -383,7 +384,12 @@ fn job(run: &Run, j: u64, count: u64, shared: &Shared) {
         }
         fast_vm::crash::set_current(&crashed);
         let c = check(&p, gc_stress);
-        fast_vm::crash::set_current("");
+        // The text stays named until the next program's is: a bug that corrupts
+        // memory may crash only in what follows the check (the next generation, an
+        // allocation), and then this program is the one to look at.
+        if let Ok(mut l) = last.lock() {
+            *l = crashed;
+        }
         if let Ok(mut r) = slot.lock() {
             *r = None;
         }
@@ -415,6 +421,8 @@ fn job(run: &Run, j: u64, count: u64, shared: &Shared) {
             _ => Ok(()),
         }
     });
+    // `last` is about to go; the handler must not write it.
+    fast_vm::crash::set_current("");
     if let Err(TestError::Fail(why, bytes)) = result
         && let Ok(mut f) = shared.found.lock()
     {

@@ -870,6 +870,7 @@ fn layout(files: &[String], ty: Option<&str>, sig: Option<&str>, json: bool) -> 
 }
 
 fn main() -> ExitCode {
+    fast_vm::crash::die_on_broken_pipe();
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files } => match load_files(&files) {

@@ -210,3 +210,43 @@ fn fast_vm_native_trace_nests_callbacks_like_the_model() {
         assert_eq!((code, fast.as_str()), (0, model.as_str()), "{err}");
     }
 }
+
+#[test]
+fn a_closed_output_pipe_ends_the_run_quietly() {
+    use std::io::Read;
+    use std::process::Stdio;
+    // `muni trace … | head -1`: the reader goes after one line; muni dies of SIGPIPE
+    // as a shell pipeline expects, and writes no panic to stderr.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_muni"))
+        .args([
+            "trace",
+            "corpus/core/sum_loop.uir",
+            "--fn",
+            "@sum",
+            "100000",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("muni starts");
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_exact(&mut first)
+        .expect("a line of trace");
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr reads");
+    let status = child.wait().expect("muni ends");
+    use std::os::unix::process::ExitStatusExt;
+    const SIGPIPE: i32 = 13;
+    assert_eq!(status.signal(), Some(SIGPIPE), "{status:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

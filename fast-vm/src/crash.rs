@@ -26,10 +26,17 @@ pub fn install(path: &std::path::Path) -> std::io::Result<()> {
         libc::SIGFPE,
         libc::SIGABRT,
     ] {
-        // SAFETY: `on_fatal` is an `extern "C"` function of the signature signal()
-        // expects; it only calls async-signal-safe functions (write, signal, raise).
+        // SAFETY: `on_fatal` is an `extern "C"` function of the signature sigaction
+        // expects without SA_SIGINFO; it only calls async-signal-safe functions
+        // (write, fsync, signal, raise). SA_ONSTACK runs it on the alternate signal
+        // stack Rust's runtime gives each thread, so a stack overflow in JIT code
+        // (the guard page hit) still leaves its evidence.
         unsafe {
-            libc::signal(sig, on_fatal as *const () as libc::sighandler_t);
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_fatal as *const () as libc::sighandler_t;
+            sa.sa_flags = libc::SA_ONSTACK;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
     }
     Ok(())
@@ -58,5 +65,16 @@ extern "C" fn on_fatal(sig: libc::c_int) {
     unsafe {
         libc::signal(sig, libc::SIG_DFL);
         libc::raise(sig);
+    }
+}
+
+/// Restores the default action of SIGPIPE, which Rust's runtime ignores: a tool
+/// whose output pipe closes early (`muni check … | head`) then ends quietly, as a
+/// shell pipeline expects, instead of failing its next write with a panic.
+pub fn die_on_broken_pipe() {
+    // SAFETY: setting the default disposition of SIGPIPE installs no handler and
+    // touches no memory; it is done once at start, before any output.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
