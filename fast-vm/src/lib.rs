@@ -1144,6 +1144,7 @@ fn reachable(module: &Module, roots: Option<&[u32]>) -> Reach {
             for o in lower::uses(&inst.op) {
                 match o {
                     spec_model::ir::Operand::Func(g) => work.push(g),
+                    spec_model::ir::Operand::Const(c) => const_funcs(module, c, &mut work),
                     spec_model::ir::Operand::Expose(e) => {
                         if let Some(x) = r.exposes.get_mut(e as usize) {
                             *x = true;
@@ -1156,6 +1157,15 @@ fn reachable(module: &Module, roots: Option<&[u32]>) -> Reach {
         }
     }
     r
+}
+
+/// The functions a constant names (the `funcref` elements of a list constant).
+fn const_funcs(module: &Module, c: u32, out: &mut Vec<u32>) {
+    match &module.consts[c as usize].value {
+        ConstValue::Func(f) => out.push(*f),
+        ConstValue::List(items) => items.iter().for_each(|i| const_funcs(module, *i, out)),
+        _ => {}
+    }
 }
 
 /// A value's bits as JIT code passes them (integers zero-extended).

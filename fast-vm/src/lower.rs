@@ -736,6 +736,8 @@ impl Cx<'_, '_> {
                         self.b.ins().iconst(I64, addr as i64)
                     }
                     ConstValue::List(_) => return Err(unsupported("an aggregate constant")),
+                    ConstValue::Global(g) => return self.val(Operand::Global(*g)),
+                    ConstValue::Func(f) => return self.val(Operand::Func(*f)),
                 }
             }
             Operand::Global(g) => {

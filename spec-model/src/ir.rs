@@ -330,6 +330,10 @@ pub enum ConstValue {
     Null,
     /// The address of a C symbol (resolved at load time by the native interface).
     Extern(String),
+    /// A global cell's `iref`: an element of a list constant such as `{@g1 @f1}`.
+    Global(GlobalId),
+    /// A function's `funcref`: an element of a list constant such as `{@g1 @f1}`.
+    Func(FuncId),
 }
 
 /// A `.const` definition.

@@ -241,7 +241,7 @@ fn null_value(types: &Types, t: TypeId) -> Value {
     }
 }
 
-fn const_value(m: &Module, c: ConstId) -> Option<Value> {
+fn const_value(m: &Module, globals: &[ObjId], c: ConstId) -> Option<Value> {
     let k = &m.consts[c as usize];
     Some(match &k.value {
         ConstValue::Int(b) if m.types.is_ptr(k.ty) => Value::Ptr(*b),
@@ -250,10 +250,15 @@ fn const_value(m: &Module, c: ConstId) -> Option<Value> {
         ConstValue::Double(b) => Value::Double(f64::from_bits(*b)),
         ConstValue::Null => null_value(&m.types, k.ty),
         ConstValue::List(cs) => {
-            let vs: Option<Vec<Value>> = cs.iter().map(|c| const_value(m, *c)).collect();
+            let vs: Option<Vec<Value>> = cs.iter().map(|c| const_value(m, globals, *c)).collect();
             Value::Agg(Rc::from(vs?))
         }
         ConstValue::Extern(sym) => Value::Ptr(native::symbol(sym)?),
+        ConstValue::Global(g) => Value::IRef(Some(Loc {
+            obj: globals[*g as usize],
+            off: 0,
+        })),
+        ConstValue::Func(f) => Value::FuncRef(Some(*f)),
     })
 }
 
@@ -278,9 +283,9 @@ impl<'m> Machine<'m> {
                 Space::Global(u32::try_from(i).unwrap_or(u32::MAX)),
             )
         });
-        let globals = globals.collect();
+        let globals: Vec<ObjId> = globals.collect();
         let consts = (0..module.consts.len())
-            .map(|c| const_value(module, u32::try_from(c).unwrap_or(0)))
+            .map(|c| const_value(module, &globals, u32::try_from(c).unwrap_or(0)))
             .collect();
         let static_exposes = module
             .exposes

@@ -1073,7 +1073,10 @@ impl Parser {
             "COMMINST" => {
                 let name = self.global()?;
                 let mut flags = Vec::new();
-                if self.eat_punct("[") {
+                // `[#FLAG ...]` is a flag list; `[%name]` starts the next instruction
+                // (a COMMINST may end without an argument list).
+                if self.is_punct("[") && matches!(self.peek_at(1), Tok::Flag(_) | Tok::Punct("]")) {
+                    self.bump();
                     while !self.eat_punct("]") {
                         flags.push(self.flag()?);
                     }

@@ -529,6 +529,24 @@ impl Verifier {
             InstKind::Conv { op, from, to, x } => {
                 let f = self.type_ref(from)?;
                 let t = self.type_ref(to)?;
+                // Conversions of vectors (and of the other types full Mu has) are
+                // well-formed Mu that muni does not execute.
+                if [f, t]
+                    .iter()
+                    .any(|t| matches!(self.m.types.get(*t), Type::Other(w) if *w != POISON))
+                {
+                    self.unsupported(
+                        "unsupported-type",
+                        inst.span,
+                        format!(
+                            "{} of {} to {}",
+                            crate::syntax::print::conv_op_name(*op),
+                            self.m.types.show(f),
+                            self.m.types.show(t)
+                        ),
+                    );
+                    return None;
+                }
                 if !self.conv_ok(*op, f, t) {
                     let (a, b) = (self.m.types.show(f), self.m.types.show(t));
                     self.err(

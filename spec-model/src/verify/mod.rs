@@ -301,21 +301,7 @@ impl Verifier {
         if self.invalid_since(0) {
             return;
         }
-        // 3. Constants.
-        self.const_state = vec![0; self.const_defs.len()];
-        self.m.consts = self
-            .const_defs
-            .iter()
-            .map(|(n, _, _, _)| Const {
-                name: n.name.clone(),
-                ty: 0,
-                value: ConstValue::Null,
-            })
-            .collect();
-        for i in 0..self.const_defs.len() {
-            self.eval_const(u32::try_from(i).unwrap_or(u32::MAX));
-        }
-        // 4. Globals, function signatures, exposes.
+        // 3. Globals and function signatures (list constants may name them).
         let mut decl_sig: HashMap<Name, (SigId, Span)> = HashMap::default();
         for d in &b.defs {
             match d {
@@ -372,6 +358,20 @@ impl Verifier {
                 }
                 _ => {}
             }
+        }
+        // 4. Constants, then exposes (their cookies are constants).
+        self.const_state = vec![0; self.const_defs.len()];
+        self.m.consts = self
+            .const_defs
+            .iter()
+            .map(|(n, _, _, _)| Const {
+                name: n.name.clone(),
+                ty: 0,
+                value: ConstValue::Null,
+            })
+            .collect();
+        for i in 0..self.const_defs.len() {
+            self.eval_const(u32::try_from(i).unwrap_or(u32::MAX));
         }
         for d in &b.defs {
             if let TopLevel::Expose {
@@ -685,11 +685,40 @@ impl Verifier {
         }
     }
 
+    /// A constant of an element of a list constant that names a global cell or a
+    /// function (it has the entity's name and is evaluated already).
+    fn element_const(&mut self, e: &Ident, ty: TypeId, value: ConstValue) -> ConstId {
+        let c = u32::try_from(self.m.consts.len()).unwrap_or(u32::MAX);
+        self.m.consts.push(Const {
+            name: e.name.clone(),
+            ty,
+            value,
+        });
+        self.const_state.push(2);
+        c
+    }
+
     fn const_elems(&mut self, elems: &[Ident], fs: &[TypeId]) -> Option<Vec<ConstId>> {
         let mut ids = Vec::new();
         for (e, f) in elems.iter().zip(fs) {
             let c = match self.lookup(e)? {
                 Entity::Const(c) => c,
+                // uvm-ir.rest, "Constant Definition": a struct or array constant's
+                // elements may be global cells (their irefs) and functions (their
+                // funcrefs), as in `{@g1 @f1}`. Each becomes an element constant.
+                Entity::Global(g) => {
+                    let t = self.m.globals[g as usize].ty;
+                    let t = self.m.types.anon(Type::IRef(t));
+                    self.element_const(e, t, ConstValue::Global(g))
+                }
+                Entity::Func(f) => {
+                    let s = self.m.funcs[f as usize].sig;
+                    if s == SigId::MAX {
+                        return None;
+                    }
+                    let t = self.m.types.anon(Type::FuncRef(s));
+                    self.element_const(e, t, ConstValue::Func(f))
+                }
                 other => {
                     self.err(
                         "wrong-kind",
