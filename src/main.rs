@@ -225,6 +225,21 @@ fn print_outcome(o: &Outcome, json: bool) {
     }
 }
 
+/// The end of a fast-VM run that a fatal signal stopped:
+/// `crash SIGSEGV at @f+0x1c (address 0x8)`.
+fn print_crash(c: &fast_vm::crash::Crash, at: &str, json: bool) {
+    let addr = c.has_address().then(|| format!("{:#x}", c.addr));
+    if json {
+        let v = serde_json::json!({
+            "kind": "crash", "signal": c.signal_name(), "at": at, "address": addr,
+        });
+        println!("{v}");
+    } else {
+        let addr = addr.map(|a| format!(" (address {a})")).unwrap_or_default();
+        println!("crash {} at {at}{addr}", c.signal_name());
+    }
+}
+
 fn model_error(e: ModelError) -> ExitCode {
     match &e {
         ModelError::Unsupported { code, message } => {
@@ -288,28 +303,44 @@ fn run(a: &RunArgs, trace: bool) -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        let run = if a.trace_native {
-            program.run_traced(f, &args, budgets, a.gc_stress)
-        } else {
-            program
-                .run_with(f, &args, budgets, a.gc_stress)
-                .map(|(o, _)| (o, Vec::new()))
-        };
-        return match run {
-            Ok((o, events)) => {
-                for line in spec_model::outcome::render_trace(&events) {
-                    println!("{line}");
+        // A program with undefined behaviour may crash compiled code: the run goes
+        // on in a copy of this process, and a fatal signal is reported as the
+        // run's end (which signal, and where) instead of killing muni.
+        let contained = fast_vm::crash::contain(|| {
+            let run = if a.trace_native {
+                program.run_traced(f, &args, budgets, a.gc_stress)
+            } else {
+                program
+                    .run_with(f, &args, budgets, a.gc_stress)
+                    .map(|(o, _)| (o, Vec::new()))
+            };
+            match run {
+                Ok((o, events)) => {
+                    for line in spec_model::outcome::render_trace(&events) {
+                        println!("{line}");
+                    }
+                    print_outcome(&o, a.json);
+                    0
                 }
-                print_outcome(&o, a.json);
-                ExitCode::SUCCESS
+                Err(fast_vm::FastError::Unsupported(why)) => {
+                    eprintln!("muni: {why}");
+                    println!("unsupported fast-vm");
+                    2
+                }
+                Err(e) => {
+                    eprintln!("muni: {e}");
+                    2
+                }
             }
-            Err(fast_vm::FastError::Unsupported(why)) => {
-                eprintln!("muni: {why}");
-                println!("unsupported fast-vm");
-                ExitCode::from(2)
+        });
+        return match contained {
+            Ok(Ok(code)) => ExitCode::from(u8::try_from(code).unwrap_or(2)),
+            Ok(Err(crash)) => {
+                print_crash(&crash, &program.locate(crash.pc), a.json);
+                ExitCode::from(1)
             }
             Err(e) => {
-                eprintln!("muni: {e}");
+                eprintln!("muni: cannot start the run: {e}");
                 ExitCode::from(2)
             }
         };

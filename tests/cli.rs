@@ -250,3 +250,36 @@ fn a_closed_output_pipe_ends_the_run_quietly() {
     assert_eq!(status.signal(), Some(SIGPIPE), "{status:?}: {err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn a_fast_vm_crash_is_reported_as_the_end_of_the_run() {
+    // Undefined behaviour the model names; compiled code touches address 8.
+    let (code, out, _) = muni(&["run", "corpus/ub/wild_pointer.uir", "--fn", "@poke"]);
+    assert_eq!((code, out.as_str()), (0, "ub ptr.unmapped\n"));
+    let (code, out, err) = muni(&[
+        "run",
+        "corpus/ub/wild_pointer.uir",
+        "--fn",
+        "@poke",
+        "--engine",
+        "fast",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.starts_with("crash SIGSEGV at @poke+0x") && out.ends_with(" (address 0x8)\n"),
+        "{out}{err}"
+    );
+    let (_, out, _) = muni(&[
+        "run",
+        "corpus/ub/wild_pointer.uir",
+        "--fn",
+        "@poke",
+        "--engine",
+        "fast",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
+    assert_eq!(v["kind"], "crash");
+    assert_eq!(v["signal"], "SIGSEGV");
+    assert_eq!(v["address"], "0x8");
+}

@@ -753,6 +753,30 @@ impl<'m> Program<'m> {
         })
     }
 
+    /// Where the instruction at `pc` is, for a crash report: a library or the
+    /// runtime (by the dynamic loader), or the compiled function it falls in
+    /// (`@f+0x1c`, by the nearest function start below it).
+    pub fn locate(&self, pc: u64) -> String {
+        if pc == 0 {
+            return "an unknown instruction".into();
+        }
+        if let Some(native) = crash::native_location(pc) {
+            return native;
+        }
+        let nearest = self
+            .code
+            .iter()
+            .enumerate()
+            .filter(|(_, start)| **start != 0 && **start <= pc)
+            .max_by_key(|(_, start)| **start);
+        match nearest {
+            Some((f, start)) if pc - start < 1 << 20 => {
+                format!("{}+{:#x}", self.module.funcs[f].name, pc - start)
+            }
+            _ => format!("{pc:#x}"),
+        }
+    }
+
     /// The function whose C entry point (a static `.expose` or one made by
     /// `@uvm.native.expose`) is at `fp`.
     fn exposed_func(&self, fp: u64) -> Option<u32> {
