@@ -1,0 +1,306 @@
+//! Calls: CALL and TAILCALL of Mu functions (the stack-budget check, the
+//! accumulator loop and base-case fast paths), and CCALL lowered to SysV.
+
+use super::*;
+
+impl Cx<'_, '_> {
+    /// CCALL #DEFAULT through the SysV lowering of `ccall.rs`.
+    pub(super) fn ccall(
+        &mut self,
+        sig: SigId,
+        callee: Operand,
+        args: &[Operand],
+        exc: &Option<Exc>,
+        r: &[u32],
+    ) -> Result<(), NotCompiled> {
+        use crate::ccall::{Crossing, c_signature, load_leaves, pack, store_leaves, unpack};
+        let module = self.env.module;
+        let types = &module.types;
+        let (csig, crossings, ret) =
+            c_signature(types, sig).ok_or_else(|| unsupported("this C signature"))?;
+        let fp = self.val(callee)?;
+        let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, fp, 0);
+        self.check_or_stop(nonnull, StopCode::NullCall);
+        let slot = |b: &mut FunctionBuilder<'_>, size: u64| {
+            let ss = b.create_sized_stack_slot(cranelift_codegen::ir::StackSlotData::new(
+                cranelift_codegen::ir::StackSlotKind::ExplicitSlot,
+                u32::try_from(size.div_ceil(8) * 8).unwrap_or(u32::MAX),
+                3,
+            ));
+            b.ins().stack_addr(I64, ss, 0)
+        };
+        let mut argv = Vec::new();
+        let sret = match &ret {
+            Some(Crossing::Memory(size)) => {
+                let a = slot(&mut self.b, *size);
+                argv.push(a);
+                Some(a)
+            }
+            _ => None,
+        };
+        let params = types.sig(sig).params.clone();
+        for ((a, t), c) in args.iter().zip(&params).zip(&crossings) {
+            let vals = self.flat(*a)?;
+            match c {
+                Crossing::Nothing => {}
+                Crossing::Scalar(_) => argv.push(vals[0]),
+                Crossing::Eightbytes(tys) => argv.extend(pack(&mut self.b, types, *t, &vals, tys)),
+                Crossing::Memory(size) => {
+                    let addr = slot(&mut self.b, *size);
+                    store_leaves(&mut self.b, types, *t, &vals, addr);
+                    argv.push(addr);
+                }
+            }
+        }
+        if let Some(rt_trace) = self.env.rt.trace.map(|t| self.import(t)) {
+            let mut leaves = Vec::new();
+            for a in args {
+                leaves.extend(self.flat(*a)?);
+            }
+            let words = crate::ccall::trace_words(&mut self.b, &leaves);
+            let konst = match callee {
+                Operand::Const(c) => u64::from(c) + 1,
+                _ => 0,
+            };
+            let kind = self.b.ins().iconst(I64, crate::TraceKind::CCall as i64);
+            let id = self
+                .b
+                .ins()
+                .iconst(I64, (u64::from(sig) | konst << 32) as i64);
+            let live = self.spill()?;
+            self.b
+                .ins()
+                .call(rt_trace, &[self.ctx, kind, id, fp, words]);
+            self.reload(&live);
+        }
+        let live = self.spill()?;
+        // Callbacks from C continue counting frames from this one.
+        self.store_ctx(self.depth, offsets::DEPTH);
+        let sr = self.b.import_signature(csig);
+        let call = self.b.ins().call_indirect(sr, fp, &argv);
+        let results = self.b.inst_results(call).to_vec();
+        self.reload(&live);
+        // A callback may have ended the run while C was running.
+        let stop = self.load_ctx(I64, offsets::STOP);
+        let ended = self.b.ins().icmp_imm_s(IntCC::NotEqual, stop, 0);
+        let cont = self.b.create_block();
+        let up = self.up_block();
+        let st = self.b.ins().iconst(I32, i64::from(STOP));
+        self.b.ins().brif(ended, up, &bargs(&[st]), cont, &[]);
+        self.b.switch_to_block(cont);
+        if let Some(t) = types.sig(sig).rets.first().copied() {
+            let vals = match ret {
+                Some(Crossing::Scalar(_)) => vec![results[0]],
+                Some(Crossing::Eightbytes(_)) => unpack(&mut self.b, types, t, &results),
+                Some(Crossing::Memory(_)) => load_leaves(&mut self.b, types, t, sret.unwrap_or(fp)),
+                _ => Vec::new(),
+            };
+            if let Some(rt_trace) = self.env.rt.trace.map(|t| self.import(t)) {
+                let words = crate::ccall::trace_words(&mut self.b, &vals);
+                let kind = self
+                    .b
+                    .ins()
+                    .iconst(I64, crate::TraceKind::CCallReturn as i64);
+                let id = self.b.ins().iconst(I64, i64::from(sig));
+                let z = self.b.ins().iconst(I64, 0);
+                let live = self.spill()?;
+                self.b.ins().call(rt_trace, &[self.ctx, kind, id, z, words]);
+                self.reload(&live);
+            }
+            self.set_flat(r, 0, t, vals);
+        }
+        self.next(exc)
+    }
+
+    pub(super) fn call(
+        &mut self,
+        sig: SigId,
+        callee: Operand,
+        args: &[Operand],
+        exc: &Option<Exc>,
+        r: &[u32],
+    ) -> Result<(), NotCompiled> {
+        let base = match callee {
+            // Without fuel accounting a base case can be answered at the call site
+            // (with fuel, the callee's entry block would be charged twice).
+            Operand::Func(g) if !self.env.fuel && exc.is_none() && r.len() == 1 => {
+                base_case(self.env.module, g)
+            }
+            _ => None,
+        };
+        let Some(base) = base else {
+            return self.call_general(sig, callee, args, exc, r, false);
+        };
+        // The frame is counted before the callee's test runs, as the call would.
+        self.check_stack(exc)?;
+        let argv = self.vals(args)?;
+        let src = |cx: &mut Self, s: Src| match s {
+            Src::Param(i) => Ok(argv[i]),
+            Src::Const(k) => cx.val(Operand::Const(k)),
+        };
+        let (a, b) = (src(self, base.a)?, src(self, base.b)?);
+        let cond = self.cmp(base.op, base.ty, a, b);
+        let value = src(self, base.ret)?;
+        let (answer, full_call, join) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        let t = self.b.func.dfg.value_type(value);
+        let result = self.b.append_block_param(join, t);
+        // The references live across the call: the call reloads them (a collection
+        // may move what they point to), the answer keeps them, and the join takes
+        // whichever it came from.
+        let live = self.live.get(self.cur).cloned().unwrap_or_default();
+        let before = self.live_values(&live);
+        for v in &before {
+            let vt = self.b.func.dfg.value_type(*v);
+            self.b.append_block_param(join, vt);
+        }
+        if base.on_true {
+            self.b.ins().brif(cond, answer, &[], full_call, &[]);
+        } else {
+            self.b.ins().brif(cond, full_call, &[], answer, &[]);
+        }
+        self.b.switch_to_block(answer);
+        let mut a = vec![value];
+        a.extend(&before);
+        self.b.ins().jump(join, &bargs(&a));
+        self.b.switch_to_block(full_call);
+        self.call_general(sig, callee, args, exc, r, true)?;
+        let mut a = vec![self.val(Operand::Local(r[0]))?];
+        a.extend(self.live_values(&live));
+        self.b.ins().jump(join, &bargs(&a));
+        self.b.switch_to_block(join);
+        let ps = self.b.block_params(join)[1..].to_vec();
+        self.rebind(&live, &ps);
+        self.set(r, 0, result);
+        Ok(())
+    }
+
+    /// The current values of frame slots `live` (an aggregate's leaves in order).
+    pub(super) fn live_values(&self, live: &[u32]) -> Vec<Value> {
+        let mut out = Vec::new();
+        for s in live {
+            if let Some(v) = self.slots.get(s) {
+                out.push(*v);
+            } else if let Some(vs) = self.aggs.get(s) {
+                out.extend(vs);
+            }
+        }
+        out
+    }
+
+    /// Binds frame slots `live` to `vals`, as [`Cx::live_values`] laid them out.
+    pub(super) fn rebind(&mut self, live: &[u32], vals: &[Value]) {
+        let mut k = 0;
+        for s in live {
+            if self.slots.contains_key(s) {
+                self.slots.insert(*s, vals[k]);
+                k += 1;
+            } else if let Some(vs) = self.aggs.get_mut(s) {
+                let n = vs.len();
+                vs.copy_from_slice(&vals[k..k + n]);
+                k += n;
+            }
+        }
+    }
+
+    /// `call.stack-exhausted` / `call.stack-exc`: a call from this frame needs one
+    /// more than the stack budget allows: continue exceptionally or stop.
+    pub(super) fn check_stack(&mut self, exc: &Option<Exc>) -> Result<(), NotCompiled> {
+        let max = self.load_ctx(I64, offsets::MAX_DEPTH);
+        let full = self
+            .b
+            .ins()
+            .icmp(IntCC::UnsignedGreaterThanOrEqual, self.depth, max);
+        self.fail_if(full, exc, StopCode::Stack)
+    }
+
+    /// A call; `checked`: the stack budget was checked for it already.
+    pub(super) fn call_general(
+        &mut self,
+        sig: SigId,
+        callee: Operand,
+        args: &[Operand],
+        exc: &Option<Exc>,
+        r: &[u32],
+        checked: bool,
+    ) -> Result<(), NotCompiled> {
+        // The stack budget: the caller counts the callee's frame.
+        if !checked {
+            self.check_stack(exc)?;
+        }
+        let deeper = self.b.ins().iadd_imm_s(self.depth, 1);
+        let mut argv = vec![self.ctx, deeper];
+        argv.extend(self.vals(args)?);
+        let live = self.spill()?;
+        let call = match callee {
+            Operand::Func(f) => {
+                let fr = self.func_ref(f);
+                self.b.ins().call(fr, &argv)
+            }
+            other => {
+                let fp = self.val(other)?;
+                let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, fp, 0);
+                self.check_or_stop(nonnull, StopCode::NullCall);
+                let s = mu_signature(self.types(), sig)
+                    .ok_or_else(|| unsupported("an aggregate signature"))?;
+                let sr = self.b.import_signature(s);
+                self.b.ins().call_indirect(sr, fp, &argv)
+            }
+        };
+        let status = self.b.inst_results(call)[0];
+        let word0 = self.b.inst_results(call)[1];
+        self.reload(&live);
+        let normal = self.b.create_block();
+        let ok = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, status, i64::from(NORMAL));
+        let up = self.up_block();
+        match exc {
+            // An exception: to the handler. A stop: on up.
+            Some(e) => {
+                let abnormal = self.b.create_block();
+                self.b.ins().brif(ok, normal, &[], abnormal, &[]);
+                self.b.switch_to_block(abnormal);
+                self.b.set_cold_block(abnormal);
+                let is_exc = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, status, i64::from(EXCEPTION));
+                let unwind = self.b.create_block();
+                self.b
+                    .ins()
+                    .brif(is_exc, unwind, &[], up, &bargs(&[status]));
+                self.b.switch_to_block(unwind);
+                let ev = self.load_ctx(I64, offsets::EXC);
+                self.jump(&e.exc, Some(ev))?;
+            }
+            // An exception or a stop: on up.
+            None => {
+                self.b.ins().brif(ok, normal, &[], up, &bargs(&[status]));
+            }
+        }
+        self.b.switch_to_block(normal);
+        let rets = self.types().sig(sig).rets.clone();
+        let mut k: usize = 0;
+        for (i, t) in rets.iter().enumerate() {
+            let ls =
+                leaves(self.types(), *t).ok_or_else(|| unsupported("a result of this type"))?;
+            let mut vs = Vec::new();
+            for (_, ct) in ls {
+                let w = if k == 0 {
+                    word0
+                } else {
+                    self.load_ctx(I64, offsets::RET + 8 * k as i32)
+                };
+                vs.push(self.narrow(w, ct));
+                k += 1;
+            }
+            self.set_flat(r, i, *t, vs);
+        }
+        self.next(exc)
+    }
+}
