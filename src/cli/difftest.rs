@@ -1,4 +1,4 @@
-//! `muni difftest` and `muni reduce`: generated programs on both engines.
+//! `muni difftest`: generated programs on the model and every fast-VM build.
 
 use difftest::generate::Program;
 use difftest::stats::Stats;
@@ -300,7 +300,7 @@ fn hung(shared: &Shared, timeout: f64) -> Option<Arc<Program>> {
 
 /// The proptest runner of job `j` of a run with `seed`: `cases` byte strings, the
 /// same ones every time for the same seed and job (so baselines replay).
-fn runner(seed: u64, j: u64, cases: u64, max_shrink_iters: u32) -> TestRunner {
+pub(crate) fn runner(seed: u64, j: u64, cases: u64, max_shrink_iters: u32) -> TestRunner {
     let mut key = [0u8; 32];
     key[..8].copy_from_slice(&seed.to_le_bytes());
     key[8..16].copy_from_slice(&j.to_le_bytes());
@@ -542,83 +542,6 @@ fn against(campaign: &Campaign, base: &Path) -> ExitCode {
         }
     }
     println!("{changed} of {count} generated programs changed outcome on the model");
-    ExitCode::SUCCESS
-}
-
-/// `muni reduce CASE`: shrinks a program on which the engines disagree, keeping
-/// the disagreement, and prints the smaller program.
-pub fn reduce(
-    case: &str,
-    func: Option<&str>,
-    args: &[String],
-    gc_stress: bool,
-    seed: u64,
-) -> ExitCode {
-    // The C libraries of the campaign the case came from.
-    if let Err(e) = Campaign::new(seed, Config::default()) {
-        eprintln!("muni: {e}");
-        return ExitCode::from(2);
-    }
-    let text = match std::fs::read_to_string(case) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("muni: {case}: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    // The call: given, or the one the reproducer's assertion makes.
-    let (entry, args) = match func {
-        Some(f) => (f.to_string(), args.to_vec()),
-        None => match text.lines().find_map(|l| {
-            let l = l.trim_start().strip_prefix("// assert_")?;
-            let call = l.split_once(' ')?.1;
-            let (f, rest) = call.split_once('(')?;
-            // The arguments end at the parenthesis that closes the call (literals
-            // such as `bitsd(0x1)` have their own).
-            let mut depth = 0usize;
-            let end = rest.char_indices().find_map(|(i, c)| match c {
-                '(' => {
-                    depth += 1;
-                    None
-                }
-                ')' if depth == 0 => Some(i),
-                ')' => {
-                    depth -= 1;
-                    None
-                }
-                _ => None,
-            })?;
-            Some((
-                f.trim().to_string(),
-                rest[..end].split_whitespace().map(String::from).collect(),
-            ))
-        }) {
-            Some(x) => x,
-            None => ("@f0".to_string(), vec!["0".to_string(), "0".to_string()]),
-        },
-    };
-    let program = |t: &str| Program {
-        text: t.to_string(),
-        entry: entry.clone(),
-        inputs: vec![args.clone()],
-    };
-    let first = check(&program(&text), gc_stress);
-    let Verdict::Diverge(why) = first.verdict else {
-        eprintln!(
-            "muni: the engines agree on {case} ({:?}); nothing to reduce",
-            first.verdict
-        );
-        return ExitCode::from(2);
-    };
-    let before = text.lines().count();
-    let small = difftest::reduce::reduce(&text, |t| {
-        matches!(check(&program(t), gc_stress).verdict, Verdict::Diverge(_))
-    });
-    eprintln!(
-        "muni: {before} lines reduced to {} that still diverge ({why})",
-        small.lines().count()
-    );
-    print!("{small}");
     ExitCode::SUCCESS
 }
 

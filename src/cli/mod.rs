@@ -1,0 +1,94 @@
+//! The subcommands of `muni`, one file each, and what several of them share:
+//! reading and loading bundle files, and printing outcomes and errors.
+
+pub mod check;
+pub mod conform;
+pub mod coverage;
+pub mod difftest;
+pub mod implementation;
+pub mod layout;
+pub mod reduce;
+pub mod run;
+
+use spec_model::{LoadError, Loaded, ModelError, Outcome, load};
+use std::process::ExitCode;
+
+pub(crate) fn read_files(names: &[String]) -> Result<Vec<(String, String)>, String> {
+    names
+        .iter()
+        .map(|n| {
+            std::fs::read_to_string(n)
+                .map(|t| (n.clone(), t))
+                .map_err(|e| format!("muni: cannot read {n}: {e}"))
+        })
+        .collect()
+}
+
+pub(crate) fn load_files(names: &[String]) -> Result<Loaded, Result<LoadError, String>> {
+    let files = read_files(names).map_err(Err)?;
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    load(&refs).map_err(Ok)
+}
+
+pub(crate) fn report_load_error(e: Result<LoadError, String>, json: bool) -> ExitCode {
+    match e {
+        Ok(e) => {
+            eprint!("{}", e.render());
+            if json {
+                let d = &e.diags[0];
+                let v = serde_json::json!({
+                    "kind": d.severity.word(), "detail": d.code,
+                    "location": d.location(&e.sources), "line": e.outcome(),
+                });
+                println!("{v}");
+            } else {
+                println!("{}", e.outcome());
+            }
+        }
+        Err(msg) => eprintln!("{msg}"),
+    }
+    ExitCode::FAILURE
+}
+
+pub(crate) fn print_outcome(o: &Outcome, json: bool) {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&o.to_json()).unwrap_or_default()
+        );
+    } else {
+        println!("{o}");
+    }
+}
+
+/// The end of a fast-VM run that a fatal signal stopped:
+/// `crash SIGSEGV at @f+0x1c (address 0x8)`.
+pub(crate) fn print_crash(c: &fast_vm::crash::Crash, at: &str, json: bool) {
+    let addr = c.has_address().then(|| format!("{:#x}", c.addr));
+    if json {
+        let v = serde_json::json!({
+            "kind": "crash", "signal": c.signal_name(), "at": at, "address": addr,
+        });
+        println!("{v}");
+    } else {
+        let addr = addr.map(|a| format!(" (address {a})")).unwrap_or_default();
+        println!("crash {} at {at}{addr}", c.signal_name());
+    }
+}
+
+pub(crate) fn model_error(e: ModelError) -> ExitCode {
+    match &e {
+        ModelError::Unsupported { code, message } => {
+            eprintln!("muni: {message}");
+            println!("unsupported {code}");
+        }
+        ModelError::Usage(s) => eprintln!("muni: {s}"),
+        ModelError::Bug(s) => {
+            eprintln!("muni: internal error (a bug in muni, please report it): {s}")
+        }
+    }
+    ExitCode::from(2)
+}
