@@ -501,7 +501,7 @@ impl<'m> Machine<'m> {
         Ok(s)
     }
 
-    /// The rule dispatch: one arm per instruction.
+    /// The rule dispatch: each instruction goes to the function of its rule family.
     fn apply(&mut self) -> R<Step> {
         let Some(inst) = self.current() else {
             return Err(ModelError::Bug("step with no current instruction".into()));
@@ -512,6 +512,49 @@ impl<'m> Machine<'m> {
             Op::BinOp { op, ty, a, b, exc } => self.binop(*op, *ty, *a, *b, exc, r),
             Op::Cmp { op, ty, a, b } => self.cmp(*op, *ty, *a, *b, r),
             Op::Conv { op, from, to, x } => self.conv(*op, *from, *to, *x, r),
+            Op::Select { .. } => self.select(&inst.op, r),
+            Op::ExtractValue { .. } | Op::InsertValue { .. } => self.aggregate(&inst.op, r),
+            Op::Branch(_) | Op::Branch2 { .. } | Op::Switch { .. } => self.control(&inst.op),
+            Op::Call {
+                callee, args, exc, ..
+            } => self.call(*callee, args, exc),
+            Op::TailCall { callee, args, .. } => self.tailcall(*callee, args),
+            Op::Ret(vs) => self.ret(vs),
+            Op::Throw(x) => {
+                let e = self.val(*x)?;
+                self.throw(e)
+            }
+            Op::New { ty, exc } => self.alloc(*ty, None, exc, r, Space::Heap),
+            Op::NewHybrid { ty, len, exc, .. } => self.alloc(*ty, Some(*len), exc, r, Space::Heap),
+            Op::Alloca { ty, exc } => self.alloc(*ty, None, exc, r, Space::Stack),
+            Op::AllocaHybrid { ty, len, exc, .. } => {
+                self.alloc(*ty, Some(*len), exc, r, Space::Stack)
+            }
+            Op::GetIRef { .. }
+            | Op::GetFieldIRef { .. }
+            | Op::GetElemIRef { .. }
+            | Op::ShiftIRef { .. }
+            | Op::GetVarPartIRef { .. } => self.address(&inst.op, r),
+            Op::Load { .. }
+            | Op::Store { .. }
+            | Op::CmpXchg { .. }
+            | Op::AtomicRmw { .. }
+            | Op::Fence => self.memory(&inst.op, r),
+            Op::Trap { .. } | Op::CommInst(CommInst::ThreadExit) => self.client(&inst.op),
+            Op::CommInst(
+                CommInst::Pin { .. }
+                | CommInst::Unpin { .. }
+                | CommInst::GetCookie
+                | CommInst::Expose { .. }
+                | CommInst::Unexpose { .. },
+            )
+            | Op::CCall { .. } => self.native_boundary(&inst.op, r),
+        }
+    }
+
+    /// `select`: SELECT picks one of two values by an `int<1>` condition.
+    fn select(&mut self, op: &'m Op, r: &[u32]) -> R<Step> {
+        match op {
             Op::Select { cond, a, b } => {
                 let v = if self.val(*cond)?.bits() == 1 {
                     self.val(*a)?
@@ -521,6 +564,13 @@ impl<'m> Machine<'m> {
                 self.set(r, 0, v);
                 self.next(&None, RuleId::Select)
             }
+            _ => Err(ModelError::Bug("select of another instruction".into())),
+        }
+    }
+
+    /// `agg.extract`, `agg.insert`: EXTRACTVALUE and INSERTVALUE on struct values.
+    fn aggregate(&mut self, op: &'m Op, r: &[u32]) -> R<Step> {
+        match op {
             Op::ExtractValue { index, x, .. } => {
                 let Value::Agg(vs) = self.val(*x)? else {
                     return Err(ModelError::Bug("EXTRACTVALUE of a non-struct".into()));
@@ -537,6 +587,14 @@ impl<'m> Machine<'m> {
                 self.set(r, 0, Value::Agg(Rc::from(vs)));
                 self.next(&None, RuleId::AggInsert)
             }
+            _ => Err(ModelError::Bug("aggregate of another instruction".into())),
+        }
+    }
+
+    /// `ctl.branch`, `ctl.branch2`, `ctl.switch`: BRANCH, BRANCH2 and SWITCH go to
+    /// a destination of the function, passing its arguments.
+    fn control(&mut self, op: &'m Op) -> R<Step> {
+        match op {
             Op::Branch(d) => self.goto(d, None, RuleId::Branch),
             Op::Branch2 { cond, t, f } => {
                 let d = if self.val(*cond)?.bits() == 1 { t } else { f };
@@ -551,21 +609,16 @@ impl<'m> Machine<'m> {
                 }
                 self.goto(default, None, RuleId::Switch)
             }
-            Op::Call {
-                callee, args, exc, ..
-            } => self.call(*callee, args, exc),
-            Op::TailCall { callee, args, .. } => self.tailcall(*callee, args),
-            Op::Ret(vs) => self.ret(vs),
-            Op::Throw(x) => {
-                let e = self.val(*x)?;
-                self.throw(e)
-            }
-            Op::New { ty, exc } => self.alloc(*ty, None, exc, r, Space::Heap),
-            Op::NewHybrid { ty, len, exc, .. } => self.alloc(*ty, Some(*len), exc, r, Space::Heap),
-            Op::Alloca { ty, exc } => self.alloc(*ty, None, exc, r, Space::Stack),
-            Op::AllocaHybrid { ty, len, exc, .. } => {
-                self.alloc(*ty, Some(*len), exc, r, Space::Stack)
-            }
+            _ => Err(ModelError::Bug("control of another instruction".into())),
+        }
+    }
+
+    /// `mem.getiref`, `mem.getfieldiref`, `mem.getelemiref`, `mem.shiftiref`,
+    /// `mem.getvarpartiref` (and, as undefined behaviour, `mem.null-navigation`,
+    /// `mem.out-of-bounds`, `mem.empty-var-part`): addressing, through irefs or, with
+    /// PTR, through pointers.
+    fn address(&mut self, op: &'m Op, r: &[u32]) -> R<Step> {
+        match op {
             Op::GetIRef { x } => match self.val(*x)? {
                 Value::Ref(Some(o)) => {
                     self.set(r, 0, Value::IRef(Some(Loc { obj: o, off: 0 })));
@@ -632,6 +685,15 @@ impl<'m> Machine<'m> {
                     Ok(i128::from(var_off))
                 })
             }
+            _ => Err(ModelError::Bug("address of another instruction".into())),
+        }
+    }
+
+    /// `mem.load`, `mem.store`, `mem.cmpxchg`, `mem.atomicrmw`, `mem.fence` (with
+    /// `mem.null-exc`, `mem.null-trap` and the `ptr.*` rules of the access): memory
+    /// accesses of every space.
+    fn memory(&mut self, op: &'m Op, r: &[u32]) -> R<Step> {
+        match op {
             Op::Load { ptr, ty, loc, exc } => {
                 let t = match self.access(*ptr, *loc, *ty, exc)? {
                     Ok(t) => t,
@@ -716,6 +778,14 @@ impl<'m> Machine<'m> {
                 self.next(exc, RuleId::AtomicRmw)
             }
             Op::Fence => self.next(&None, RuleId::Fence),
+            _ => Err(ModelError::Bug("memory of another instruction".into())),
+        }
+    }
+
+    /// `trap.client`, `thread.exit`: TRAP hands control to the client, which ends
+    /// the run with `client_trap NAME V…`; `@uvm.thread_exit` ends the thread.
+    fn client(&mut self, op: &'m Op) -> R<Step> {
+        match op {
             Op::Trap {
                 name, keepalive, ..
             } => {
@@ -734,6 +804,15 @@ impl<'m> Machine<'m> {
             Op::CommInst(CommInst::ThreadExit) => {
                 Self::end(RuleId::ThreadExit, Outcome::Return(Vec::new()))
             }
+            _ => Err(ModelError::Bug("client of another instruction".into())),
+        }
+    }
+
+    /// `pin.pin`, `pin.unpin`, `native.get-cookie`, `ccall.call`, `native.expose`,
+    /// `native.unexpose`, `native.unexpose-unknown`: the native interface's
+    /// instructions (pinning, CCALL, exposing Mu functions to C).
+    fn native_boundary(&mut self, op: &'m Op, r: &[u32]) -> R<Step> {
+        match op {
             Op::CommInst(CommInst::Pin { x, .. }) => self.pin(*x, r),
             Op::CommInst(CommInst::Unpin { x, .. }) => self.unpin(*x),
             Op::CommInst(CommInst::GetCookie) => {
@@ -770,6 +849,9 @@ impl<'m> Machine<'m> {
                 }
                 self.next(&None, RuleId::Unexpose)
             }
+            _ => Err(ModelError::Bug(
+                "native_boundary of another instruction".into(),
+            )),
         }
     }
 
