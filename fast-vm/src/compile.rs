@@ -1,0 +1,500 @@
+//! The compile driver: a module to a [`Program`], one function per phase.
+//!
+//! 1. [`Build::new`]: a JIT module whose memory comes from the pool, with the
+//!    runtime's entry points as symbols and imports;
+//! 2. [`Build::declare_functions`]: a declaration for every function the
+//!    compilation reaches whose signature the fast VM handles, and one for the C
+//!    entry point of every static `.expose`;
+//! 3. [`Build::lower_functions`]: each function to CLIF on its own (one that
+//!    cannot be compiled becomes a stub that stops the run as unsupported);
+//! 4. [`Build::define_functions`]: each body, with its small callees inlined, to
+//!    machine code (through the code cache);
+//! 5. [`Build::define_exposes`]: the C entry points of the static exposes;
+//! 6. [`Build::define_entries`]: the SystemV entry points the runner calls;
+//! 7. [`Build::finish`]: finalized code, its addresses, and the program.
+
+use super::*;
+use cranelift_codegen::isa::TargetFrontendConfig;
+
+/// What the phases of one compilation share.
+struct Build<'m> {
+    module: &'m Module,
+    options: Options,
+    reach: Reach,
+    jit: JITModule,
+    rt: lower::Runtime,
+    /// `rt_current`, which expose wrappers call.
+    current_id: ClFuncId,
+    /// The declaration of each Mu function (`None`: not compiled).
+    ids: Vec<Option<ClFuncId>>,
+    /// The declaration of each static `.expose`'s C entry point.
+    expose_ids: Vec<Option<ClFuncId>>,
+    global_offsets: Vec<u64>,
+    globals_size: u64,
+    /// Addresses of EXTERN constants, by constant id.
+    externs: Vec<Option<u64>>,
+    fe: TargetFrontendConfig,
+    fctx: FunctionBuilderContext,
+    cctx: cranelift_codegen::Context,
+}
+
+/// Client traps and why functions were not compiled, from lowering.
+struct Lowered {
+    bodies: Vec<Option<cranelift_codegen::ir::Function>>,
+    traps: Vec<TrapInfo>,
+    not_compiled: Vec<Option<String>>,
+}
+
+/// Compiles what `roots` reach (all of `module` without roots).
+pub(crate) fn compile<'m>(
+    module: &'m Module,
+    options: Options,
+    roots: Option<&[u32]>,
+) -> Result<Program<'m>, FastError> {
+    let mut b = Build::new(module, options, reachable(module, roots))?;
+    b.declare_functions()?;
+    let lowered = b.lower_functions()?;
+    b.define_functions(&lowered.bodies)?;
+    b.define_exposes()?;
+    let entry_ids = b.define_entries(roots)?;
+    b.finish(entry_ids, lowered)
+}
+
+fn bug(e: &dyn std::fmt::Display) -> FastError {
+    FastError::Bug(e.to_string())
+}
+
+/// A SystemV signature of these parameters and one result.
+fn sysv(params: &[cranelift_codegen::ir::Type], ret: cranelift_codegen::ir::Type) -> Signature {
+    let mut s = Signature::new(CallConv::SystemV);
+    s.params.extend(params.iter().map(|t| AbiParam::new(*t)));
+    s.returns.push(AbiParam::new(ret));
+    s
+}
+
+impl<'m> Build<'m> {
+    /// Phase 1: the JIT module, the runtime's symbols and their imports, and the
+    /// layout of the global cells and EXTERN addresses the code embeds.
+    fn new(module: &'m Module, options: Options, reach: Reach) -> Result<Self, FastError> {
+        let isa = host_isa()?;
+        let mut jb = JITBuilder::with_isa(isa, cranelift_module::default_libcall_names());
+        jb.memory_provider(Box::new(jitmem::PooledMemory::default()));
+        jb.symbol("muni_rt_alloc", runtime::rt_alloc as *const u8);
+        jb.symbol("muni_rt_pin", runtime::rt_pin as *const u8);
+        jb.symbol("muni_rt_current", runtime::rt_current as *const u8);
+        jb.symbol("muni_rt_expose", rt_expose as *const u8);
+        jb.symbol("muni_rt_unexpose", rt_unexpose as *const u8);
+        jb.symbol("muni_rt_unpin", runtime::rt_unpin as *const u8);
+        jb.symbol("muni_rt_fmod", runtime::rt_fmod as *const u8);
+        jb.symbol("muni_rt_fmodf", runtime::rt_fmodf as *const u8);
+        jb.symbol("muni_rt_trace", rt_trace as *const u8);
+        let mut jit = JITModule::new(jb);
+        let mut import = |name: &str, sig: &Signature| {
+            jit.declare_function(name, Linkage::Import, sig)
+                .map_err(|e| bug(&e))
+        };
+        let (f64t, f32t) = (
+            cranelift_codegen::ir::types::F64,
+            cranelift_codegen::ir::types::F32,
+        );
+        let alloc = import("muni_rt_alloc", &sysv(&[I64, I64, I64, I64], I64))?;
+        let pin = import("muni_rt_pin", &sysv(&[I64, I64], I64))?;
+        let unpin = import("muni_rt_unpin", &sysv(&[I64, I64], I64))?;
+        let current_id = import("muni_rt_current", &{
+            let mut s = Signature::new(CallConv::SystemV);
+            s.returns.push(AbiParam::new(I64));
+            s
+        })?;
+        let expose = import("muni_rt_expose", &sysv(&[I64, I64, I64], I64))?;
+        let unexpose = import("muni_rt_unexpose", &sysv(&[I64, I64], I64))?;
+        let trace = if options.trace_native {
+            let mut s = Signature::new(CallConv::SystemV);
+            s.params.extend([I64; 5].map(AbiParam::new));
+            Some(import("muni_rt_trace", &s)?)
+        } else {
+            None
+        };
+        let fmod = import("muni_rt_fmod", &sysv(&[f64t, f64t], f64t))?;
+        let fmodf = import("muni_rt_fmodf", &sysv(&[f32t, f32t], f32t))?;
+        let rt = lower::Runtime {
+            alloc,
+            pin,
+            expose,
+            unexpose,
+            unpin,
+            fmod,
+            fmodf,
+            trace,
+        };
+        let types = &module.types;
+        let mut global_offsets = Vec::new();
+        let mut end = 0u64;
+        for g in &module.globals {
+            let l = layout::layout(types, g.ty);
+            let off = end.div_ceil(l.align.max(1)) * l.align.max(1);
+            global_offsets.push(off);
+            end = off + l.size;
+        }
+        let externs = module
+            .consts
+            .iter()
+            .map(|c| match &c.value {
+                ConstValue::Extern(s) => spec_model::machine::symbol(s),
+                _ => None,
+            })
+            .collect();
+        let fe = jit.target_config();
+        let cctx = jit.make_context();
+        Ok(Build {
+            module,
+            options,
+            reach,
+            jit,
+            rt,
+            current_id,
+            ids: Vec::new(),
+            expose_ids: Vec::new(),
+            global_offsets,
+            globals_size: end,
+            externs,
+            fe,
+            fctx: FunctionBuilderContext::new(),
+            cctx,
+        })
+    }
+
+    /// Phase 2: every reached function with a signature the fast VM handles gets a
+    /// declaration, and so does the C entry point of each reached static `.expose`.
+    fn declare_functions(&mut self) -> Result<(), FastError> {
+        let (module, types) = (self.module, &self.module.types);
+        for (i, f) in module.funcs.iter().enumerate() {
+            let id = match mu_signature(types, f.sig).filter(|_| self.reach.funcs[i]) {
+                Some(s) => Some(
+                    self.jit
+                        .declare_function(&format!("mu{i}"), Linkage::Local, &s)
+                        .map_err(|e| bug(&e))?,
+                ),
+                None => None,
+            };
+            self.ids.push(id);
+        }
+        for (k, e) in module.exposes.iter().enumerate() {
+            let sig = module.funcs[e.func as usize].sig;
+            let id = match (ccall::c_signature(types, sig), self.ids[e.func as usize]) {
+                (Some((cs, _, _)), Some(_)) if self.reach.exposes[k] => Some(
+                    self.jit
+                        .declare_function(&format!("expose{k}"), Linkage::Local, &cs)
+                        .map_err(|e| bug(&e))?,
+                ),
+                _ => None,
+            };
+            self.expose_ids.push(id);
+        }
+        Ok(())
+    }
+
+    /// Phase 3: each declared function to CLIF on its own. One that cannot be
+    /// compiled gets a body that stops the run as unsupported, and the reason.
+    fn lower_functions(&mut self) -> Result<Lowered, FastError> {
+        let module = self.module;
+        let types = &module.types;
+        let mut out = Lowered {
+            bodies: vec![None; module.funcs.len()],
+            traps: Vec::new(),
+            not_compiled: vec![None; module.funcs.len()],
+        };
+        for (i, f) in module.funcs.iter().enumerate() {
+            if self.ids[i].is_none() {
+                out.not_compiled[i] = Some(if self.reach.funcs[i] {
+                    format!("{} has aggregate parameters or results", f.name)
+                } else {
+                    format!("{} is not reachable from the functions compiled", f.name)
+                });
+                continue;
+            };
+            let sig =
+                mu_signature(types, f.sig).ok_or_else(|| FastError::Bug("signature".into()))?;
+            let before = out.traps.len();
+            let calls_missing = f.body.as_ref().is_some_and(|b| {
+                b.blocks
+                    .iter()
+                    .flat_map(|bl| &bl.insts)
+                    .any(|inst| match &inst.op {
+                        spec_model::ir::Op::Call {
+                            callee: spec_model::ir::Operand::Func(g),
+                            ..
+                        }
+                        | spec_model::ir::Op::TailCall {
+                            callee: spec_model::ir::Operand::Func(g),
+                            ..
+                        } => self.ids[*g as usize].is_none(),
+                        _ => false,
+                    })
+            });
+            let result = if calls_missing {
+                Err(lower::NotCompiled(
+                    "a call of a function with aggregate parameters".into(),
+                ))
+            } else {
+                self.cctx.func.signature = sig.clone();
+                self.cctx.func.name = UserFuncName::user(0, i as u32);
+                let env = Env {
+                    module,
+                    jit: &self.jit,
+                    funcs: &self.ids,
+                    rt: self.rt,
+                    exposes: &self.expose_ids,
+                    global_offsets: &self.global_offsets,
+                    externs: &self.externs,
+                    traps: &mut out.traps,
+                    fuel: self.options.fuel_checks,
+                    frontend: self.fe,
+                };
+                let b = FunctionBuilder::new(&mut self.cctx.func, &mut self.fctx);
+                lower_function(env, b, f)
+            };
+            if let Err(e) = result {
+                out.traps.truncate(before);
+                out.not_compiled[i] = Some(e.0);
+                self.unsupported_stub(&sig, i);
+            }
+            out.bodies[i] = Some(std::mem::replace(
+                &mut self.cctx.func,
+                cranelift_codegen::ir::Function::new(),
+            ));
+            self.jit.clear_context(&mut self.cctx);
+        }
+        Ok(out)
+    }
+
+    /// The body of function `i` that could not be compiled: it stops the run with
+    /// `StopCode::Unsupported` and the function's index.
+    fn unsupported_stub(&mut self, sig: &Signature, i: usize) {
+        // The abandoned builder left its state behind.
+        self.fctx = FunctionBuilderContext::new();
+        self.jit.clear_context(&mut self.cctx);
+        self.cctx.func.signature = sig.clone();
+        let mut b = FunctionBuilder::new(&mut self.cctx.func, &mut self.fctx);
+        let blk = b.create_block();
+        b.append_block_params_for_function_params(blk);
+        b.switch_to_block(blk);
+        let ctx = b.block_params(blk)[0];
+        let c = b.ins().iconst(I64, StopCode::Unsupported as i64);
+        b.ins()
+            .store(MemFlagsData::trusted(), c, ctx, runtime::offsets::STOP);
+        let d = b.ins().iconst(I64, i as i64);
+        b.ins()
+            .store(MemFlagsData::trusted(), d, ctx, runtime::offsets::DETAIL);
+        let s = b.ins().iconst(I32, i64::from(runtime::STOP));
+        let z = b.ins().iconst(I64, 0);
+        b.ins().return_(&[s, z]);
+        b.seal_all_blocks();
+        b.finalize(self.fe);
+    }
+
+    /// Phase 4: each body, with its small callees inlined, to machine code.
+    fn define_functions(
+        &mut self,
+        bodies: &[Option<cranelift_codegen::ir::Function>],
+    ) -> Result<(), FastError> {
+        let by_id: rustc_hash::FxHashMap<u32, usize> = self
+            .ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, id)| id.map(|id| (id.as_u32(), i)))
+            .collect();
+        for (i, f) in self.module.funcs.iter().enumerate() {
+            let (Some(id), Some(body)) = (self.ids[i], &bodies[i]) else {
+                continue;
+            };
+            self.cctx.func = body.clone();
+            self.cctx
+                .inline(inline::Inliner {
+                    bodies,
+                    by_id: &by_id,
+                    grown: 0,
+                })
+                .map_err(|e| FastError::Bug(format!("{}: inlining: {e:?}", f.name)))?;
+            codecache::define(&mut self.jit, id, &mut self.cctx)
+                .map_err(|e| FastError::Bug(format!("{}: {e}", f.name)))?;
+            self.jit.clear_context(&mut self.cctx);
+        }
+        Ok(())
+    }
+
+    /// Phase 5: the C entry point of each static `.expose`, a wrapper that enters
+    /// Mu with the exposure's cookie.
+    fn define_exposes(&mut self) -> Result<(), FastError> {
+        let (module, types) = (self.module, &self.module.types);
+        for (k, e) in module.exposes.iter().enumerate() {
+            let (Some(wid), Some(fid)) = (self.expose_ids[k], self.ids[e.func as usize]) else {
+                continue;
+            };
+            let sig = module.funcs[e.func as usize].sig;
+            let Some((cs, _, _)) = ccall::c_signature(types, sig) else {
+                continue;
+            };
+            self.cctx.func.signature = cs;
+            let mu_fn = self.jit.declare_func_in_func(fid, &mut self.cctx.func);
+            let cur = self
+                .jit
+                .declare_func_in_func(self.current_id, &mut self.cctx.func);
+            let trace = self.rt.trace.map(|t| {
+                (
+                    self.jit.declare_func_in_func(t, &mut self.cctx.func),
+                    e.func,
+                )
+            });
+            let cookie = match module.consts[e.cookie as usize].value {
+                ConstValue::Int(c) => c,
+                _ => 0,
+            };
+            let b = FunctionBuilder::new(&mut self.cctx.func, &mut self.fctx);
+            let calls = ccall::WrapperCalls {
+                mu_fn,
+                rt_current: cur,
+                trace,
+            };
+            ccall::build_wrapper(b, types, sig, calls, cookie, self.fe)
+                .ok_or_else(|| FastError::Bug("an expose wrapper".into()))?;
+            codecache::define(&mut self.jit, wid, &mut self.cctx)
+                .map_err(|e| FastError::Bug(format!("expose {k}: {e}")))?;
+            self.jit.clear_context(&mut self.cctx);
+        }
+        Ok(())
+    }
+
+    /// Phase 6: the SystemV entry points the runner calls, `(ctx, args) -> status`,
+    /// one for each root (every function without roots).
+    fn define_entries(
+        &mut self,
+        roots: Option<&[u32]>,
+    ) -> Result<Vec<Option<ClFuncId>>, FastError> {
+        let (module, types) = (self.module, &self.module.types);
+        let mut entry_ids = Vec::new();
+        for (i, f) in module.funcs.iter().enumerate() {
+            let is_root = roots.is_none_or(|r| r.contains(&(i as u32)));
+            let Some(id) = self.ids[i].filter(|_| is_root) else {
+                entry_ids.push(None);
+                continue;
+            };
+            let eid = self
+                .jit
+                .declare_function(
+                    &format!("entry{i}"),
+                    Linkage::Local,
+                    &sysv(&[I64, I64], I32),
+                )
+                .map_err(|e| bug(&e))?;
+            self.cctx.func.signature = sysv(&[I64, I64], I32);
+            let callee = self.jit.declare_func_in_func(id, &mut self.cctx.func);
+            let mut b = FunctionBuilder::new(&mut self.cctx.func, &mut self.fctx);
+            let blk = b.create_block();
+            b.append_block_params_for_function_params(blk);
+            b.switch_to_block(blk);
+            let (ctx, args) = (b.block_params(blk)[0], b.block_params(blk)[1]);
+            let depth = b
+                .ins()
+                .load(I64, MemFlagsData::trusted(), ctx, runtime::offsets::DEPTH);
+            let mut argv = vec![ctx, depth];
+            let param_leaves: Vec<_> = types
+                .sig(f.sig)
+                .params
+                .iter()
+                .map(|p| leaves(types, *p).unwrap_or_default())
+                .flat_map(|l| l.into_iter().map(|(_, t)| t))
+                .collect();
+            for (k, t) in param_leaves.into_iter().enumerate() {
+                let w = b
+                    .ins()
+                    .load(I64, MemFlagsData::trusted(), args, 8 * k as i32);
+                let v = match t {
+                    I64 => w,
+                    cranelift_codegen::ir::types::F64 => b.ins().bitcast(t, MemFlagsData::new(), w),
+                    cranelift_codegen::ir::types::F32 => {
+                        let n = b.ins().ireduce(I32, w);
+                        b.ins().bitcast(t, MemFlagsData::new(), n)
+                    }
+                    _ => b.ins().ireduce(t, w),
+                };
+                argv.push(v);
+            }
+            let call = b.ins().call(callee, &argv);
+            let st = b.inst_results(call)[0];
+            // A normal return's first result word came in a register (a stop's
+            // trap values are in the context already).
+            let word0 = b.inst_results(call)[1];
+            let t = MemFlagsData::trusted();
+            let old = b.ins().load(I64, t, ctx, runtime::offsets::RET);
+            let normal = b.ins().icmp_imm_s(
+                cranelift_codegen::ir::condcodes::IntCC::Equal,
+                st,
+                i64::from(NORMAL),
+            );
+            let w = b.ins().select(normal, word0, old);
+            b.ins().store(t, w, ctx, runtime::offsets::RET);
+            b.ins().return_(&[st]);
+            b.seal_all_blocks();
+            b.finalize(self.fe);
+            codecache::define(&mut self.jit, eid, &mut self.cctx)
+                .map_err(|e| FastError::Bug(format!("entry {}: {e}", f.name)))?;
+            self.jit.clear_context(&mut self.cctx);
+            entry_ids.push(Some(eid));
+        }
+        Ok(entry_ids)
+    }
+
+    /// Phase 7: the code finalized, the addresses the runner and the runtime need,
+    /// and the program that owns the JIT module from now on.
+    fn finish(
+        mut self,
+        entry_ids: Vec<Option<ClFuncId>>,
+        lowered: Lowered,
+    ) -> Result<Program<'m>, FastError> {
+        self.jit.finalize_definitions().map_err(|e| bug(&e))?;
+        let jit = self.jit;
+        let entries = entry_ids
+            .iter()
+            .map(|e| {
+                e.map(|id| {
+                    let p = jit.get_finalized_function(id);
+                    // SAFETY: `p` is the code of an entry point defined above with the
+                    // SystemV signature (ctx, args) -> status, which `Entry` spells.
+                    unsafe { std::mem::transmute::<*const u8, Entry>(p) }
+                })
+            })
+            .collect();
+        let code = self
+            .ids
+            .iter()
+            .map(|id| id.map_or(0, |id| jit.get_finalized_function(id) as u64))
+            .collect();
+        let static_exposes = self
+            .expose_ids
+            .iter()
+            .zip(&self.module.exposes)
+            .filter_map(|(id, e)| id.map(|id| (jit.get_finalized_function(id) as u64, e.func)))
+            .collect();
+        Ok(Program {
+            static_exposes,
+            trace_native: self.options.trace_native,
+            module: self.module,
+            jit: std::cell::RefCell::new(Dynamic {
+                jit: std::mem::ManuallyDrop::new(jit),
+                ids: self.ids,
+                current_id: self.current_id,
+                trace_id: self.rt.trace,
+                frontend: self.fe,
+                wrappers: std::collections::HashMap::new(),
+                count: 0,
+            }),
+            entries,
+            code,
+            not_compiled: lowered.not_compiled,
+            traps: lowered.traps,
+            global_offsets: self.global_offsets,
+            globals_size: self.globals_size,
+            fuel_checks: self.options.fuel_checks,
+        })
+    }
+}
