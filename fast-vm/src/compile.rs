@@ -88,6 +88,7 @@ impl<'m> Build<'m> {
         jb.symbol("muni_rt_fmod", runtime::rt_fmod as *const u8);
         jb.symbol("muni_rt_fmodf", runtime::rt_fmodf as *const u8);
         jb.symbol("muni_rt_trace", rt_trace as *const u8);
+        jb.symbol("muni_rt_trap", rt_trap as *const u8);
         let mut jit = JITModule::new(jb);
         let mut import = |name: &str, sig: &Signature| {
             jit.declare_function(name, Linkage::Import, sig)
@@ -116,6 +117,7 @@ impl<'m> Build<'m> {
         };
         let fmod = import("muni_rt_fmod", &sysv(&[f64t, f64t], f64t))?;
         let fmodf = import("muni_rt_fmodf", &sysv(&[f32t, f32t], f32t))?;
+        let trap = import("muni_rt_trap", &sysv(&[I64, I64], I32))?;
         let rt = lower::Runtime {
             alloc,
             pin,
@@ -125,6 +127,7 @@ impl<'m> Build<'m> {
             fmod,
             fmodf,
             trace,
+            trap,
         };
         let types = &module.types;
         let mut global_offsets = Vec::new();
@@ -495,6 +498,7 @@ impl<'m> Build<'m> {
             global_offsets: self.global_offsets,
             globals_size: self.globals_size,
             fuel_checks: self.options.fuel_checks,
+            client: std::cell::RefCell::new(None),
         })
     }
 }

@@ -37,6 +37,7 @@ use lower::{Env, TrapInfo, leaves, lower_function, mu_signature};
 pub use runtime::GcStats;
 use runtime::{Ctx, EXCEPTION, Heap, NORMAL, RET_SLOTS, StopCode};
 use spec_model::Budgets;
+use spec_model::client::{ClientValue, TrapAnswer, TrapEvent, TrapHandler};
 use spec_model::ir::{ConstValue, Module, SigId, Type, TypeId};
 use spec_model::layout;
 use spec_model::machine::Value;
@@ -142,6 +143,8 @@ pub struct Program<'m> {
     trace_native: bool,
     /// The C entry points of the static `.expose`s and their functions.
     static_exposes: Vec<(u64, u32)>,
+    /// The client's trap handler; without one, the first TRAP stops the run.
+    client: std::cell::RefCell<Option<Box<dyn TrapHandler>>>,
 }
 
 /// How [`Program::compile_with`] compiles.
@@ -312,6 +315,105 @@ unsafe extern "C" fn rt_expose(ctx: *mut Ctx, funcref: u64, cookie: u64) -> u64 
     addr
 }
 
+/// `rt_trap(ctx, index) -> status` (`trap.client`): hands TRAP number `index`
+/// (its KEEPALIVE values in the context's return words) to the client's handler
+/// and returns what the thread does: NORMAL with the TRAP's results in the return
+/// words, EXCEPTION with the exception in the context, or STOP (the handler ended
+/// the thread or stopped the run, or there is no handler).
+///
+/// # Safety
+/// `ctx` must point to the run's live [`Ctx`], whose `program` is the program
+/// running.
+unsafe extern "C" fn rt_trap(ctx: *mut Ctx, index: u64) -> i32 {
+    // SAFETY: JIT code passes its context; `program` was set by the run, which
+    // borrows the program for the whole run, and the heap lives as long.
+    let ctx = unsafe { &mut *ctx };
+    // SAFETY: as above.
+    let program = unsafe { &*ctx.program.cast::<Program<'_>>() };
+    // SAFETY: as above.
+    let heap = unsafe { &mut *ctx.heap };
+    let stop = |ctx: &mut Ctx, code: StopCode| {
+        ctx.stop = code as u64;
+        ctx.detail = index;
+        runtime::STOP
+    };
+    let Some(t) = program.traps.get(index as usize) else {
+        return stop(ctx, StopCode::ClientTrap);
+    };
+    let Ok(mut client) = program.client.try_borrow_mut() else {
+        return stop(ctx, StopCode::ClientTrap);
+    };
+    let Some(handler) = client.as_mut() else {
+        return stop(ctx, StopCode::ClientTrap);
+    };
+    // The KEEPALIVE values, as an outcome shows them, and the words of each.
+    heap.flush(ctx.bump);
+    let view = View {
+        program,
+        heap,
+        globals: ctx.globals as u64,
+    };
+    let words = ctx.ret;
+    let mut at = 0usize;
+    let mut kept_words: Vec<Vec<u64>> = Vec::new();
+    let mut keepalive = Vec::new();
+    for k in &t.values {
+        match k {
+            lower::Kept::Words(ty) => {
+                let n = leaves(&program.module.types, *ty).map_or(1, |l| l.len());
+                let w = words[at..(at + n).min(RET_SLOTS)].to_vec();
+                at += n;
+                keepalive.push(view.out(*ty, &mut w.iter().copied()));
+                kept_words.push(w);
+            }
+            lower::Kept::Known(v) => {
+                keepalive.push(v.clone());
+                kept_words.push(Vec::new());
+            }
+        }
+    }
+    let answer = handler.on_trap(&TrapEvent {
+        name: format!("@{}", t.name),
+        keepalive,
+    });
+    let types = &program.module.types;
+    match answer {
+        TrapAnswer::Stop => stop(ctx, StopCode::ClientTrap),
+        TrapAnswer::ExitThread => stop(ctx, StopCode::ThreadExit),
+        TrapAnswer::Resume(vs) => {
+            let mut out = Vec::new();
+            for (v, ty) in vs.iter().zip(&t.results) {
+                match (v, types.get(*ty)) {
+                    (ClientValue::Kept(i), _) => {
+                        out.extend(kept_words.get(*i).cloned().unwrap_or_default())
+                    }
+                    (ClientValue::Int(b), Type::Int(n)) => {
+                        out.push(if *n >= 64 { *b } else { b & ((1 << n) - 1) })
+                    }
+                    (ClientValue::Int(b), _) | (ClientValue::Double(b), _) => out.push(*b),
+                    (ClientValue::Float(b), _) => out.push(u64::from(*b)),
+                    (ClientValue::Null, _) => out.push(0),
+                }
+            }
+            if vs.len() != t.results.len() || out.len() > RET_SLOTS {
+                return stop(ctx, StopCode::ClientTrap);
+            }
+            ctx.ret[..out.len()].copy_from_slice(&out);
+            NORMAL
+        }
+        TrapAnswer::Throw(v) => {
+            ctx.exc = match v {
+                ClientValue::Kept(i) => kept_words
+                    .get(i)
+                    .and_then(|w| w.first().copied())
+                    .unwrap_or(0),
+                _ => 0,
+            };
+            EXCEPTION
+        }
+    }
+}
+
 /// `rt_unexpose(ctx, ufuncptr) -> 0 | 1` (`native.unexpose`): 1 if no exposure of
 /// this run made the pointer (`native.unexpose-unknown`).
 ///
@@ -365,6 +467,12 @@ impl<'m> Program<'m> {
         roots: &[u32],
     ) -> Result<Program<'m>, FastError> {
         compile::compile(module, options, Some(roots))
+    }
+
+    /// Sets the client's trap handler (`MuVM.set_trap_handler`), which every TRAP
+    /// of later runs calls; `None`: the first TRAP stops the run.
+    pub fn set_trap_handler(&self, handler: Option<Box<dyn TrapHandler>>) {
+        *self.client.borrow_mut() = handler;
     }
 
     /// Where the instruction at `pc` is, for a crash report: a library or the

@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod clib;
+pub mod client;
 pub mod diag;
 pub mod ir;
 pub mod layout;

@@ -151,7 +151,8 @@ rules! {
     TypeMismatch = "mem.type-mismatch",
     /// UB: GETVARPARTIREF of a hybrid whose variable part is empty.
     EmptyVarPart = "mem.empty-var-part",
-    /// TRAP: control goes to the client, which ends the run with `client_trap`.
+    /// TRAP: control goes to the client's trap handler; the thread resumes with
+    /// values, throws, ends, or the run stops with `client_trap` (spec/11).
     ClientTrap = "trap.client",
     /// `@uvm.thread_exit`: the run ends with `return` and no values.
     ThreadExit = "thread.exit",

@@ -253,6 +253,22 @@ impl Cx<'_, '_> {
         let status = self.b.inst_results(call)[0];
         let word0 = self.b.inst_results(call)[1];
         self.reload(&live);
+        let rets = self.types().sig(sig).rets.clone();
+        self.after_status(status, Some(word0), &rets, exc, r)
+    }
+
+    /// What follows a call that answers with a status, as Mu calls and the
+    /// runtime's trap handler do: NORMAL continues with the results (the first
+    /// word in `word0` if given, the rest in the context's return words), an
+    /// exception goes to the exception clause or up, a stop goes up.
+    pub(super) fn after_status(
+        &mut self,
+        status: Value,
+        word0: Option<Value>,
+        rets: &[TypeId],
+        exc: &Option<Exc>,
+        r: &[u32],
+    ) -> Result<(), NotCompiled> {
         let normal = self.b.create_block();
         let ok = self
             .b
@@ -284,17 +300,15 @@ impl Cx<'_, '_> {
             }
         }
         self.b.switch_to_block(normal);
-        let rets = self.types().sig(sig).rets.clone();
         let mut k: usize = 0;
         for (i, t) in rets.iter().enumerate() {
             let ls =
                 leaves(self.types(), *t).ok_or_else(|| unsupported("a result of this type"))?;
             let mut vs = Vec::new();
             for (_, ct) in ls {
-                let w = if k == 0 {
-                    word0
-                } else {
-                    self.load_ctx(I64, offsets::RET + 8 * k as i32)
+                let w = match word0 {
+                    Some(w) if k == 0 => w,
+                    _ => self.load_ctx(I64, offsets::RET + 8 * k as i32),
                 };
                 vs.push(self.narrow(w, ct));
                 k += 1;

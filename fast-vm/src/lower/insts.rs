@@ -304,7 +304,10 @@ impl Cx<'_, '_> {
             }
             Op::Fence => {}
             Op::Trap {
-                name, keepalive, ..
+                name,
+                tys: results,
+                exc,
+                keepalive,
             } => {
                 let body = self
                     .func
@@ -353,11 +356,18 @@ impl Cx<'_, '_> {
                 self.env.traps.push(TrapInfo {
                     name: name.as_str().to_string(),
                     values: tys,
+                    results: results.clone(),
                 });
-                self.stop(StopCode::ClientTrap, index);
-                // Instructions after a TRAP are unreachable in this engine; keep the IR valid.
-                let dead = self.b.create_block();
-                self.b.switch_to_block(dead);
+                // The client's handler runs in the runtime (`rt_trap`) and answers
+                // with a status: resume (the results in the return words), throw
+                // (the exception in the context), or stop.
+                let live = self.spill()?;
+                let trap = self.import(self.env.rt.trap);
+                let index = self.b.ins().iconst(I64, index);
+                let call = self.b.ins().call(trap, &[self.ctx, index]);
+                let status = self.b.inst_results(call)[0];
+                self.reload(&live);
+                self.after_status(status, None, results, exc, r)?;
             }
             Op::CommInst(CommInst::ThreadExit) => self.stop(StopCode::ThreadExit, 0),
             Op::CommInst(CommInst::Pin { x, .. }) => {

@@ -56,6 +56,8 @@ pub struct TrapInfo {
     pub name: String,
     /// Its KEEPALIVE values, in order.
     pub values: Vec<Kept>,
+    /// The types of its results (what a client resuming it passes).
+    pub results: Vec<TypeId>,
 }
 
 /// One KEEPALIVE value of a client trap.
@@ -86,6 +88,8 @@ pub struct Runtime {
     pub fmodf: ClFuncId,
     /// `rt_trace`, when compiling with the native trace.
     pub trace: Option<ClFuncId>,
+    /// `rt_trap`, the client's trap handler.
+    pub trap: ClFuncId,
 }
 
 /// What the lowering of one function needs from the whole program. A callee is

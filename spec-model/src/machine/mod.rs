@@ -22,6 +22,7 @@ pub(crate) mod native;
 pub use native::{symbol, symbol_name};
 pub mod value;
 
+use crate::client::{ClientValue, TrapAnswer, TrapEvent, TrapHandler};
 use crate::ir::*;
 use crate::layout;
 use crate::outcome::{Budget, IRefBase, NativeEvent, OutValue, Outcome, TrapCode};
@@ -183,6 +184,9 @@ pub struct Machine<'m> {
     pending: Option<(RuleId, Outcome)>,
     /// A model error inside a callback, likewise.
     pending_error: Option<ModelError>,
+    /// The client's trap handler (`set_trap_handler`); without one, the first TRAP
+    /// ends the run with `client_trap`.
+    pub client: Option<Box<dyn TrapHandler>>,
 }
 
 /// How often each instruction of a module ran: one count per instruction of each
@@ -318,6 +322,7 @@ impl<'m> Machine<'m> {
             callback_return: None,
             pending: None,
             pending_error: None,
+            client: None,
         }
     }
 
@@ -540,7 +545,7 @@ impl<'m> Machine<'m> {
             | Op::CmpXchg { .. }
             | Op::AtomicRmw { .. }
             | Op::Fence => self.memory(&inst.op, r),
-            Op::Trap { .. } | Op::CommInst(CommInst::ThreadExit) => self.client(&inst.op),
+            Op::Trap { .. } | Op::CommInst(CommInst::ThreadExit) => self.client(&inst.op, r),
             Op::CommInst(
                 CommInst::Pin { .. }
                 | CommInst::Unpin { .. }
@@ -782,30 +787,124 @@ impl<'m> Machine<'m> {
         }
     }
 
-    /// `trap.client`, `thread.exit`: TRAP hands control to the client, which ends
-    /// the run with `client_trap NAME V…`; `@uvm.thread_exit` ends the thread.
-    fn client(&mut self, op: &'m Op) -> R<Step> {
+    /// `trap.client`, `thread.exit`: TRAP hands control to the client's handler
+    /// with its KEEPALIVE values, and the thread does what the handler answers
+    /// (spec/11): continue with the TRAP's results, throw at the TRAP (to its
+    /// exception clause, or unwinding as THROW does), end the thread, or stop the
+    /// run with `client_trap NAME V…` (also what happens without a handler).
+    /// `@uvm.thread_exit` ends the thread.
+    fn client(&mut self, op: &'m Op, r: &[u32]) -> R<Step> {
         match op {
             Op::Trap {
-                name, keepalive, ..
+                name,
+                tys,
+                exc,
+                keepalive,
             } => {
                 let values = keepalive
                     .iter()
                     .map(|o| self.operand_out(*o))
                     .collect::<R<Vec<_>>>()?;
-                Self::end(
-                    RuleId::ClientTrap,
-                    Outcome::ClientTrap {
-                        name: name.as_str().to_string(),
-                        values,
-                    },
-                )
+                let stop = |values| {
+                    Self::end(
+                        RuleId::ClientTrap,
+                        Outcome::ClientTrap {
+                            name: name.as_str().to_string(),
+                            values,
+                        },
+                    )
+                };
+                let Some(mut client) = self.client.take() else {
+                    return stop(values);
+                };
+                let event = TrapEvent {
+                    name: format!("@{}", name.as_str()),
+                    keepalive: values.clone(),
+                };
+                let answer = client.on_trap(&event);
+                self.client = Some(client);
+                let kept = self.vals(keepalive)?;
+                match answer {
+                    TrapAnswer::Stop => stop(values),
+                    TrapAnswer::ExitThread => {
+                        Self::end(RuleId::ClientTrap, Outcome::Return(Vec::new()))
+                    }
+                    TrapAnswer::Resume(vs) => {
+                        if vs.len() != tys.len() {
+                            return Err(ModelError::Usage(format!(
+                                "the client resumed {name} with {} values; it has {} results",
+                                vs.len(),
+                                tys.len()
+                            )));
+                        }
+                        for (i, (v, t)) in vs.iter().zip(tys).enumerate() {
+                            let x = self.client_value(v, *t, &kept)?;
+                            self.set(r, i, x);
+                        }
+                        self.next(exc, RuleId::ClientTrap)
+                    }
+                    TrapAnswer::Throw(v) => {
+                        let e = match v {
+                            ClientValue::Null => Value::Ref(None),
+                            ClientValue::Kept(i) => match kept.get(i) {
+                                Some(x @ Value::Ref(_)) => x.clone(),
+                                _ => {
+                                    return Err(ModelError::Usage(format!(
+                                        "the client threw KEEPALIVE value {i} of {name}, which is not a reference"
+                                    )));
+                                }
+                            },
+                            other => {
+                                return Err(ModelError::Usage(format!(
+                                    "the client threw {other:?}, not a reference"
+                                )));
+                            }
+                        };
+                        match exc {
+                            Some(x) => self.goto(&x.exc, Some(e), RuleId::ClientTrap),
+                            None => {
+                                let s = self.throw(e)?;
+                                Ok(match s.outcome {
+                                    None => Step {
+                                        rule: RuleId::ClientTrap,
+                                        outcome: None,
+                                    },
+                                    Some(_) => s,
+                                })
+                            }
+                        }
+                    }
+                }
             }
             Op::CommInst(CommInst::ThreadExit) => {
                 Self::end(RuleId::ThreadExit, Outcome::Return(Vec::new()))
             }
             _ => Err(ModelError::Bug("client of another instruction".into())),
         }
+    }
+
+    /// A value the client passes in, as a value of type `t`; `kept` are the
+    /// trap's KEEPALIVE values.
+    fn client_value(&self, v: &ClientValue, t: TypeId, kept: &[Value]) -> R<Value> {
+        let types = &self.module.types;
+        Ok(match (v, types.get(t)) {
+            (ClientValue::Int(b), Type::Int(n)) => {
+                Value::Int(if *n >= 64 { *b } else { b & ((1 << n) - 1) })
+            }
+            (ClientValue::Int(b), Type::UPtr(_) | Type::UFuncPtr(_)) => Value::Ptr(*b),
+            (ClientValue::Float(b), Type::Float) => Value::Float(f32::from_bits(*b)),
+            (ClientValue::Double(b), Type::Double) => Value::Double(f64::from_bits(*b)),
+            (ClientValue::Null, Type::Ref(_) | Type::IRef(_) | Type::FuncRef(_)) => {
+                null_value(types, t)
+            }
+            (ClientValue::Kept(i), _) if *i < kept.len() => kept[*i].clone(),
+            _ => {
+                return Err(ModelError::Usage(format!(
+                    "the client's {v:?} is not a value of {}",
+                    types.show(t)
+                )));
+            }
+        })
     }
 
     /// `pin.pin`, `pin.unpin`, `native.get-cookie`, `ccall.call`, `native.expose`,
