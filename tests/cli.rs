@@ -283,3 +283,40 @@ fn a_fast_vm_crash_is_reported_as_the_end_of_the_run() {
     assert_eq!(v["signal"], "SIGSEGV");
     assert_eq!(v["address"], "0x8");
 }
+
+#[test]
+fn files_are_bundles_loaded_in_order_and_a_later_one_redefines() {
+    let (code, out, _) = muni(&["run", "tests/bundles/lib.uir"]);
+    assert_eq!((code, out.as_str()), (0, "return 8\n"));
+    // patch.uir after lib.uir: @main's call runs @greeting's new version.
+    for engine in ["spec", "fast"] {
+        let (code, out, err) = muni(&[
+            "run",
+            "tests/bundles/patch.uir",
+            "--with",
+            "tests/bundles/lib.uir",
+            "--engine",
+            engine,
+        ]);
+        assert_eq!((code, out.as_str()), (0, "return 48\n"), "{engine}: {err}");
+    }
+    let (code, _, err) = muni(&["check", "tests/bundles/lib.uir", "tests/bundles/patch.uir"]);
+    assert_eq!(code, 0, "{err}");
+    // A new version must keep the signature; the error names both.
+    let (code, _, err) = muni(&[
+        "check",
+        "tests/bundles/lib.uir",
+        "tests/bundles/bad_patch.uir",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("signature-mismatch")
+            && err.contains("bad_patch.uir:4:")
+            && err.contains("lib.uir:7:"),
+        "{err}"
+    );
+    // The same version twice is a name loaded before.
+    let (code, _, err) = muni(&["check", "tests/bundles/lib.uir", "tests/bundles/lib.uir"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("duplicate-name"), "{err}");
+}

@@ -42,15 +42,40 @@ impl LoadError {
     }
 }
 
-/// Parses and verifies the files `(name, text)` of one bundle, in order.
+/// Parses and verifies the files `(name, text)`, each a bundle loaded after the
+/// ones before it (uvm-ir.rest, "Bundle"): a later bundle may name what earlier
+/// ones define, and its `.funcdef` of a function an earlier one defined is a new
+/// version, which every call runs (no call of the old one has started). Each
+/// bundle must load with the ones before it, all or nothing: the first that does
+/// not is the error.
 pub fn load(files: &[(&str, &str)]) -> Result<Loaded, LoadError> {
     let mut sources = SourceMap::new();
     let mut bundle = Bundle::default();
     let mut diags = Vec::new();
-    for (name, text) in files {
+    for (k, (name, text)) in files.iter().enumerate() {
         let id = sources.add(*name, *text);
         match syntax::parse_file(id, text) {
             Ok((b, unsupported)) => {
+                if k > 0 {
+                    // The bundles before this one load on their own.
+                    let (_, earlier) = crate::verify::verify(&bundle);
+                    let invalid: Vec<Diagnostic> = earlier
+                        .into_iter()
+                        .filter(|d| d.severity == crate::diag::Severity::Invalid)
+                        .collect();
+                    if !invalid.is_empty() {
+                        return Err(LoadError {
+                            sources,
+                            diags: invalid,
+                        });
+                    }
+                    if let Some(d) = redefine(&mut bundle, &b) {
+                        return Err(LoadError {
+                            sources,
+                            diags: vec![d],
+                        });
+                    }
+                }
                 bundle.defs.extend(b.defs);
                 diags.extend(unsupported);
             }
@@ -106,6 +131,40 @@ pub fn load(files: &[(&str, &str)]) -> Result<Loaded, LoadError> {
             Err(LoadError { sources, diags })
         }
     }
+}
+
+/// Makes room in `loaded` for the `.funcdef`s of `next` that redefine functions
+/// `loaded` defines: the earlier definition goes, leaving a `.funcdecl` of its
+/// signature so that a new version of another signature is `signature-mismatch`.
+/// A new version under the name of an earlier one is `duplicate-name`.
+fn redefine(loaded: &mut Bundle, next: &Bundle) -> Option<Diagnostic> {
+    use syntax::TopLevel;
+    for d in &next.defs {
+        let TopLevel::FuncDef(new) = d else { continue };
+        for old in loaded.defs.iter_mut() {
+            let TopLevel::FuncDef(f) = old else { continue };
+            if f.name.name != new.name.name {
+                continue;
+            }
+            if f.version.name == new.version.name {
+                return Some(
+                    Diagnostic::new(
+                        crate::diag::Severity::Invalid,
+                        "duplicate-name",
+                        new.version.span,
+                        format!("{} is a version an earlier bundle loaded", new.version.name),
+                    )
+                    .with_note(f.version.span, "loaded here"),
+                );
+            }
+            *old = TopLevel::FuncDecl {
+                name: f.name.clone(),
+                sig: f.sig.clone(),
+                span: f.span,
+            };
+        }
+    }
+    None
 }
 
 /// Parses one Mu literal (`42`, `-0x10`, `1.5d`, `nanf`, `NULL`, ...).
