@@ -167,3 +167,55 @@ fn expected_failures_are_checked_both_ways() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("4 expected failures"), "{out}");
 }
+
+#[test]
+fn a_client_script_is_judged_trap_by_trap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("client.uir");
+    // The second trap is shown `1 10`, not `1 11`, and the third never comes.
+    std::fs::write(
+        &path,
+        "// assert_return @f() 10\n\
+         // > @f.v1.body.t 0 0 => resume 10\n\
+         // > @f.v1.body.t 1 11 => resume 0\n\
+         // > @f.v1.body.t 2 10 => resume 0\n\
+         .typedef @i64 = int<64>\n\
+         .funcsig @v_i = () -> (@i64)\n\
+         .const @ZERO <@i64> = 0\n\
+         .const @ONE <@i64> = 1\n\
+         .const @TWO <@i64> = 2\n\
+         .funcdef @f VERSION %v1 <@v_i> {\n\
+         %entry():\n\
+         BRANCH %head(@ZERO @ZERO)\n\
+         %head(<@i64> %i <@i64> %s):\n\
+         %more = SLT <@i64> %i @TWO\n\
+         BRANCH2 %more %body(%i %s) %done(%s)\n\
+         %body(<@i64> %j <@i64> %a):\n\
+         %v = [%t] TRAP <@i64> KEEPALIVE(%j %a)\n\
+         %a2 = ADD <@i64> %a %v\n\
+         %j2 = ADD <@i64> %j @ONE\n\
+         BRANCH %head(%j2 %a2)\n\
+         %done(<@i64> %r):\n\
+         RET %r\n\
+         }\n",
+    )
+    .expect("writes");
+    let p = path.display().to_string();
+    let (code, out) = muni(&["conform", &p, "--engine", "both"]);
+    assert_eq!(code, 1, "{out}");
+    for engine in ["spec", "fast"] {
+        assert!(
+            out.contains(&format!(
+                "client.uir:3 [{engine}]: trap 2: expected `@f.v1.body.t 1 11`"
+            )),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!(
+                "client.uir:4 [{engine}]: expected trap 3 of the run"
+            )),
+            "{out}"
+        );
+    }
+    assert_eq!(last_line(&out), "4 passed, 4 failed", "{out}");
+}

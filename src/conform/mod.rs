@@ -8,6 +8,7 @@ pub mod script;
 use expect::Expectations;
 use script::{AssertKind, Call, Script, Section};
 use serde::Serialize;
+use spec_model::client::{ClientValue, Scripted, TrapAnswer, TrapEvent};
 use spec_model::outcome::{render_trace, render_value};
 use spec_model::{Budgets, Loaded, RuleId, load};
 use std::collections::HashMap;
@@ -319,6 +320,10 @@ impl SectionCx<'_> {
         if call.trace.is_some() {
             m.trace = Some(Vec::new());
         }
+        let client = scripted(call);
+        if let Some(c) = &client {
+            m.client = Some(Box::new(c.clone()));
+        }
         let args: Vec<&str> = call.args.iter().map(String::as_str).collect();
         let started = l
             .func(&call.func)
@@ -360,6 +365,11 @@ impl SectionCx<'_> {
             verdict = trace_verdict(want, &got);
         }
         out.push(self.test(line), self.engine, verdict);
+        if let Some(c) = &client {
+            for (line, v) in client_verdicts(call, &c.seen(), "the model") {
+                out.push(self.test(line), self.engine, v);
+            }
+        }
         for a in &call.after {
             let v = match l
                 .module
@@ -463,9 +473,36 @@ impl SectionCx<'_> {
                 .collect();
             let mut verdict = Verdict::Pass;
             let mut seen_state: Vec<Vec<Option<spec_model::outcome::OutValue>>> = Vec::new();
+            let mut client_lines: Vec<(usize, Verdict)> = Vec::new();
             for stress in [false, true] {
                 let mode = if stress { " with --gc-stress" } else { "" };
-                match program.run_observing(f, &argv, budgets, stress, &observe) {
+                let client = scripted(call);
+                program.set_trap_handler(
+                    client
+                        .clone()
+                        .map(|c| Box::new(c) as Box<dyn spec_model::client::TrapHandler>),
+                );
+                let run = program.run_observing(f, &argv, budgets, stress, &observe);
+                program.set_trap_handler(None);
+                if let Some(c) = &client {
+                    let who = format!("the fast VM{mode}");
+                    for (i, (line, v)) in client_verdicts(call, &c.seen(), &who)
+                        .into_iter()
+                        .enumerate()
+                    {
+                        match client_lines.get(i) {
+                            Some((_, Verdict::Pass)) | None => {
+                                if i < client_lines.len() {
+                                    client_lines[i] = (line, v);
+                                } else {
+                                    client_lines.push((line, v));
+                                }
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                }
+                match run {
                     Ok((o, seen)) => {
                         let got = o.to_string();
                         if let Some(want) = &call.expected
@@ -503,6 +540,10 @@ impl SectionCx<'_> {
             }
             let ran = !matches!(verdict, Verdict::Skip(_));
             out.push(self.test(line), self.engine, verdict);
+            for (line, v) in client_lines {
+                let v = if ran { v } else { skip("the call did not run") };
+                out.push(self.test(line), self.engine, v);
+            }
             for (i, a) in call.after.iter().enumerate() {
                 let v = if !ran {
                     skip("the call did not run")
@@ -615,6 +656,14 @@ impl SectionCx<'_> {
         for (line, call) in self.calls() {
             if call.assertion == "assert_ub" {
                 self.skip_ub(line, call, out);
+                continue;
+            }
+            if !call.client.is_empty() {
+                let why = "client scripts are not in the --impl protocol yet";
+                out.push(self.test(line), self.engine, Verdict::Skip(why.into()));
+                for c in &call.client {
+                    out.push(self.test(c.line), self.engine, Verdict::Skip(why.into()));
+                }
                 continue;
             }
             let want_trace = call.trace.is_some() && !self.cfg.expectations.opted_out(en, "trace");
@@ -962,4 +1011,90 @@ pub fn test_name(root: &Path, path: &Path) -> String {
         .unwrap_or(path)
         .display()
         .to_string()
+}
+
+/// The client's answer written in a script (`resume V…`, `throw V`, `exit`,
+/// `stop`; a value is a Mu literal or `$N`, the trap's N-th KEEPALIVE value).
+pub fn client_answer(text: &str) -> Result<TrapAnswer, String> {
+    let mut words = text.split_whitespace();
+    let value = |w: &str| -> Result<ClientValue, String> {
+        if let Some(n) = w.strip_prefix('$') {
+            return n
+                .parse()
+                .map(ClientValue::Kept)
+                .map_err(|_| format!("`{w}` is not `$N`"));
+        }
+        use spec_model::syntax::ConstCtor as C;
+        match spec_model::parse_literal(w)? {
+            C::Int(i) => Ok(ClientValue::Int(i as u64)),
+            C::Float(b) => Ok(ClientValue::Float(b)),
+            C::Double(b) => Ok(ClientValue::Double(b)),
+            C::Null => Ok(ClientValue::Null),
+            _ => Err(format!("`{w}` is not a value a client passes")),
+        }
+    };
+    let answer = match words.next() {
+        Some("resume") => TrapAnswer::Resume(words.by_ref().map(value).collect::<Result<_, _>>()?),
+        Some("throw") => {
+            let v = words.next().ok_or("`throw` takes the value thrown")?;
+            TrapAnswer::Throw(value(v)?)
+        }
+        Some("exit") => TrapAnswer::ExitThread,
+        Some("stop") => TrapAnswer::Stop,
+        _ => return Err(format!("`{text}` is not resume, throw, exit or stop")),
+    };
+    if words.next().is_some() {
+        return Err(format!("`{text}` has more than its answer"));
+    }
+    Ok(answer)
+}
+
+/// The scripted client of a call (`None` without `// >` lines).
+fn scripted(call: &Call) -> Option<Scripted> {
+    if call.client.is_empty() {
+        return None;
+    }
+    let answers = call
+        .client
+        .iter()
+        .map(|c| client_answer(&c.answer).unwrap_or(TrapAnswer::Stop))
+        .collect();
+    Some(Scripted::new(answers))
+}
+
+/// Each client line's verdict: the trap it answered was the one it names, with
+/// those KEEPALIVE values (objects up to a renaming within the line).
+fn client_verdicts(call: &Call, seen: &[TrapEvent], who: &str) -> Vec<(usize, Verdict)> {
+    call.client
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let v = match seen.get(i) {
+                None => Verdict::Fail(format!(
+                    "expected trap {} of the run at `{}`; {who} trapped {} times",
+                    i + 1,
+                    step.trap,
+                    seen.len()
+                )),
+                Some(e) => {
+                    let shown = spec_model::Outcome::ClientTrap {
+                        name: e.name.trim_start_matches('@').to_string(),
+                        values: e.keepalive.clone(),
+                    }
+                    .to_string();
+                    let shown = shown.trim_start_matches("client_trap ");
+                    if shown == step.trap {
+                        Verdict::Pass
+                    } else {
+                        Verdict::Fail(format!(
+                            "trap {}: expected `{}`, {who} shows the client `{shown}`",
+                            i + 1,
+                            step.trap
+                        ))
+                    }
+                }
+            };
+            (step.line, v)
+        })
+        .collect()
 }

@@ -16,6 +16,8 @@
 //! // | ccall strlen(&obj#1+0) -> 5   an expected event of the call above
 //! // after: @counter == 4           a global cell after the call above
 //! // after: @list -> {1 obj#2}      the object a global's reference points to
+//! // > @f.v1.b.t 1 2 => resume 3     the client's answer at the next trap of the call
+//! //                                 above, and the trap's name and KEEPALIVE values
 //! .funcdef … //~ invalid type-mismatch    a diagnostic expected on this line
 //! ```
 
@@ -96,6 +98,22 @@ pub struct Call {
     pub trace: Option<Vec<String>>,
     /// State checks after the run (`// after:` lines).
     pub after: Vec<After>,
+    /// The client's part (`// >` lines): at each trap of the run in order, the
+    /// trap the client must be shown and what it answers.
+    pub client: Vec<ClientStep>,
+}
+
+/// One trap of a client script: `// > @NAME V… => ANSWER`.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct ClientStep {
+    /// Line (1-based).
+    pub line: usize,
+    /// The trap the client must be shown, as an outcome line shows it
+    /// (`@f.v1.b.t 1 obj#1`, objects numbered in the line).
+    pub trap: String,
+    /// The answer as written: `resume V…`, `throw V`, `exit` or `stop`, where a
+    /// value is a Mu literal or `$N`, the trap's N-th KEEPALIVE value.
+    pub answer: String,
 }
 
 /// Budgets as they appear in the JSON twin.
@@ -244,6 +262,24 @@ fn directive(script: &mut Script, s: &mut Section, line: usize, l: &str) -> Resu
             .push(ev.trim().to_string());
         return Ok(());
     }
+    if let Some(rest) = c.strip_prefix('>') {
+        let (trap, answer) = rest
+            .split_once("=>")
+            .ok_or("a client line is `// > @TRAP V… => ANSWER`")?;
+        let trap = trap.trim();
+        if !trap.starts_with('@') {
+            return Err(format!("`{trap}` does not start with the trap's name"));
+        }
+        let answer = answer.trim().to_string();
+        crate::conform::client_answer(&answer)?;
+        let call = last_call(s).ok_or("a `// >` client line belongs under a call assertion")?;
+        call.client.push(ClientStep {
+            line,
+            trap: trap.to_string(),
+            answer,
+        });
+        return Ok(());
+    }
     if let Some(rest) = c.strip_prefix("after:") {
         let after = parse_after(line, rest.trim())?;
         let call = last_call(s).ok_or("an `after:` line belongs under a call assertion")?;
@@ -354,6 +390,7 @@ fn parse_call(name: &str, outcome: Option<&str>, s: &str) -> Result<Call, String
         expected,
         trace: None,
         after: Vec::new(),
+        client: Vec::new(),
     })
 }
 
@@ -364,7 +401,7 @@ impl Script {
             .iter()
             .flat_map(|s| &s.asserts)
             .map(|a| match &a.kind {
-                AssertKind::Call(c) => 1 + c.after.len(),
+                AssertKind::Call(c) => 1 + c.after.len() + c.client.len(),
                 AssertKind::Diagnostic { .. } => 1,
             })
             .sum()
