@@ -13,32 +13,48 @@ thread_local! {
     static CURRENT: Cell<(*const u8, usize)> = const { Cell::new((std::ptr::null(), 0)) };
 }
 
-/// Opens `path` for the evidence and installs the handler for SIGSEGV, SIGBUS,
-/// SIGILL, SIGFPE and SIGABRT.
-pub fn install(path: &std::path::Path) -> std::io::Result<()> {
-    use std::os::fd::IntoRawFd;
-    let f = std::fs::File::create(path)?;
-    FD.store(f.into_raw_fd(), Ordering::SeqCst);
-    for sig in [
-        libc::SIGSEGV,
-        libc::SIGBUS,
-        libc::SIGILL,
-        libc::SIGFPE,
-        libc::SIGABRT,
-    ] {
-        // SAFETY: `on_fatal` is an `extern "C"` function of the signature sigaction
-        // expects without SA_SIGINFO; it only calls async-signal-safe functions
-        // (write, fsync, signal, raise). SA_ONSTACK runs it on the alternate signal
-        // stack Rust's runtime gives each thread, so a stack overflow in JIT code
-        // (the guard page hit) still leaves its evidence.
+/// The signals that end a run which JIT code (or C it calls) got wrong.
+const FATAL: [libc::c_int; 6] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGABRT,
+    libc::SIGTRAP,
+];
+
+/// Installs `handler` for every [`FATAL`] signal, on the alternate signal stack
+/// Rust's runtime gives each thread (SA_ONSTACK), so that a stack overflow in JIT
+/// code (the guard page hit) still reaches it.
+///
+/// # Safety
+/// `handler` must be an `extern "C"` function of the signature `flags` asks for
+/// (three arguments with SA_SIGINFO, one without) that calls only
+/// async-signal-safe functions.
+unsafe fn handle_fatal_signals(handler: libc::sighandler_t, flags: libc::c_int) {
+    for sig in FATAL {
+        // SAFETY: `sa` is a zeroed sigaction filled with the caller's handler,
+        // which the caller vouches for; sigaction only reads it.
         unsafe {
             let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_fatal as *const () as libc::sighandler_t;
-            sa.sa_flags = libc::SA_ONSTACK;
+            sa.sa_sigaction = handler;
+            sa.sa_flags = flags | libc::SA_ONSTACK;
             libc::sigemptyset(&mut sa.sa_mask);
             libc::sigaction(sig, &sa, std::ptr::null_mut());
         }
     }
+}
+
+/// Opens `path` for the evidence and installs the handler for the [`FATAL`]
+/// signals.
+pub fn install(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::fd::IntoRawFd;
+    let f = std::fs::File::create(path)?;
+    FD.store(f.into_raw_fd(), Ordering::SeqCst);
+    // SAFETY: `on_fatal` is an `extern "C"` function of the signature sigaction
+    // expects without SA_SIGINFO; it only calls async-signal-safe functions
+    // (write, fsync, signal, raise).
+    unsafe { handle_fatal_signals(on_fatal as *const () as libc::sighandler_t, 0) };
     Ok(())
 }
 
@@ -140,25 +156,14 @@ pub fn contain(f: impl FnOnce() -> i32) -> std::io::Result<Result<i32, Crash>> {
     if pid == 0 {
         // The child: report a fatal signal on the pipe, run, leave.
         CRASH_FD.store(fds[1], Ordering::SeqCst);
-        for sig in [
-            libc::SIGSEGV,
-            libc::SIGBUS,
-            libc::SIGILL,
-            libc::SIGFPE,
-            libc::SIGABRT,
-            libc::SIGTRAP,
-        ] {
-            // SAFETY: `on_contained_fatal` has the three-argument signature that
-            // SA_SIGINFO asks for and calls only async-signal-safe functions;
-            // SA_ONSTACK runs it on the thread's alternate stack (stack overflow).
-            unsafe {
-                let mut sa: libc::sigaction = std::mem::zeroed();
-                sa.sa_sigaction = on_contained_fatal as *const () as libc::sighandler_t;
-                sa.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-                libc::sigemptyset(&mut sa.sa_mask);
-                libc::sigaction(sig, &sa, std::ptr::null_mut());
-            }
-        }
+        // SAFETY: `on_contained_fatal` has the three-argument signature that
+        // SA_SIGINFO asks for and calls only async-signal-safe functions.
+        unsafe {
+            handle_fatal_signals(
+                on_contained_fatal as *const () as libc::sighandler_t,
+                libc::SA_SIGINFO,
+            )
+        };
         let code = f();
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
