@@ -11,14 +11,7 @@ fn main() {
     let c = Campaign::new(1, Config::default()).expect("the C libraries build");
     let mut rng = 0x2545_f491_4f6c_dd1du64;
     for k in 0..n {
-        let bytes: Vec<u8> = (0..4096)
-            .map(|_| {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                rng as u8
-            })
-            .collect();
+        let bytes = difftest::xorshift_bytes(&mut rng, 4096);
         std::fs::write(format!("{dir}/p{k}.uir"), c.program(&bytes).text).expect("writes");
     }
 }

@@ -29,14 +29,7 @@ fn main() {
     let mut inputs = 0;
     let start = Instant::now();
     for _ in 0..n {
-        let bytes: Vec<u8> = (0..4096)
-            .map(|_| {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                rng as u8
-            })
-            .collect();
+        let bytes = difftest::xorshift_bytes(&mut rng, 4096);
         let s = Instant::now();
         let p = campaign.program(&bytes);
         t[0] += s.elapsed();

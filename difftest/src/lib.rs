@@ -597,6 +597,20 @@ pub fn reproducer(p: &Program, why: &str, clib: &str) -> String {
     s
 }
 
+/// `n` generator bytes from a xorshift64 stream (`state` advances): the same
+/// programs on every machine, for the examples that time or dump generated
+/// programs without proptest's runner.
+pub fn xorshift_bytes(state: &mut u64, n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|_| {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            *state as u8
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -485,20 +485,16 @@ impl SectionCx<'_> {
                 let run = program.run_observing(f, &argv, budgets, stress, &observe);
                 program.set_trap_handler(None);
                 if let Some(c) = &client {
+                    // Each line keeps the first failure, without or with GC stress.
                     let who = format!("the fast VM{mode}");
-                    for (i, (line, v)) in client_verdicts(call, &c.seen(), &who)
-                        .into_iter()
-                        .enumerate()
-                    {
-                        match client_lines.get(i) {
-                            Some((_, Verdict::Pass)) | None => {
-                                if i < client_lines.len() {
-                                    client_lines[i] = (line, v);
-                                } else {
-                                    client_lines.push((line, v));
-                                }
+                    let now = client_verdicts(call, &c.seen(), &who);
+                    if client_lines.is_empty() {
+                        client_lines = now;
+                    } else {
+                        for (kept, v) in client_lines.iter_mut().zip(now) {
+                            if kept.1 == Verdict::Pass {
+                                *kept = v;
                             }
-                            Some(_) => {}
                         }
                     }
                 }

@@ -14,14 +14,7 @@ type PResult<T> = Result<T, Diagnostic>;
 /// Parses one file of a bundle. On success, returns the definitions and any
 /// `unsupported` diagnostics; on a syntax error, the `malformed` diagnostic.
 pub fn parse_file(file: u32, src: &str) -> Result<(Bundle, Vec<Diagnostic>), Diagnostic> {
-    let toks = lex(file, src)?;
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        unsupported: Vec::new(),
-        version: None,
-        block: None,
-    };
+    let mut p = Parser::new(lex(file, src)?);
     let mut defs = Vec::new();
     while !p.at_eof() {
         defs.push(p.top_level()?);
@@ -32,14 +25,7 @@ pub fn parse_file(file: u32, src: &str) -> Result<(Bundle, Vec<Diagnostic>), Dia
 /// Parses `src` as one constant constructor (`42`, `-1.5d`, `NULL`, `{1 2}`) and
 /// nothing after it.
 pub fn parse_const(file: u32, src: &str) -> Result<ConstCtor, Diagnostic> {
-    let toks = lex(file, src)?;
-    let mut p = Parser {
-        toks,
-        pos: 0,
-        unsupported: Vec::new(),
-        version: None,
-        block: None,
-    };
+    let mut p = Parser::new(lex(file, src)?);
     let c = p.const_ctor()?;
     if !p.at_eof() {
         return p.expected("the end after a constant");
@@ -171,6 +157,17 @@ enum Scope {
 }
 
 impl Parser {
+    /// A parser at the first of `toks`, outside any function.
+    fn new(toks: Vec<Token>) -> Self {
+        Parser {
+            toks,
+            pos: 0,
+            unsupported: Vec::new(),
+            version: None,
+            block: None,
+        }
+    }
+
     fn peek(&self) -> &Tok {
         &self.toks[self.pos.min(self.toks.len() - 1)].tok
     }
