@@ -654,6 +654,11 @@ pub struct Inst {
     pub op: Op,
     /// Where it is written.
     pub span: Span,
+    /// Its name (`[%n]`, else its first result's), whose ID `cur_inst` answers.
+    pub name: Option<Name>,
+    /// A CALL's `KEEPALIVE` values, which `dump_keepalives` shows while the call
+    /// is live (a TRAP's are in its [`Op::Trap`]).
+    pub keepalive: Vec<Operand>,
 }
 
 /// A basic block.
@@ -713,9 +718,27 @@ pub struct Module {
     pub func_index: HashMap<Name, FuncId>,
     /// Global cells by name.
     pub global_index: HashMap<Name, GlobalId>,
+    /// The Mu ID of every name, in the order the bundles defined them: ID `i + 1`
+    /// is `names[i]` (uvm-client-interface.rest, "Identifiers"; 0 is no entity).
+    pub names: Vec<Name>,
+    /// IDs by name.
+    pub ids: HashMap<Name, u32>,
 }
 
 impl Module {
+    /// The ID of a name (with or without `@`): `id_of`.
+    pub fn id_of(&self, name: &str) -> Option<u32> {
+        self.ids
+            .get(&Name::new(name.strip_prefix('@').unwrap_or(name)))
+            .copied()
+    }
+
+    /// The name of an ID, with its `@`: `name_of`.
+    pub fn name_of(&self, id: u32) -> Option<String> {
+        let i = usize::try_from(id.checked_sub(1)?).ok()?;
+        self.names.get(i).map(|n| format!("@{}", n.as_str()))
+    }
+
     /// A function by its name (with or without `@`).
     pub fn func(&self, name: &str) -> Option<FuncId> {
         self.func_index

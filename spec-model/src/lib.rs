@@ -30,7 +30,7 @@ pub mod syntax;
 pub mod verify;
 
 mod load;
-pub use load::{LoadError, Loaded, load, parse_literal};
+pub use load::{Bundles, LoadError, Loaded, load, parse_literal};
 pub use machine::native::load_library;
 pub use machine::{Budgets, Machine, ModelError};
 pub use outcome::Outcome;

@@ -4,19 +4,20 @@ use crate::diag::Diagnostic;
 use crate::ir::Module;
 use crate::machine::{Budgets, Machine, ModelError, literal_value};
 use crate::outcome::Outcome;
-use crate::syntax::{self, Bundle, ConstCtor, SourceMap, Span};
+use crate::syntax::{self, ConstCtor, SourceMap, Span};
+use crate::verify::Verifier;
 
 /// A parsed and verified bundle with its sources.
 #[derive(Debug)]
 pub struct Loaded {
     /// The source files, for diagnostics and traces.
     pub sources: SourceMap,
-    /// The syntax tree.
-    pub bundle: Bundle,
     /// The verified module.
     pub module: Module,
     /// Constructs outside muni's subset; the functions using them cannot run.
     pub unsupported: Vec<Diagnostic>,
+    /// The verifier's state, from which bundles loaded later go on.
+    verifier: Verifier,
 }
 
 /// Why a bundle did not load: its diagnostics, with the sources to render them.
@@ -36,6 +37,10 @@ impl LoadError {
             .map(|d| d.outcome())
             .unwrap_or_else(|| "invalid unknown".into())
     }
+    /// The stable code of the first diagnostic (`duplicate-name`, ...).
+    pub fn code(&self) -> &'static str {
+        self.diags.first().map_or("unknown", |d| d.code)
+    }
     /// Every diagnostic rendered with `file:line:col` and a caret snippet.
     pub fn render(&self) -> String {
         self.diags.iter().map(|d| d.render(&self.sources)).collect()
@@ -50,121 +55,126 @@ impl LoadError {
 /// not is the error.
 pub fn load(files: &[(&str, &str)]) -> Result<Loaded, LoadError> {
     let mut sources = SourceMap::new();
-    let mut bundle = Bundle::default();
-    let mut diags = Vec::new();
-    for (k, (name, text)) in files.iter().enumerate() {
-        let id = sources.add(*name, *text);
-        match syntax::parse_file(id, text) {
-            Ok((b, unsupported)) => {
-                if k > 0 {
-                    // The bundles before this one load on their own.
-                    let (_, earlier) = crate::verify::verify(&bundle);
-                    let invalid: Vec<Diagnostic> = earlier
-                        .into_iter()
-                        .filter(|d| d.severity == crate::diag::Severity::Invalid)
-                        .collect();
-                    if !invalid.is_empty() {
-                        return Err(LoadError {
-                            sources,
-                            diags: invalid,
-                        });
-                    }
-                    if let Some(d) = redefine(&mut bundle, &b) {
-                        return Err(LoadError {
-                            sources,
-                            diags: vec![d],
-                        });
-                    }
-                }
-                bundle.defs.extend(b.defs);
-                diags.extend(unsupported);
-            }
-            Err(d) => {
-                return Err(LoadError {
-                    sources,
-                    diags: vec![d],
-                });
-            }
+    let mut verifier = Verifier::default();
+    let mut unsupported = Vec::new();
+    for (name, text) in files {
+        match load_one(&mut verifier, &mut sources, name, text) {
+            Ok(more) => unsupported.extend(more),
+            Err(diags) => return Err(LoadError { sources, diags }),
         }
     }
-    let (module, more) = crate::verify::verify(&bundle);
+    unsupported.sort_by_key(|d| (d.span.file, d.span.lo));
+    Ok(Loaded {
+        sources,
+        module: verifier.module().clone(),
+        unsupported,
+        verifier,
+    })
+}
+
+/// Loads one bundle after what `verifier` holds, all or nothing (`load_bundle`):
+/// the `unsupported` diagnostics if it loads, every diagnostic (the invalid ones
+/// first) if not, in which case `verifier` is as it was.
+fn load_one(
+    verifier: &mut Verifier,
+    sources: &mut SourceMap,
+    name: &str,
+    text: &str,
+) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
+    let id = sources.add(name, text);
+    let (b, mut diags) = syntax::parse_file(id, text).map_err(|d| vec![d])?;
+    let before = verifier.clone();
+    let more = match verifier.load(&b) {
+        Ok(more) => more,
+        Err(mut all) => {
+            all.extend(diags);
+            return Err(sorted(all));
+        }
+    };
     diags.extend(more);
     // EXTERN symbols resolve when the bundle loads: in the process and in the
     // libraries loaded before it (`load_library`).
-    if module.is_some() {
-        for d in &bundle.defs {
-            if let syntax::TopLevel::Const {
-                value: ConstCtor::Extern(sym),
-                span,
-                ..
-            } = d
-                && crate::machine::native::symbol(sym).is_none()
-            {
-                diags.push(Diagnostic::new(
-                    crate::diag::Severity::Invalid,
-                    "unresolved-extern",
-                    *span,
-                    format!("no symbol `{sym}` in the process or the libraries loaded with --lib"),
-                ));
-            }
+    let mut unresolved = Vec::new();
+    for d in &b.defs {
+        if let syntax::TopLevel::Const {
+            value: ConstCtor::Extern(sym),
+            span,
+            ..
+        } = d
+            && crate::machine::native::symbol(sym).is_none()
+        {
+            unresolved.push(Diagnostic::new(
+                crate::diag::Severity::Invalid,
+                "unresolved-extern",
+                *span,
+                format!("no symbol `{sym}` in the process or the libraries loaded with --lib"),
+            ));
         }
     }
-    let module = if diags
-        .iter()
-        .any(|d| d.severity == crate::diag::Severity::Invalid)
-    {
-        None
-    } else {
-        module
-    };
+    if !unresolved.is_empty() {
+        *verifier = before;
+        unresolved.extend(diags);
+        return Err(sorted(unresolved));
+    }
+    Ok(diags)
+}
+
+/// In file order, the invalid ones first: they are what makes a bundle unusable.
+fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     diags.sort_by_key(|d| (d.span.file, d.span.lo));
-    match module {
-        Some(module) => Ok(Loaded {
-            sources,
-            bundle,
-            module,
-            unsupported: diags,
-        }),
-        None => {
-            // The invalid ones first: they are what makes the bundle unusable.
-            diags.sort_by_key(|d| d.severity == crate::diag::Severity::Unsupported);
-            Err(LoadError { sources, diags })
-        }
+    diags.sort_by_key(|d| d.severity == crate::diag::Severity::Unsupported);
+    diags
+}
+
+/// The bundles a client loads while runs go on (`MuCtx.load_bundle`), after a
+/// [`Loaded`]: each load that succeeds is a new module, kept as long as this is,
+/// so that frames of the versions it replaces go on running them.
+pub struct Bundles {
+    modules: typed_arena::Arena<Module>,
+    /// What the bundles were loaded after.
+    base: (Verifier, SourceMap),
+    state: std::cell::RefCell<(Verifier, SourceMap)>,
+}
+
+impl std::fmt::Debug for Bundles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bundles")
+            .field("loaded", &self.modules.len())
+            .finish()
     }
 }
 
-/// Makes room in `loaded` for the `.funcdef`s of `next` that redefine functions
-/// `loaded` defines: the earlier definition goes, leaving a `.funcdecl` of its
-/// signature so that a new version of another signature is `signature-mismatch`.
-/// A new version under the name of an earlier one is `duplicate-name`.
-fn redefine(loaded: &mut Bundle, next: &Bundle) -> Option<Diagnostic> {
-    use syntax::TopLevel;
-    for d in &next.defs {
-        let TopLevel::FuncDef(new) = d else { continue };
-        for old in loaded.defs.iter_mut() {
-            let TopLevel::FuncDef(f) = old else { continue };
-            if f.name.name != new.name.name {
-                continue;
-            }
-            if f.version.name == new.version.name {
-                return Some(
-                    Diagnostic::new(
-                        crate::diag::Severity::Invalid,
-                        "duplicate-name",
-                        new.version.span,
-                        format!("{} is a version an earlier bundle loaded", new.version.name),
-                    )
-                    .with_note(f.version.span, "loaded here"),
-                );
-            }
-            *old = TopLevel::FuncDecl {
-                name: f.name.clone(),
-                sig: f.sig.clone(),
-                span: f.span,
-            };
+impl Bundles {
+    /// Bundles loaded after `loaded`.
+    pub fn new(loaded: &Loaded) -> Bundles {
+        let base = (loaded.verifier.clone(), loaded.sources.clone());
+        Bundles {
+            modules: typed_arena::Arena::new(),
+            state: std::cell::RefCell::new(base.clone()),
+            base,
         }
     }
-    None
+
+    /// Forgets the bundles loaded so far (a new run starts with none); the
+    /// modules made stay allocated as long as this.
+    pub fn restart(&self) {
+        *self.state.borrow_mut() = self.base.clone();
+    }
+
+    /// Loads the bundle `text` (named `name` in diagnostics) after every bundle so
+    /// far, all or nothing: the module with it, or the error, which names the
+    /// conflict with a stable code.
+    pub fn load(&self, name: &str, text: &str) -> Result<&Module, LoadError> {
+        let mut state = self.state.borrow_mut();
+        let (verifier, sources) = &mut *state;
+        match load_one(verifier, sources, name, text) {
+            Ok(_) => Ok(self.modules.alloc(verifier.module().clone())),
+            Err(diags) => Err(LoadError {
+                sources: sources.clone(),
+                diags,
+            }),
+        }
+    }
 }
 
 /// Parses one Mu literal (`42`, `-0x10`, `1.5d`, `nanf`, `NULL`, ...).

@@ -11,7 +11,7 @@ pub use parser::{parse_const, parse_file};
 use codespan_reporting::files::SimpleFiles;
 
 /// The source files of a bundle, for locating spans.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct SourceMap {
     files: SimpleFiles<String, String>,
     starts: Vec<Vec<u32>>,

@@ -250,10 +250,22 @@ impl Verifier {
                 .iter()
                 .filter_map(|r| cx.scope.get(&r.name).map(|x| x.0))
                 .collect();
+            let keepalive = match &inst.kind {
+                ast::InstKind::Call { keepalive, .. } => {
+                    self.local_values(cx, keepalive).unwrap_or_default()
+                }
+                _ => Vec::new(),
+            };
             insts.push(Inst {
                 results,
                 op,
                 span: inst.span,
+                name: inst
+                    .id
+                    .as_ref()
+                    .or(inst.results.first())
+                    .map(|i| i.name.clone()),
+                keepalive,
             });
         }
         Block {

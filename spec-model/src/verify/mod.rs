@@ -16,7 +16,11 @@
 //!    terminator (`missing-terminator`, `terminator-not-last`), and `EXC`
 //!    appears only where allowed (`exc-not-allowed`).
 //!
-//! Not checked (TODO): redefinition of functions across bundles (one bundle only).
+//!
+//! A [`Verifier`] keeps what it resolved, so bundles load one after another
+//! ([`Verifier::load`]): a later bundle names what earlier ones define, its
+//! `.funcdef` of an existing function is a new version, and every id an earlier
+//! bundle was given stays as it was (objects of its types may be alive).
 
 mod func;
 mod types;
@@ -72,13 +76,16 @@ pub fn verify(bundle: &Bundle) -> (Option<Module>, Vec<Diagnostic>) {
     (ok.then_some(v.m), v.diags)
 }
 
-#[derive(Default)]
-pub(crate) struct Verifier {
+/// The verifier's state after the bundles loaded so far: the module, and the names
+/// and constant definitions the next bundle resolves against.
+#[derive(Clone, Debug, Default)]
+pub struct Verifier {
     pub(crate) m: Module,
     pub(crate) diags: Vec<Diagnostic>,
     pub(crate) names: HashMap<Name, (Entity, Span)>,
     /// Constant definitions by id, for lazy evaluation.
-    const_defs: Vec<(Ident, Ident, ast::ConstCtor, Span)>,
+    /// `None` for the element constants of list constants (evaluated at once).
+    const_defs: Vec<Option<(Ident, Ident, ast::ConstCtor, Span)>>,
     const_state: Vec<u8>,
     /// Set when an operand had the type of an instruction that did not check.
     pub(crate) poisoned: bool,
@@ -91,6 +98,28 @@ pub(crate) struct Verifier {
 }
 
 impl Verifier {
+    /// Verifies `bundle` as loaded after the ones before (uvm-ir.rest, "Bundle
+    /// Loading"), all or nothing: with no `invalid` diagnostic the module grows by
+    /// it and the diagnostics (all `unsupported`) are returned; otherwise the
+    /// verifier is as it was and the error has every diagnostic.
+    pub fn load(&mut self, bundle: &Bundle) -> Result<Vec<Diagnostic>, Vec<Diagnostic>> {
+        let before = self.clone();
+        self.diags.clear();
+        self.run(bundle);
+        let diags = std::mem::take(&mut self.diags);
+        if diags.iter().all(|d| d.severity == Severity::Unsupported) {
+            Ok(diags)
+        } else {
+            *self = before;
+            Err(diags)
+        }
+    }
+
+    /// The module of the bundles loaded so far.
+    pub fn module(&self) -> &Module {
+        &self.m
+    }
+
     pub(crate) fn err(&mut self, code: &'static str, span: Span, msg: impl Into<String>) {
         self.diags
             .push(Diagnostic::new(Severity::Invalid, code, span, msg));
@@ -128,6 +157,10 @@ impl Verifier {
             return false;
         }
         self.names.insert(id.name.clone(), (e, id.span));
+        let n = u32::try_from(self.m.names.len() + 1).unwrap_or(u32::MAX);
+        let bare = Name::new(id.name.as_str().trim_start_matches('@'));
+        self.m.names.push(bare.clone());
+        self.m.ids.insert(bare, n);
         true
     }
 
@@ -206,6 +239,9 @@ impl Verifier {
     }
 
     fn run(&mut self, b: &Bundle) {
+        // What earlier bundles loaded: their functions may get new versions here.
+        let funcs_before = self.m.funcs.len();
+        let consts_before = self.m.consts.len();
         // 1. Names, and ids for every type and signature so that forward references resolve.
         for d in &b.defs {
             match d {
@@ -229,9 +265,15 @@ impl Verifier {
                     value,
                     span,
                 } => {
-                    let id = u32::try_from(self.const_defs.len()).unwrap_or(u32::MAX);
+                    let id = u32::try_from(self.m.consts.len()).unwrap_or(u32::MAX);
+                    self.m.consts.push(Const {
+                        name: name.name.clone(),
+                        ty: 0,
+                        value: ConstValue::Null,
+                    });
                     self.const_defs
-                        .push((name.clone(), ty.clone(), value.clone(), *span));
+                        .push(Some((name.clone(), ty.clone(), value.clone(), *span)));
+                    self.const_state.push(0);
                     self.define(name, Entity::Const(id));
                 }
                 TopLevel::Global { name, .. } => {
@@ -244,8 +286,21 @@ impl Verifier {
                     self.define(name, Entity::Global(id));
                 }
                 TopLevel::FuncDecl { name, .. } | TopLevel::FuncDef(ast::FuncDef { name, .. }) => {
-                    // A function may be declared and defined; it is one entity.
-                    if let Some((Entity::Func(_), _)) = self.names.get(&name.name) {
+                    // A function may be declared and defined; it is one entity. A
+                    // later bundle may give it a new version, but not declare it
+                    // again (uvm-ir.rest, "Function Definition and Declaration").
+                    if let Some((Entity::Func(f), first)) = self.names.get(&name.name).copied() {
+                        if f as usize >= funcs_before || matches!(d, TopLevel::FuncDef(_)) {
+                            continue;
+                        }
+                        let d = Diagnostic::new(
+                            Severity::Invalid,
+                            "duplicate-name",
+                            name.span,
+                            format!("{} is declared by an earlier bundle", name.name),
+                        )
+                        .with_note(first, "first defined here");
+                        self.diags.push(d);
                         continue;
                     }
                     let id = u32::try_from(self.m.funcs.len()).unwrap_or(u32::MAX);
@@ -303,6 +358,13 @@ impl Verifier {
         }
         // 3. Globals and function signatures (list constants may name them).
         let mut decl_sig: HashMap<Name, (SigId, Span)> = HashMap::default();
+        for f in &self.m.funcs[..funcs_before] {
+            if f.sig != SigId::MAX
+                && let Some((_, span)) = self.names.get(&f.name)
+            {
+                decl_sig.insert(f.name.clone(), (f.sig, *span));
+            }
+        }
         for d in &b.defs {
             match d {
                 TopLevel::Global { name, ty, .. } => {
@@ -360,17 +422,7 @@ impl Verifier {
             }
         }
         // 4. Constants, then exposes (their cookies are constants).
-        self.const_state = vec![0; self.const_defs.len()];
-        self.m.consts = self
-            .const_defs
-            .iter()
-            .map(|(n, _, _, _)| Const {
-                name: n.name.clone(),
-                ty: 0,
-                value: ConstValue::Null,
-            })
-            .collect();
-        for i in 0..self.const_defs.len() {
+        for i in consts_before..self.m.consts.len() {
             self.eval_const(u32::try_from(i).unwrap_or(u32::MAX));
         }
         for d in &b.defs {
@@ -402,6 +454,11 @@ impl Verifier {
                     continue;
                 }
                 defined.insert(f.name.name.clone(), f.name.span);
+                if let Some(Entity::Func(id)) = self.names.get(&f.name.name).map(|e| e.0)
+                    && (id as usize) < funcs_before
+                {
+                    self.redefine(id);
+                }
                 self.check_func(f);
             }
         }
@@ -518,7 +575,7 @@ impl Verifier {
         match self.const_state[c as usize] {
             2 => return Some(self.m.consts[c as usize].ty),
             1 => {
-                let (name, ..) = self.const_defs[c as usize].clone();
+                let (name, ..) = self.const_defs[c as usize].clone()?;
                 self.err(
                     "recursive-constant",
                     name.span,
@@ -531,7 +588,9 @@ impl Verifier {
             _ => {}
         }
         self.const_state[c as usize] = 1;
-        let (_, ty, ctor, span) = self.const_defs[c as usize].clone();
+        let Some((_, ty, ctor, span)) = self.const_defs[c as usize].clone() else {
+            return Some(self.m.consts[c as usize].ty);
+        };
         let r = self.const_value(&ty, &ctor, span);
         match r {
             Some((t, v)) => {
@@ -694,8 +753,24 @@ impl Verifier {
             ty,
             value,
         });
+        self.const_defs.push(None);
         self.const_state.push(2);
         c
+    }
+
+    /// A new version of function `f`, which an earlier bundle defined or declared:
+    /// the old body goes (frames running it keep their own copy), and so does a
+    /// reason the old version could not run, unless its signature is the reason.
+    fn redefine(&mut self, f: FuncId) {
+        let func = &mut self.m.funcs[f as usize];
+        func.body = None;
+        if func
+            .unsupported
+            .as_deref()
+            .is_some_and(|why| !why.starts_with("its signature"))
+        {
+            func.unsupported = None;
+        }
     }
 
     fn const_elems(&mut self, elems: &[Ident], fs: &[TypeId]) -> Option<Vec<ConstId>> {
