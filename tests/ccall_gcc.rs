@@ -361,6 +361,7 @@ fn ccall_agrees_with_gcc() {
     let options = fast_vm::Options {
         fuel_checks: true,
         trace_native: true,
+        client: false,
     };
     let traced =
         fast_vm::Program::compile_with(&loaded.module, options).expect("the fast VM compiles it");

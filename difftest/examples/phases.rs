@@ -58,6 +58,7 @@ fn main() {
             let opts = fast_vm::Options {
                 fuel_checks: *fuel,
                 trace_native: *trace,
+                client: false,
             };
             let before = fast_vm::codecache::stats().compiled;
             let s = Instant::now();

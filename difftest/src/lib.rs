@@ -421,6 +421,7 @@ pub fn run_fast(
         fast_vm::Options {
             fuel_checks: fuel,
             trace_native: trace,
+            client: false,
         },
         &[f],
     )?;

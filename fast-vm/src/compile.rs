@@ -25,8 +25,13 @@ struct Build<'m> {
     rt: lower::Runtime,
     /// `rt_current`, which expose wrappers call.
     current_id: ClFuncId,
-    /// The declaration of each Mu function (`None`: not compiled).
+    /// The declaration of each Mu function (`None`: not compiled): what calls and
+    /// funcrefs name. In client mode it is the function's stub, which calls the
+    /// function's slot in the table of contents.
     ids: Vec<Option<ClFuncId>>,
+    /// The declaration of each function's body (the same as `ids` but in client
+    /// mode).
+    body_ids: Vec<Option<ClFuncId>>,
     /// The declaration of each static `.expose`'s C entry point.
     expose_ids: Vec<Option<ClFuncId>>,
     global_offsets: Vec<u64>,
@@ -88,7 +93,9 @@ impl<'m> Build<'m> {
         jb.symbol("muni_rt_fmod", runtime::rt_fmod as *const u8);
         jb.symbol("muni_rt_fmodf", runtime::rt_fmodf as *const u8);
         jb.symbol("muni_rt_trace", rt_trace as *const u8);
-        jb.symbol("muni_rt_trap", rt_trap as *const u8);
+        jb.symbol("muni_rt_trap", client::rt_trap as *const u8);
+        jb.symbol("muni_rt_osr_resume", client::rt_osr_resume as *const u8);
+        jb.symbol("muni_rt_undefined", client::rt_undefined as *const u8);
         let mut jit = JITModule::new(jb);
         let mut import = |name: &str, sig: &Signature| {
             jit.declare_function(name, Linkage::Import, sig)
@@ -118,6 +125,8 @@ impl<'m> Build<'m> {
         let fmod = import("muni_rt_fmod", &sysv(&[f64t, f64t], f64t))?;
         let fmodf = import("muni_rt_fmodf", &sysv(&[f32t, f32t], f32t))?;
         let trap = import("muni_rt_trap", &sysv(&[I64, I64], I32))?;
+        let osr_resume = import("muni_rt_osr_resume", &sysv(&[I64], I32))?;
+        let undefined = import("muni_rt_undefined", &sysv(&[I64, I64], I32))?;
         let rt = lower::Runtime {
             alloc,
             pin,
@@ -128,6 +137,8 @@ impl<'m> Build<'m> {
             fmodf,
             trace,
             trap,
+            osr_resume,
+            undefined,
         };
         let types = &module.types;
         let mut global_offsets = Vec::new();
@@ -156,6 +167,7 @@ impl<'m> Build<'m> {
             rt,
             current_id,
             ids: Vec::new(),
+            body_ids: Vec::new(),
             expose_ids: Vec::new(),
             global_offsets,
             globals_size: end,
@@ -171,15 +183,25 @@ impl<'m> Build<'m> {
     fn declare_functions(&mut self) -> Result<(), FastError> {
         let (module, types) = (self.module, &self.module.types);
         for (i, f) in module.funcs.iter().enumerate() {
-            let id = match mu_signature(types, f.sig).filter(|_| self.reach.funcs[i]) {
+            let sig = mu_signature(types, f.sig).filter(|_| self.reach.funcs[i]);
+            let id = match &sig {
                 Some(s) => Some(
                     self.jit
-                        .declare_function(&format!("mu{i}"), Linkage::Local, &s)
+                        .declare_function(&format!("mu{i}"), Linkage::Local, s)
                         .map_err(|e| bug(&e))?,
                 ),
                 None => None,
             };
-            self.ids.push(id);
+            self.body_ids.push(id);
+            let stub = match &sig {
+                Some(s) if self.options.client => Some(
+                    self.jit
+                        .declare_function(&format!("stub{i}"), Linkage::Local, s)
+                        .map_err(|e| bug(&e))?,
+                ),
+                _ => id,
+            };
+            self.ids.push(stub);
         }
         for (k, e) in module.exposes.iter().enumerate() {
             let sig = module.funcs[e.func as usize].sig;
@@ -251,10 +273,18 @@ impl<'m> Build<'m> {
                     externs: &self.externs,
                     traps: &mut out.traps,
                     fuel: self.options.fuel_checks,
+                    client: self.options.client,
                     frontend: self.fe,
                 };
                 let b = FunctionBuilder::new(&mut self.cctx.func, &mut self.fctx);
-                lower_function(env, b, f)
+                if f.body.is_none() && f.unsupported.is_none() && self.options.client {
+                    // A function with no version: its hidden version traps to the
+                    // client (`client.undefined-function`).
+                    lower::undefined_function(env, b, i as u32);
+                    Ok(())
+                } else {
+                    lower_function(env, b, f)
+                }
             };
             if let Err(e) = result {
                 out.traps.truncate(before);
@@ -277,22 +307,8 @@ impl<'m> Build<'m> {
         self.fctx = FunctionBuilderContext::new();
         self.jit.clear_context(&mut self.cctx);
         self.cctx.func.signature = sig.clone();
-        let mut b = FunctionBuilder::new(&mut self.cctx.func, &mut self.fctx);
-        let blk = b.create_block();
-        b.append_block_params_for_function_params(blk);
-        b.switch_to_block(blk);
-        let ctx = b.block_params(blk)[0];
-        let c = b.ins().iconst(I64, StopCode::Unsupported as i64);
-        b.ins()
-            .store(MemFlagsData::trusted(), c, ctx, runtime::offsets::STOP);
-        let d = b.ins().iconst(I64, i as i64);
-        b.ins()
-            .store(MemFlagsData::trusted(), d, ctx, runtime::offsets::DETAIL);
-        let s = b.ins().iconst(I32, i64::from(runtime::STOP));
-        let z = b.ins().iconst(I64, 0);
-        b.ins().return_(&[s, z]);
-        b.seal_all_blocks();
-        b.finalize(self.fe);
+        let b = FunctionBuilder::new(&mut self.cctx.func, &mut self.fctx);
+        unsupported_body(b, i, self.fe);
     }
 
     /// Phase 4: each body, with its small callees inlined, to machine code.
@@ -307,20 +323,31 @@ impl<'m> Build<'m> {
             .filter_map(|(i, id)| id.map(|id| (id.as_u32(), i)))
             .collect();
         for (i, f) in self.module.funcs.iter().enumerate() {
-            let (Some(id), Some(body)) = (self.ids[i], &bodies[i]) else {
+            let (Some(id), Some(body)) = (self.body_ids[i], &bodies[i]) else {
                 continue;
             };
             self.cctx.func = body.clone();
-            self.cctx
-                .inline(inline::Inliner {
-                    bodies,
-                    by_id: &by_id,
-                    grown: 0,
-                })
-                .map_err(|e| FastError::Bug(format!("{}: inlining: {e:?}", f.name)))?;
+            // A client may redefine any callee: nothing is inlined for it.
+            if !self.options.client {
+                self.cctx
+                    .inline(inline::Inliner {
+                        bodies,
+                        by_id: &by_id,
+                        grown: 0,
+                    })
+                    .map_err(|e| FastError::Bug(format!("{}: inlining: {e:?}", f.name)))?;
+            }
             codecache::define(&mut self.jit, id, &mut self.cctx)
                 .map_err(|e| FastError::Bug(format!("{}: {e}", f.name)))?;
             self.jit.clear_context(&mut self.cctx);
+            if let Some(stub) = self.ids[i].filter(|s| *s != id) {
+                self.cctx.func.signature = body.signature.clone();
+                let b = FunctionBuilder::new(&mut self.cctx.func, &mut self.fctx);
+                lower::toc_stub(b, i as u32, self.fe);
+                codecache::define(&mut self.jit, stub, &mut self.cctx)
+                    .map_err(|e| FastError::Bug(format!("{} (stub): {e}", f.name)))?;
+                self.jit.clear_context(&mut self.cctx);
+            }
         }
         Ok(())
     }
@@ -373,7 +400,7 @@ impl<'m> Build<'m> {
         &mut self,
         roots: Option<&[u32]>,
     ) -> Result<Vec<Option<ClFuncId>>, FastError> {
-        let (module, types) = (self.module, &self.module.types);
+        let module = self.module;
         let mut entry_ids = Vec::new();
         for (i, f) in module.funcs.iter().enumerate() {
             let is_root = roots.is_none_or(|r| r.contains(&(i as u32)));
@@ -389,56 +416,15 @@ impl<'m> Build<'m> {
                     &sysv(&[I64, I64], I32),
                 )
                 .map_err(|e| bug(&e))?;
-            self.cctx.func.signature = sysv(&[I64, I64], I32);
-            let callee = self.jit.declare_func_in_func(id, &mut self.cctx.func);
-            let mut b = FunctionBuilder::new(&mut self.cctx.func, &mut self.fctx);
-            let blk = b.create_block();
-            b.append_block_params_for_function_params(blk);
-            b.switch_to_block(blk);
-            let (ctx, args) = (b.block_params(blk)[0], b.block_params(blk)[1]);
-            let depth = b
-                .ins()
-                .load(I64, MemFlagsData::trusted(), ctx, runtime::offsets::DEPTH);
-            let mut argv = vec![ctx, depth];
-            let param_leaves: Vec<_> = types
-                .sig(f.sig)
-                .params
-                .iter()
-                .map(|p| leaves(types, *p).unwrap_or_default())
-                .flat_map(|l| l.into_iter().map(|(_, t)| t))
-                .collect();
-            for (k, t) in param_leaves.into_iter().enumerate() {
-                let w = b
-                    .ins()
-                    .load(I64, MemFlagsData::trusted(), args, 8 * k as i32);
-                let v = match t {
-                    I64 => w,
-                    cranelift_codegen::ir::types::F64 => b.ins().bitcast(t, MemFlagsData::new(), w),
-                    cranelift_codegen::ir::types::F32 => {
-                        let n = b.ins().ireduce(I32, w);
-                        b.ins().bitcast(t, MemFlagsData::new(), n)
-                    }
-                    _ => b.ins().ireduce(t, w),
-                };
-                argv.push(v);
-            }
-            let call = b.ins().call(callee, &argv);
-            let st = b.inst_results(call)[0];
-            // A normal return's first result word came in a register (a stop's
-            // trap values are in the context already).
-            let word0 = b.inst_results(call)[1];
-            let t = MemFlagsData::trusted();
-            let old = b.ins().load(I64, t, ctx, runtime::offsets::RET);
-            let normal = b.ins().icmp_imm_s(
-                cranelift_codegen::ir::condcodes::IntCC::Equal,
-                st,
-                i64::from(NORMAL),
-            );
-            let w = b.ins().select(normal, word0, old);
-            b.ins().store(t, w, ctx, runtime::offsets::RET);
-            b.ins().return_(&[st]);
-            b.seal_all_blocks();
-            b.finalize(self.fe);
+            entry_body(
+                &mut self.jit,
+                &mut self.cctx,
+                &mut self.fctx,
+                module,
+                i,
+                id,
+                self.fe,
+            )?;
             codecache::define(&mut self.jit, eid, &mut self.cctx)
                 .map_err(|e| FastError::Bug(format!("entry {}: {e}", f.name)))?;
             self.jit.clear_context(&mut self.cctx);
@@ -467,21 +453,37 @@ impl<'m> Build<'m> {
                 })
             })
             .collect();
-        let code = self
-            .ids
-            .iter()
-            .map(|id| id.map_or(0, |id| jit.get_finalized_function(id) as u64))
-            .collect();
+        let addr = |ids: &[Option<ClFuncId>]| -> Vec<u64> {
+            ids.iter()
+                .map(|id| id.map_or(0, |id| jit.get_finalized_function(id) as u64))
+                .collect()
+        };
+        let code = addr(&self.ids);
+        let toc = if self.options.client {
+            addr(&self.body_ids)
+        } else {
+            Vec::new()
+        };
         let static_exposes = self
             .expose_ids
             .iter()
             .zip(&self.module.exposes)
             .filter_map(|(id, e)| id.map(|id| (jit.get_finalized_function(id) as u64, e.func)))
             .collect();
+        let base = Versions {
+            module: self.module,
+            code,
+            not_compiled: lowered.not_compiled,
+            traps: lowered.traps,
+            global_offsets: self.global_offsets,
+            globals_size: self.globals_size,
+            toc,
+            grown: false,
+            modules: vec![self.module],
+        };
         Ok(Program {
             static_exposes,
             trace_native: self.options.trace_native,
-            module: self.module,
             jit: std::cell::RefCell::new(Dynamic {
                 jit: std::mem::ManuallyDrop::new(jit),
                 ids: self.ids,
@@ -490,15 +492,309 @@ impl<'m> Build<'m> {
                 frontend: self.fe,
                 wrappers: std::collections::HashMap::new(),
                 count: 0,
+                rt: self.rt,
+                options: self.options,
+                expose_ids: self.expose_ids,
+                entries: Vec::new(),
             }),
             entries,
-            code,
-            not_compiled: lowered.not_compiled,
-            traps: lowered.traps,
-            global_offsets: self.global_offsets,
-            globals_size: self.globals_size,
+            now: std::cell::RefCell::new(base.clone()),
+            base,
             fuel_checks: self.options.fuel_checks,
+            client_mode: self.options.client,
+            bundles: std::cell::Cell::new(None),
             client: std::cell::RefCell::new(None),
+            client_error: std::cell::RefCell::new(None),
+            osr: std::cell::RefCell::new(None),
         })
     }
+}
+
+impl<'m> Program<'m> {
+    /// After the client loaded a bundle (client mode): `module` is the program
+    /// now. Each function it gives a new version, and each function it adds, is
+    /// compiled into the JIT, and the table of contents points at the new code,
+    /// so that calls that start from now on run it; frames running older
+    /// versions go on in their code, which stays. New global cells go after the
+    /// old ones in the globals' memory.
+    pub(crate) fn grow(&self, module: &'m Module, ctx: &mut Ctx) -> Result<(), FastError> {
+        let mut d = self
+            .jit
+            .try_borrow_mut()
+            .map_err(|_| bug(&"the JIT is busy"))?;
+        let d = &mut *d;
+        let mut now = self.now.borrow_mut();
+        let old = now.module;
+        let types = &module.types;
+        // Global cells.
+        let mut end = now.globals_size;
+        for g in module.globals.iter().skip(now.global_offsets.len()) {
+            let l = layout::layout(types, g.ty);
+            let off = end.div_ceil(l.align.max(1)) * l.align.max(1);
+            now.global_offsets.push(off);
+            end = off + l.size;
+        }
+        if end > self.base.globals_size + GLOBALS_RESERVE {
+            return Err(FastError::Unsupported(format!(
+                "more than {GLOBALS_RESERVE} bytes of global cells loaded in one run"
+            )));
+        }
+        now.globals_size = end;
+        // SAFETY: the heap of the run, which lives as long as it, and is a heap of
+        // this program's types (`'static` only in the context's spelling).
+        let heap = unsafe { &mut *ctx.heap.cast::<Heap<'m>>() };
+        let old_globals = heap.globals.1.len();
+        for (g, off) in module
+            .globals
+            .iter()
+            .zip(&now.global_offsets)
+            .skip(old_globals)
+        {
+            heap.globals.1.push((*off, g.ty));
+        }
+        // The functions to compile: new ones, and new versions of old ones.
+        let changed: Vec<usize> = (0..module.funcs.len())
+            .filter(|i| {
+                let new = module.funcs[*i].body.as_ref().map(|b| &b.version);
+                let was = old
+                    .funcs
+                    .get(*i)
+                    .map(|f| f.body.as_ref().map(|b| &b.version));
+                was != Some(new)
+            })
+            .collect();
+        let mut bodies = Vec::new();
+        for i in old.funcs.len()..module.funcs.len() {
+            let f = &module.funcs[i];
+            let (body, stub) = match mu_signature(types, f.sig) {
+                Some(s) => (
+                    Some(
+                        d.jit
+                            .declare_function(&format!("mu{i}.{}", d.count), Linkage::Local, &s)
+                            .map_err(|e| bug(&e))?,
+                    ),
+                    Some(
+                        d.jit
+                            .declare_function(&format!("stub{i}.{}", d.count), Linkage::Local, &s)
+                            .map_err(|e| bug(&e))?,
+                    ),
+                ),
+                None => (None, None),
+            };
+            d.ids.push(stub);
+            bodies.push((i, body));
+            now.not_compiled.push(None);
+        }
+        d.count += 1;
+        let externs: Vec<Option<u64>> = module
+            .consts
+            .iter()
+            .map(|c| match &c.value {
+                ConstValue::Extern(s) => spec_model::machine::symbol(s),
+                _ => None,
+            })
+            .collect();
+        d.expose_ids.resize(module.exposes.len(), None);
+        let mut fctx = FunctionBuilderContext::new();
+        let mut cctx = d.jit.make_context();
+        let mut defined = Vec::new();
+        for &i in &changed {
+            let f = &module.funcs[i];
+            let Some(sig) = mu_signature(types, f.sig) else {
+                now.not_compiled[i] =
+                    Some(format!("{} has aggregate parameters or results", f.name));
+                continue;
+            };
+            let id = match bodies.iter().find(|(k, _)| *k == i) {
+                Some((_, Some(id))) => *id,
+                _ => d
+                    .jit
+                    .declare_function(&format!("mu{i}.{}", d.count), Linkage::Local, &sig)
+                    .map_err(|e| bug(&e))?,
+            };
+            d.count += 1;
+            cctx.func.signature = sig.clone();
+            cctx.func.name = UserFuncName::user(0, i as u32);
+            let before = now.traps.len();
+            let now = &mut *now;
+            let env = Env {
+                module,
+                jit: &d.jit,
+                funcs: &d.ids,
+                rt: d.rt,
+                exposes: &d.expose_ids,
+                global_offsets: &now.global_offsets,
+                externs: &externs,
+                traps: &mut now.traps,
+                fuel: d.options.fuel_checks,
+                client: true,
+                frontend: d.frontend,
+            };
+            let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
+            let result = if f.body.is_none() && f.unsupported.is_none() {
+                lower::undefined_function(env, b, i as u32);
+                Ok(())
+            } else {
+                lower_function(env, b, f)
+            };
+            if let Err(e) = result {
+                now.traps.truncate(before);
+                now.not_compiled[i] = Some(e.0);
+                fctx = FunctionBuilderContext::new();
+                d.jit.clear_context(&mut cctx);
+                cctx.func.signature = sig.clone();
+                let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
+                unsupported_body(b, i, d.frontend);
+            } else {
+                now.not_compiled[i] = None;
+            }
+            codecache::define(&mut d.jit, id, &mut cctx)
+                .map_err(|e| FastError::Bug(format!("{}: {e}", f.name)))?;
+            d.jit.clear_context(&mut cctx);
+            defined.push((i, id));
+        }
+        // The stubs and entry points of the new functions.
+        let mut entries = Vec::new();
+        for (i, body) in &bodies {
+            let (Some(_), Some(stub)) = (body, d.ids[*i]) else {
+                entries.push((*i, None));
+                continue;
+            };
+            let sig = mu_signature(types, module.funcs[*i].sig).ok_or_else(|| bug(&"sig"))?;
+            cctx.func.signature = sig;
+            let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
+            lower::toc_stub(b, *i as u32, d.frontend);
+            codecache::define(&mut d.jit, stub, &mut cctx).map_err(|e| bug(&e))?;
+            d.jit.clear_context(&mut cctx);
+            let eid = d
+                .jit
+                .declare_function(
+                    &format!("entry{i}.{}", d.count),
+                    Linkage::Local,
+                    &sysv(&[I64, I64], I32),
+                )
+                .map_err(|e| bug(&e))?;
+            d.count += 1;
+            entry_body(
+                &mut d.jit, &mut cctx, &mut fctx, module, *i, stub, d.frontend,
+            )?;
+            codecache::define(&mut d.jit, eid, &mut cctx).map_err(|e| bug(&e))?;
+            d.jit.clear_context(&mut cctx);
+            entries.push((*i, Some(eid)));
+        }
+        d.jit.finalize_definitions().map_err(|e| bug(&e))?;
+        // The new code in the table of contents, and the program as it is now.
+        now.toc.resize(module.funcs.len(), 0);
+        for (i, id) in defined {
+            now.toc[i] = d.jit.get_finalized_function(id) as u64;
+        }
+        for (i, _) in &bodies {
+            let code = d.ids[*i].map_or(0, |s| d.jit.get_finalized_function(s) as u64);
+            now.code.push(code);
+        }
+        for (i, e) in entries {
+            let slot = i - self.entries.len();
+            if d.entries.len() <= slot {
+                d.entries.resize(slot + 1, None);
+            }
+            d.entries[slot] = e.map(|id| {
+                let p = d.jit.get_finalized_function(id);
+                // SAFETY: `p` is an entry point defined above with the SystemV
+                // signature (ctx, args) -> status, which `Entry` spells.
+                unsafe { std::mem::transmute::<*const u8, Entry>(p) }
+            });
+        }
+        ctx.toc = now.toc.as_ptr() as u64;
+        now.module = module;
+        now.modules.push(module);
+        now.grown = true;
+        heap.set_types(&module.types);
+        Ok(())
+    }
+}
+
+/// The body of a function the fast VM cannot compile: it stops the run with
+/// `StopCode::Unsupported` and the function's index.
+fn unsupported_body(mut b: FunctionBuilder<'_>, i: usize, fe: TargetFrontendConfig) {
+    let blk = b.create_block();
+    b.append_block_params_for_function_params(blk);
+    b.switch_to_block(blk);
+    let ctx = b.block_params(blk)[0];
+    let c = b.ins().iconst(I64, StopCode::Unsupported as i64);
+    b.ins()
+        .store(MemFlagsData::trusted(), c, ctx, runtime::offsets::STOP);
+    let d = b.ins().iconst(I64, i as i64);
+    b.ins()
+        .store(MemFlagsData::trusted(), d, ctx, runtime::offsets::DETAIL);
+    let s = b.ins().iconst(I32, i64::from(runtime::STOP));
+    let z = b.ins().iconst(I64, 0);
+    b.ins().return_(&[s, z]);
+    b.seal_all_blocks();
+    b.finalize(fe);
+}
+
+/// The body of the SystemV entry point of function `i`, `(ctx, args) -> status`,
+/// which calls `callee` (the function, or its stub) with the argument words.
+fn entry_body(
+    jit: &mut JITModule,
+    cctx: &mut cranelift_codegen::Context,
+    fctx: &mut FunctionBuilderContext,
+    module: &Module,
+    i: usize,
+    callee: ClFuncId,
+    fe: TargetFrontendConfig,
+) -> Result<(), FastError> {
+    let types = &module.types;
+    let f = &module.funcs[i];
+    cctx.func.signature = sysv(&[I64, I64], I32);
+    let callee = jit.declare_func_in_func(callee, &mut cctx.func);
+    let mut b = FunctionBuilder::new(&mut cctx.func, fctx);
+    let blk = b.create_block();
+    b.append_block_params_for_function_params(blk);
+    b.switch_to_block(blk);
+    let (ctx, args) = (b.block_params(blk)[0], b.block_params(blk)[1]);
+    let depth = b
+        .ins()
+        .load(I64, MemFlagsData::trusted(), ctx, runtime::offsets::DEPTH);
+    let mut argv = vec![ctx, depth];
+    let param_leaves: Vec<_> = types
+        .sig(f.sig)
+        .params
+        .iter()
+        .map(|p| leaves(types, *p).unwrap_or_default())
+        .flat_map(|l| l.into_iter().map(|(_, t)| t))
+        .collect();
+    for (k, t) in param_leaves.into_iter().enumerate() {
+        let w = b
+            .ins()
+            .load(I64, MemFlagsData::trusted(), args, 8 * k as i32);
+        let v = match t {
+            I64 => w,
+            cranelift_codegen::ir::types::F64 => b.ins().bitcast(t, MemFlagsData::new(), w),
+            cranelift_codegen::ir::types::F32 => {
+                let n = b.ins().ireduce(I32, w);
+                b.ins().bitcast(t, MemFlagsData::new(), n)
+            }
+            _ => b.ins().ireduce(t, w),
+        };
+        argv.push(v);
+    }
+    let call = b.ins().call(callee, &argv);
+    let st = b.inst_results(call)[0];
+    // A normal return's first result word came in a register (a stop's
+    // trap values are in the context already).
+    let word0 = b.inst_results(call)[1];
+    let t = MemFlagsData::trusted();
+    let old = b.ins().load(I64, t, ctx, runtime::offsets::RET);
+    let normal = b.ins().icmp_imm_s(
+        cranelift_codegen::ir::condcodes::IntCC::Equal,
+        st,
+        i64::from(NORMAL),
+    );
+    let w = b.ins().select(normal, word0, old);
+    b.ins().store(t, w, ctx, runtime::offsets::RET);
+    b.ins().return_(&[st]);
+    b.seal_all_blocks();
+    b.finalize(fe);
+    Ok(())
 }

@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 mod ccall;
+mod client;
 pub mod codecache;
 mod compile;
 pub mod crash;
@@ -37,7 +38,7 @@ use lower::{Env, TrapInfo, leaves, lower_function, mu_signature};
 pub use runtime::GcStats;
 use runtime::{Ctx, EXCEPTION, Heap, NORMAL, RET_SLOTS, StopCode};
 use spec_model::Budgets;
-use spec_model::client::{ClientValue, TrapAnswer, TrapEvent, TrapHandler};
+use spec_model::client::TrapHandler;
 use spec_model::ir::{ConstValue, Module, SigId, Type, TypeId};
 use spec_model::layout;
 use spec_model::machine::Value;
@@ -77,6 +78,13 @@ struct Dynamic {
     /// C entry points made by `@uvm.native.expose`, by (function, cookie).
     wrappers: std::collections::HashMap<(u32, u64), u64>,
     count: usize,
+    /// What compiling a bundle the client loads needs (client mode).
+    rt: lower::Runtime,
+    options: Options,
+    expose_ids: Vec<Option<ClFuncId>>,
+    /// The entry points of functions bundles loaded in this run added (by
+    /// function, past the compiled ones).
+    entries: Vec<Option<Entry>>,
 }
 
 impl Drop for Dynamic {
@@ -130,21 +138,29 @@ impl Dynamic {
 
 /// A compiled module.
 pub struct Program<'m> {
-    module: &'m Module,
-    /// The JIT, which `@uvm.native.expose` extends while a run goes on.
+    /// The JIT, which `@uvm.native.expose` and the client's `load_bundle` extend
+    /// while a run goes on.
     jit: std::cell::RefCell<Dynamic>,
     entries: Vec<Option<Entry>>,
-    code: Vec<u64>,
-    not_compiled: Vec<Option<String>>,
-    traps: Vec<TrapInfo>,
-    global_offsets: Vec<u64>,
-    globals_size: u64,
+    /// What the compiled program is.
+    base: Versions<'m>,
+    /// What it is now: a run in which the client loads bundles changes it; the
+    /// next run starts from `base` again.
+    now: std::cell::RefCell<Versions<'m>>,
     fuel_checks: bool,
+    /// Compiled for a client (`Options::client`).
+    client_mode: bool,
+    /// Where the client's `load_bundle` loads (client mode).
+    bundles: std::cell::Cell<Option<&'m spec_model::Bundles>>,
     trace_native: bool,
     /// The C entry points of the static `.expose`s and their functions.
     static_exposes: Vec<(u64, u32)>,
     /// The client's trap handler; without one, the first TRAP stops the run.
     client: std::cell::RefCell<Option<Box<dyn TrapHandler>>>,
+    /// Why the client's answer could not be done (`StopCode::ClientError`).
+    client_error: std::cell::RefCell<Option<String>>,
+    /// How the frame the client popped to goes on.
+    osr: std::cell::RefCell<Option<client::OsrPlan>>,
 }
 
 /// How [`Program::compile_with`] compiles.
@@ -154,6 +170,37 @@ pub struct Options {
     pub fuel_checks: bool,
     /// Compiled code records the native trace (off: it pays nothing for it).
     pub trace_native: bool,
+    /// Compiled for a client that looks at frames and loads bundles while a run
+    /// goes on (spec/11): every Mu frame keeps a record the client's cursors
+    /// walk, every call of a Mu function goes through the function's slot in a
+    /// table of contents (which a later version retargets), and nothing is
+    /// inlined or answered at the call site, since any callee may change.
+    pub client: bool,
+}
+
+/// The functions and traps of a program as the bundles loaded so far make it.
+#[derive(Clone, Debug)]
+struct Versions<'m> {
+    /// The module of the bundles loaded so far.
+    module: &'m Module,
+    /// The value of each function's funcref: its code, or in client mode its
+    /// stub, which calls the slot of the table of contents.
+    code: Vec<u64>,
+    /// Why functions are not compiled.
+    not_compiled: Vec<Option<String>>,
+    /// The client traps, by index.
+    traps: Vec<TrapInfo>,
+    /// Each global cell's offset in the globals' memory, and its size.
+    global_offsets: Vec<u64>,
+    globals_size: u64,
+    /// The code of each function's current version (client mode): what each
+    /// run's table of contents starts as.
+    toc: Vec<u64>,
+    /// A bundle was loaded since the compilation.
+    grown: bool,
+    /// Every module of the run so far (the compiled one first): where the versions
+    /// frames run are.
+    modules: Vec<&'m Module>,
 }
 
 /// What `rt_trace` records.
@@ -188,7 +235,7 @@ unsafe extern "C" fn rt_trace(ctx: *mut Ctx, kind: u64, id: u64, fp: u64, words:
         return;
     }
     heap.flush(ctx.bump);
-    let module = program.module;
+    let module = program.module();
     let types = &module.types;
     let view = View {
         program,
@@ -296,122 +343,19 @@ unsafe extern "C" fn rt_expose(ctx: *mut Ctx, funcref: u64, cookie: u64) -> u64 
     let ctx = unsafe { &mut *ctx };
     // SAFETY: as above.
     let program = unsafe { &*ctx.program.cast::<Program<'_>>() };
-    let Some(func) = program
-        .code
-        .iter()
-        .position(|c| *c == funcref && funcref != 0)
-    else {
+    let Some(func) = program.func_of_code(funcref) else {
         return 0;
     };
     let Ok(mut dynamic) = program.jit.try_borrow_mut() else {
         return 0;
     };
-    let Some(addr) = dynamic.wrapper(program.module, func as u32, cookie) else {
+    let Some(addr) = dynamic.wrapper(program.module(), func as u32, cookie) else {
         return 0;
     };
     // SAFETY: the heap pointer is live for the run.
     let heap = unsafe { &mut *ctx.heap };
     *heap.exposed.entry(addr).or_insert(0) += 1;
     addr
-}
-
-/// `rt_trap(ctx, index) -> status` (`trap.client`): hands TRAP number `index`
-/// (its KEEPALIVE values in the context's return words) to the client's handler
-/// and returns what the thread does: NORMAL with the TRAP's results in the return
-/// words, EXCEPTION with the exception in the context, or STOP (the handler ended
-/// the thread or stopped the run, or there is no handler).
-///
-/// # Safety
-/// `ctx` must point to the run's live [`Ctx`], whose `program` is the program
-/// running.
-unsafe extern "C" fn rt_trap(ctx: *mut Ctx, index: u64) -> i32 {
-    // SAFETY: JIT code passes its context; `program` was set by the run, which
-    // borrows the program for the whole run, and the heap lives as long.
-    let ctx = unsafe { &mut *ctx };
-    // SAFETY: as above.
-    let program = unsafe { &*ctx.program.cast::<Program<'_>>() };
-    // SAFETY: as above.
-    let heap = unsafe { &mut *ctx.heap };
-    let stop = |ctx: &mut Ctx, code: StopCode| {
-        ctx.stop = code as u64;
-        ctx.detail = index;
-        runtime::STOP
-    };
-    let Some(t) = program.traps.get(index as usize) else {
-        return stop(ctx, StopCode::ClientTrap);
-    };
-    let Ok(mut client) = program.client.try_borrow_mut() else {
-        return stop(ctx, StopCode::ClientTrap);
-    };
-    let Some(handler) = client.as_mut() else {
-        return stop(ctx, StopCode::ClientTrap);
-    };
-    // The KEEPALIVE values, as an outcome shows them, and the words of each.
-    heap.flush(ctx.bump);
-    let view = View {
-        program,
-        heap,
-        globals: ctx.globals as u64,
-    };
-    let words = ctx.ret;
-    let mut at = 0usize;
-    let mut kept_words: Vec<Vec<u64>> = Vec::new();
-    let mut keepalive = Vec::new();
-    for k in &t.values {
-        match k {
-            lower::Kept::Words(ty) => {
-                let n = leaves(&program.module.types, *ty).map_or(1, |l| l.len());
-                let w = words[at..(at + n).min(RET_SLOTS)].to_vec();
-                at += n;
-                keepalive.push(view.out(*ty, &mut w.iter().copied()));
-                kept_words.push(w);
-            }
-            lower::Kept::Known(v) => {
-                keepalive.push(v.clone());
-                kept_words.push(Vec::new());
-            }
-        }
-    }
-    let answer = handler.on_trap(&TrapEvent {
-        name: format!("@{}", t.name),
-        keepalive,
-    });
-    let types = &program.module.types;
-    match answer {
-        TrapAnswer::Stop => stop(ctx, StopCode::ClientTrap),
-        TrapAnswer::ExitThread => stop(ctx, StopCode::ThreadExit),
-        TrapAnswer::Resume(vs) => {
-            let mut out = Vec::new();
-            for (v, ty) in vs.iter().zip(&t.results) {
-                match (v, types.get(*ty)) {
-                    (ClientValue::Kept(i), _) => {
-                        out.extend(kept_words.get(*i).cloned().unwrap_or_default())
-                    }
-                    (ClientValue::Int(b), Type::Int(n)) => {
-                        out.push(if *n >= 64 { *b } else { b & ((1 << n) - 1) })
-                    }
-                    (ClientValue::Int(b), _) | (ClientValue::Double(b), _) => out.push(*b),
-                    (ClientValue::Float(b), _) => out.push(u64::from(*b)),
-                    (ClientValue::Null, _) => out.push(0),
-                }
-            }
-            if vs.len() != t.results.len() || out.len() > RET_SLOTS {
-                return stop(ctx, StopCode::ClientTrap);
-            }
-            ctx.ret[..out.len()].copy_from_slice(&out);
-            NORMAL
-        }
-        TrapAnswer::Throw(v) => {
-            ctx.exc = match v {
-                ClientValue::Kept(i) => kept_words
-                    .get(i)
-                    .and_then(|w| w.first().copied())
-                    .unwrap_or(0),
-                _ => 0,
-            };
-            EXCEPTION
-        }
-    }
 }
 
 /// `rt_unexpose(ctx, ufuncptr) -> 0 | 1` (`native.unexpose`): 1 if no exposure of
@@ -448,6 +392,7 @@ impl<'m> Program<'m> {
             Options {
                 fuel_checks,
                 trace_native: false,
+                client: false,
             },
         )
     }
@@ -485,7 +430,8 @@ impl<'m> Program<'m> {
         if let Some(native) = crash::native_location(pc) {
             return native;
         }
-        let nearest = self
+        let now = self.now.borrow();
+        let nearest = now
             .code
             .iter()
             .enumerate()
@@ -493,7 +439,7 @@ impl<'m> Program<'m> {
             .max_by_key(|(_, start)| **start);
         match nearest {
             Some((f, start)) if pc - start < 1 << 20 => {
-                format!("{}+{:#x}", self.module.funcs[f].name, pc - start)
+                format!("{}+{:#x}", now.module.funcs[f].name, pc - start)
             }
             _ => format!("{pc:#x}"),
         }
@@ -519,14 +465,65 @@ impl<'m> Program<'m> {
     /// function, a symbol the dynamic linker knows, or the address.
     fn callee_name(&self, fp: u64) -> String {
         if let Some(f) = self.exposed_func(fp) {
-            return format!("{} (exposed)", self.module.funcs[f as usize].name);
+            return format!("{} (exposed)", self.module().funcs[f as usize].name);
         }
         spec_model::machine::symbol_name(fp).unwrap_or_else(|| format!("{fp:#x}"))
     }
 
     /// Why function `f` stops as unsupported, if it does.
-    pub fn not_compiled(&self, f: u32) -> Option<&str> {
-        self.not_compiled.get(f as usize).and_then(|x| x.as_deref())
+    pub fn not_compiled(&self, f: u32) -> Option<String> {
+        self.now
+            .borrow()
+            .not_compiled
+            .get(f as usize)
+            .cloned()
+            .flatten()
+    }
+
+    /// The module of the bundles loaded so far.
+    fn module(&self) -> &'m Module {
+        self.now.borrow().module
+    }
+
+    /// Trap `i`.
+    fn trap_info(&self, i: usize) -> Option<TrapInfo> {
+        self.now.borrow().traps.get(i).cloned()
+    }
+
+    /// The entry point of function `g` (of a bundle loaded in this run, too).
+    fn entry_of(&self, g: u32) -> Option<Entry> {
+        let g = g as usize;
+        if let Some(e) = self.entries.get(g) {
+            return *e;
+        }
+        let d = self.jit.try_borrow().ok()?;
+        d.entries.get(g - self.entries.len()).copied().flatten()
+    }
+
+    /// The body of version `ver` of function `f`, in the modules of this run.
+    fn version_body(&self, f: u32, ver: &str) -> Option<&'m spec_model::ir::Body> {
+        let ver = ver.trim_start_matches('@');
+        let modules = self.now.borrow().modules.clone();
+        modules.into_iter().rev().find_map(|m| {
+            m.funcs
+                .get(f as usize)
+                .and_then(|func| func.body.as_ref())
+                .filter(|b| b.version.as_str() == ver)
+        })
+    }
+
+    /// Where the client's `load_bundle` loads in the runs to come (a program
+    /// compiled with `Options::client`; without, loading is an error).
+    pub fn set_bundles(&self, bundles: Option<&'m spec_model::Bundles>) {
+        self.bundles.set(bundles);
+    }
+
+    /// The function whose funcref is `w`.
+    fn func_of_code(&self, w: u64) -> Option<usize> {
+        if w == 0 {
+            return None;
+        }
+        self.now.borrow().code.iter().position(|c| *c == w)
     }
 
     /// Runs function `f` with `args` under `budgets`, on fresh state.
@@ -575,7 +572,7 @@ impl<'m> Program<'m> {
         gc_stress: bool,
         max_objects: usize,
     ) -> Result<Observation, FastError> {
-        let all: Vec<(u32, bool)> = (0..self.module.globals.len() as u32)
+        let all: Vec<(u32, bool)> = (0..self.module().globals.len() as u32)
             .map(|g| (g, false))
             .collect();
         let mut objects = Vec::new();
@@ -644,13 +641,23 @@ impl<'m> Program<'m> {
         observe: &[(u32, bool)],
         after: impl FnOnce(&View<'_, '_>),
     ) -> Result<RunResult, FastError> {
-        let module = self.module;
+        // Each run starts from the compiled program: what a client loaded in the
+        // run before is gone (as a new VM would have it).
+        if self.now.borrow().grown {
+            *self.now.borrow_mut() = self.base.clone();
+            if let Ok(mut d) = self.jit.try_borrow_mut() {
+                d.entries.clear();
+            }
+        }
+        if let Some(b) = self.bundles.get() {
+            b.restart();
+        }
+        let module = self.base.module;
         let types = &module.types;
         let Some(entry) = self.entries.get(f as usize).copied().flatten() else {
             return Err(FastError::Unsupported(
                 self.not_compiled(f)
-                    .unwrap_or("no such function")
-                    .to_string(),
+                    .unwrap_or_else(|| "no such function".into()),
             ));
         };
         if budgets.stack == 0 {
@@ -678,16 +685,18 @@ impl<'m> Program<'m> {
         if trace {
             heap.trace = Some(Vec::new());
         }
+        // A client may load bundles with more global cells: they go after these.
+        let reserve = if self.client_mode { GLOBALS_RESERVE } else { 0 };
         let mut globals = vec![
             0u128;
-            usize::try_from(self.globals_size.div_ceil(16))
+            usize::try_from((self.base.globals_size + reserve).div_ceil(16))
                 .unwrap_or(0)
                 .max(1)
         ];
         let gtypes = module
             .globals
             .iter()
-            .zip(&self.global_offsets)
+            .zip(&self.base.global_offsets)
             .map(|(g, off)| (*off, g.ty))
             .collect();
         heap.globals = (globals.as_ptr() as u64, gtypes);
@@ -706,6 +715,9 @@ impl<'m> Program<'m> {
             heap: (&mut heap as *mut Heap<'_>).cast::<Heap<'static>>(),
             globals: globals.as_mut_ptr().cast(),
             roots: 0,
+            frames: 0,
+            toc: self.now.borrow().toc.as_ptr() as u64,
+            osr_target: 0,
             cookie: 0,
             cookie_depth: u64::MAX,
             program: (self as *const Program<'_>).cast(),
@@ -747,8 +759,30 @@ impl<'m> Program<'m> {
                 x if x == StopCode::UnexposeUnknown as u64 => {
                     Outcome::Trap(TrapCode::UnexposeUnknown)
                 }
+                x if x == StopCode::Undefined as u64 => {
+                    let m = self.module();
+                    let func = &m.funcs[ctx.detail as usize];
+                    let mut words = ctx.ret.iter().copied();
+                    let values = m
+                        .types
+                        .sig(func.sig)
+                        .params
+                        .iter()
+                        .map(|t| view.out(*t, &mut words))
+                        .collect();
+                    Outcome::ClientTrap {
+                        name: func.name.as_str().to_string(),
+                        values,
+                    }
+                }
+                x if x == StopCode::ClientError as u64 => {
+                    let why = self.client_error.borrow_mut().take().unwrap_or_default();
+                    return Err(FastError::Usage(why));
+                }
                 x if x == StopCode::ClientTrap as u64 => {
-                    let t = &self.traps[ctx.detail as usize];
+                    let Some(t) = self.trap_info(ctx.detail as usize) else {
+                        return Err(FastError::Bug("no such trap".into()));
+                    };
                     let mut words = ctx.ret.iter().copied();
                     let values = t
                         .values
@@ -766,8 +800,7 @@ impl<'m> Program<'m> {
                 x if x == StopCode::Unsupported as u64 => {
                     let why = self
                         .not_compiled(ctx.detail as u32)
-                        .unwrap_or("unsupported")
-                        .to_string();
+                        .unwrap_or_else(|| "unsupported".into());
                     return Err(FastError::Unsupported(why));
                 }
                 other => return Err(FastError::Bug(format!("unknown stop code {other}"))),
@@ -777,7 +810,7 @@ impl<'m> Program<'m> {
             .iter()
             .map(|&(g, deref)| {
                 let g = g as usize;
-                let addr = view.globals + self.global_offsets.get(g).copied().unwrap_or(0);
+                let addr = view.globals + self.base.global_offsets.get(g).copied().unwrap_or(0);
                 let ty = module.globals.get(g)?.ty;
                 let v = view.read(addr, ty);
                 if !deref {
@@ -804,6 +837,10 @@ impl<'m> Program<'m> {
         heap.find(addr).filter(|o| o.base == addr)
     }
 }
+
+/// Bytes of global cells that bundles a client loads during a run may add
+/// (client mode).
+pub const GLOBALS_RESERVE: u64 = 1 << 20;
 
 /// What one run shows ([`Program::run_observed`]).
 #[derive(Clone, Debug)]
@@ -925,6 +962,52 @@ fn value_words(v: &Value, out: &mut Vec<u64>) {
     }
 }
 
+/// The words of the leaves of a value of type `t` at `addr` (in the native
+/// layout); `None` if the type has no leaves the fast VM handles.
+///
+/// # Safety
+/// `addr` must be readable for the layout of `t`.
+unsafe fn load_words(types: &spec_model::ir::Types, addr: u64, t: TypeId) -> Option<Vec<u64>> {
+    let ls = leaves(types, t)?;
+    Some(
+        ls.iter()
+            .map(|(off, ct)| {
+                let p = addr + off;
+                // SAFETY: the caller vouches for the layout of `t` at `addr`, whose
+                // leaves lie at these offsets.
+                unsafe {
+                    match ct.bytes() {
+                        1 => u64::from((p as *const u8).read_unaligned()),
+                        2 => u64::from((p as *const u16).read_unaligned()),
+                        4 => u64::from((p as *const u32).read_unaligned()),
+                        _ => (p as *const u64).read_unaligned(),
+                    }
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Writes the words of the leaves of a value of type `t` at `addr`.
+///
+/// # Safety
+/// `addr` must be writable for the layout of `t`, and `words` hold its leaves.
+unsafe fn store_words(types: &spec_model::ir::Types, addr: u64, t: TypeId, words: &[u64]) {
+    let Some(ls) = leaves(types, t) else { return };
+    for ((off, ct), w) in ls.iter().zip(words) {
+        let p = addr + off;
+        // SAFETY: as the caller promises.
+        unsafe {
+            match ct.bytes() {
+                1 => (p as *mut u8).write_unaligned(*w as u8),
+                2 => (p as *mut u16).write_unaligned(*w as u16),
+                4 => (p as *mut u32).write_unaligned(*w as u32),
+                _ => (p as *mut u64).write_unaligned(*w),
+            }
+        }
+    }
+}
+
 /// Reads results back as the model prints them.
 struct View<'a, 'm> {
     program: &'a Program<'m>,
@@ -935,11 +1018,12 @@ struct View<'a, 'm> {
 impl View<'_, '_> {
     /// The objects the global cells reach ([`reachable`]).
     fn reachable(&self, max: usize) -> Vec<(u32, OutValue)> {
-        let m = self.program.module;
+        let m = self.program.module();
+        let offsets = self.program.now.borrow().global_offsets.clone();
         let roots: Vec<OutValue> = m
             .globals
             .iter()
-            .zip(&self.program.global_offsets)
+            .zip(&offsets)
             .map(|(g, off)| self.read(self.globals + off, g.ty))
             .collect();
         // Objects by identity, listed the first time one is needed.
@@ -958,32 +1042,17 @@ impl View<'_, '_> {
 
     /// Reads a value of type `t` from memory at `addr` (in the native layout).
     fn read(&self, addr: u64, t: TypeId) -> OutValue {
-        let types = &self.program.module.types;
-        let Some(ls) = leaves(types, t) else {
+        let types = &self.program.module().types;
+        // SAFETY: `addr` is a global cell or a live heap object of type `t`.
+        let Some(words) = (unsafe { load_words(types, addr, t) }) else {
             return OutValue::Agg(Vec::new());
         };
-        let words: Vec<u64> = ls
-            .iter()
-            .map(|(off, ct)| {
-                let p = addr + off;
-                // SAFETY: `addr` is a global cell or a live heap object of type `t`,
-                // whose leaves lie at these offsets in its native layout.
-                unsafe {
-                    match ct.bytes() {
-                        1 => u64::from((p as *const u8).read_unaligned()),
-                        2 => u64::from((p as *const u16).read_unaligned()),
-                        4 => u64::from((p as *const u32).read_unaligned()),
-                        _ => (p as *const u64).read_unaligned(),
-                    }
-                }
-            })
-            .collect();
         self.out(t, &mut words.into_iter())
     }
 
     /// The contents of a heap object, as the model's `Machine::object_out` gives them.
     fn object(&self, o: &runtime::ObjInfo) -> OutValue {
-        let types = &self.program.module.types;
+        let types = &self.program.module().types;
         match types.get(o.ty) {
             Type::Hybrid(fs, var) => {
                 let mut parts: Vec<OutValue> = layout::fields(types, fs)
@@ -1004,11 +1073,11 @@ impl View<'_, '_> {
     }
 
     fn base(&self, addr: u64) -> Option<(IRefBase, u64)> {
-        if addr >= self.globals && addr < self.globals + self.program.globals_size.max(1) {
+        let now = self.program.now.borrow();
+        if addr >= self.globals && addr < self.globals + now.globals_size.max(1) {
             let off = addr - self.globals;
-            let m = self.program.module;
-            let (g, start) = self
-                .program
+            let m = now.module;
+            let (g, start) = now
                 .global_offsets
                 .iter()
                 .enumerate()
@@ -1026,7 +1095,7 @@ impl View<'_, '_> {
 
     /// Decodes a value of type `t` from the words its leaves occupy.
     fn out(&self, t: TypeId, words: &mut impl Iterator<Item = u64>) -> OutValue {
-        let m = self.program.module;
+        let m = self.program.module();
         match m.types.get(t) {
             Type::Struct(fs) => {
                 return OutValue::Agg(fs.iter().map(|f| self.out(*f, words)).collect());
@@ -1037,7 +1106,13 @@ impl View<'_, '_> {
             _ => {}
         }
         let w = words.next().unwrap_or(0);
-        match m.types.get(t) {
+        self.leaf(m.types.get(t), w)
+    }
+
+    /// Decodes a leaf of type `ty` from its word.
+    fn leaf(&self, ty: &Type, w: u64) -> OutValue {
+        let m = self.program.module();
+        match ty {
             Type::Int(n) => OutValue::Int {
                 width: *n,
                 bits: w & if *n >= 64 { u64::MAX } else { (1 << n) - 1 },
@@ -1056,7 +1131,7 @@ impl View<'_, '_> {
                 None => OutValue::Dangling,
             },
             Type::FuncRef(_) => OutValue::FuncRef((w != 0).then(|| {
-                let i = self.program.code.iter().position(|c| *c == w);
+                let i = self.program.func_of_code(w);
                 i.map_or_else(
                     || format!("{w:#x}"),
                     |i| m.funcs[i].name.as_str().to_string(),

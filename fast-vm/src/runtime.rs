@@ -26,6 +26,9 @@ pub const NORMAL: i32 = 0;
 pub const EXCEPTION: i32 = 1;
 /// The run ended; `Ctx::stop` says why.
 pub const STOP: i32 = 2;
+/// The client popped this frame (on-stack replacement): it returns at once, up
+/// to the frame `Ctx::osr_target` records, which then goes on as the client said.
+pub const REPLACED: i32 = 3;
 
 /// Why a run stopped (`Ctx::stop`).
 #[allow(missing_docs)]
@@ -48,6 +51,12 @@ pub enum StopCode {
     ExceptionIntoNative = 10,
     /// `@uvm.native.unexpose` of a pointer no exposure of this run made.
     UnexposeUnknown = 11,
+    /// A function with no version trapped and the client stopped the run;
+    /// `Ctx::detail` is the function, its arguments are in `Ctx::ret`.
+    Undefined = 12,
+    /// The client answered what the thread cannot do (`Program`'s client error
+    /// says what).
+    ClientError = 13,
 }
 
 /// Room for results and client-trap values, in 64-bit slots.
@@ -77,6 +86,15 @@ pub struct Ctx {
     pub globals: *mut u8,
     /// The innermost shadow-stack frame (0: none).
     pub roots: u64,
+    /// The innermost frame record (client mode; 0: none): `[previous, function
+    /// ID, version ID, instruction ID, depth]`, which the client's cursors walk.
+    pub frames: u64,
+    /// The table of contents (client mode): the code of each function's current
+    /// version, by function.
+    pub toc: u64,
+    /// On-stack replacement: the frame record the thread rebinds to, once the
+    /// frames above it have returned `REPLACED` (0: none).
+    pub osr_target: u64,
     /// The cookie of the exposure native code last called through.
     pub cookie: u64,
     /// The depth of the frame that exposure called (`get_cookie` there gives `cookie`).
@@ -112,6 +130,12 @@ pub mod offsets {
     pub const GLOBALS: i32 = std::mem::offset_of!(Ctx, globals) as i32;
     /// `Ctx::roots`
     pub const ROOTS: i32 = std::mem::offset_of!(Ctx, roots) as i32;
+    /// `Ctx::frames`
+    pub const FRAMES: i32 = std::mem::offset_of!(Ctx, frames) as i32;
+    /// `Ctx::toc`
+    pub const TOC: i32 = std::mem::offset_of!(Ctx, toc) as i32;
+    /// `Ctx::osr_target`
+    pub const OSR_TARGET: i32 = std::mem::offset_of!(Ctx, osr_target) as i32;
     /// `Ctx::cookie`
     pub const COOKIE: i32 = std::mem::offset_of!(Ctx, cookie) as i32;
     /// `Ctx::cookie_depth`
@@ -251,6 +275,12 @@ pub struct Heap<'m> {
 }
 
 impl<'m> Heap<'m> {
+    /// The types of a module that grew by a bundle the client loaded (the ids
+    /// of the old ones stay).
+    pub fn set_types(&mut self, types: &'m Types) {
+        self.types = types;
+    }
+
     /// An empty heap for a module's types.
     pub fn new(types: &'m Types) -> Self {
         Heap {
@@ -633,6 +663,23 @@ fn give_back(mut m: Vec<u128>, used: u64) {
 /// # Safety
 /// `ctx` must point to the run's live [`Ctx`], whose shadow-stack chain is intact.
 pub unsafe extern "C" fn rt_alloc(ctx: *mut Ctx, size: u64, ty: u64, var_len: u64) -> u64 {
+    // SAFETY: as the caller promises.
+    unsafe { alloc_rooted(ctx, size, ty, var_len, &[]) }
+}
+
+/// Allocates as `rt_alloc` does, with `extra` roots besides the shadow stack's
+/// (the client's handles, when the client allocates).
+///
+/// # Safety
+/// As for `rt_alloc`; every word in `extra` is readable and writable and holds a
+/// reference (or 0).
+pub unsafe fn alloc_rooted(
+    ctx: *mut Ctx,
+    size: u64,
+    ty: u64,
+    var_len: u64,
+    extra: &[*mut u64],
+) -> u64 {
     // SAFETY: JIT code passes the pointer it was given, which points to the live Ctx.
     let ctx = unsafe { &mut *ctx };
     if size > ctx.alloc_left {
@@ -644,6 +691,7 @@ pub unsafe extern "C" fn rt_alloc(ctx: *mut Ctx, size: u64, ty: u64, var_len: u6
     heap.flush(ctx.bump);
     if heap.due() {
         let mut roots: Vec<*mut u64> = vec![&mut ctx.exc];
+        roots.extend_from_slice(extra);
         let mut frame = ctx.roots;
         while frame != 0 {
             let f = frame as *mut u64;
@@ -657,7 +705,8 @@ pub unsafe extern "C" fn rt_alloc(ctx: *mut Ctx, size: u64, ty: u64, var_len: u6
                 frame = f.read();
             }
         }
-        // SAFETY: every root is a word of the context or of a live shadow frame.
+        // SAFETY: every root is a word of the context, of a live shadow frame, or
+        // one the caller vouches for.
         unsafe { heap.collect(&roots) };
         // The nursery's survivors moved out; compiled code starts a new chunk.
         ctx.bump = 0;

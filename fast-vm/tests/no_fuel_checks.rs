@@ -53,6 +53,7 @@ fn a_reference_live_across_a_call_answered_at_the_call_site_survives_a_collectio
         Options {
             fuel_checks: false,
             trace_native: false,
+            client: false,
         },
     )
     .expect("compiles without fuel checks");

@@ -12,6 +12,171 @@
 
 use crate::outcome::OutValue;
 
+/// A Mu ID (uvm-client-interface.rest, "Identifiers"): every name a bundle
+/// defines has one, given in load order from 1; 0 is no entity.
+pub type MuId = u32;
+
+/// A value the client context holds for the client (`MuValue`): made by the
+/// context's functions, valid until the handler returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Handle(pub u32);
+
+/// A frame cursor (`MuFCRefValue`), made by [`MuCtx::new_cursor`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Cursor(pub u32);
+
+/// A client interface call that could not be done: a stable code and a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientError {
+    /// The code (`client.no-such-id`, `client.bad-handle`, a load error's code...).
+    pub code: &'static str,
+    /// What went wrong, for people.
+    pub message: String,
+}
+
+impl ClientError {
+    /// An error with this code.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        ClientError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ClientError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+/// What a client interface call gives.
+pub type CResult<T> = Result<T, ClientError>;
+
+/// The binary operations of `atomicrmw` (`MuBinOptr`).
+#[allow(missing_docs)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtomicRmwOp {
+    Xchg,
+    Add,
+    Sub,
+    And,
+    Nand,
+    Or,
+    Xor,
+    Max,
+    Min,
+    UMax,
+    UMin,
+}
+
+/// The client context a trap handler is given (`MuCtx`, uvm-client-interface.rest):
+/// the VM as the client sees it while the thread that trapped is unbound from its
+/// stack. Both engines implement it, so one handler drives either. Only one thread
+/// runs, so every memory order behaves as `SEQ_CST` and none is taken.
+pub trait MuCtx {
+    /// `id_of`: the ID of a name (`@f`, `@f.v1.entry.t`).
+    fn id_of(&self, name: &str) -> Option<MuId>;
+    /// `name_of`: the name of an ID.
+    fn name_of(&self, id: MuId) -> Option<String>;
+    /// `load_bundle`: loads a text bundle after every one so far, all or nothing.
+    /// Calls that start after it run the versions it defines; live frames keep
+    /// theirs. A conflict is an error with the verifier's code (`duplicate-name`,
+    /// `signature-mismatch`...).
+    fn load_bundle(&mut self, name: &str, text: &str) -> CResult<()>;
+
+    /// `handle_from_sint*`/`uint*`, `handle_from_ptr`/`fp`: a value of the
+    /// integer or pointer type `ty` from its low bits.
+    fn handle_from_int(&mut self, ty: MuId, bits: u64) -> CResult<Handle>;
+    /// `handle_from_float`.
+    fn handle_from_float(&mut self, v: f32) -> CResult<Handle>;
+    /// `handle_from_double`.
+    fn handle_from_double(&mut self, v: f64) -> CResult<Handle>;
+    /// `handle_from_const`, `handle_from_global` (the cell's `iref`),
+    /// `handle_from_func` (a `funcref`), `handle_from_expose`: the value of a
+    /// named constant, global cell, function or static exposure.
+    fn handle_from_id(&mut self, id: MuId) -> CResult<Handle>;
+    /// `NULL` of the reference type `ty` (`ref`, `iref`, `funcref`).
+    fn null(&mut self, ty: MuId) -> CResult<Handle>;
+    /// `handle_to_sint*`/`uint*`/`ptr`/`fp`: the bits of an integer or pointer.
+    fn handle_to_int(&self, h: Handle) -> CResult<u64>;
+    /// `handle_to_float`, `handle_to_double` (a float widens).
+    fn handle_to_double(&self, h: Handle) -> CResult<f64>;
+    /// The value as an outcome line shows it (objects numbered by the engine).
+    fn show(&self, h: Handle) -> CResult<OutValue>;
+    /// `ref_eq`: two references (`ref`, `iref`, `funcref`) are the same.
+    fn ref_eq(&self, a: Handle, b: Handle) -> CResult<bool>;
+    /// `delete_value`: the handle goes.
+    fn delete_value(&mut self, h: Handle);
+
+    /// `new_fixed`: a heap object of the fixed-size type `ty` (an allocation as `NEW`
+    /// makes: the allocation budget applies).
+    fn new_fixed(&mut self, ty: MuId) -> CResult<Handle>;
+    /// `new_hybrid`: a hybrid with `len` elements in its variable part.
+    fn new_hybrid(&mut self, ty: MuId, len: u64) -> CResult<Handle>;
+    /// `get_iref`: the `iref` of an object's start.
+    fn get_iref(&mut self, r: Handle) -> CResult<Handle>;
+    /// `get_field_iref`: a struct or hybrid field.
+    fn get_field_iref(&mut self, ir: Handle, field: usize) -> CResult<Handle>;
+    /// `get_elem_iref`: an array element.
+    fn get_elem_iref(&mut self, ir: Handle, index: u64) -> CResult<Handle>;
+    /// `shift_iref`: `offset` elements on.
+    fn shift_iref(&mut self, ir: Handle, offset: i64) -> CResult<Handle>;
+    /// `get_var_part_iref`: a hybrid's first variable element.
+    fn get_var_part_iref(&mut self, ir: Handle) -> CResult<Handle>;
+    /// `load` through an `iref`.
+    fn load(&mut self, ir: Handle) -> CResult<Handle>;
+    /// `store` through an `iref`.
+    fn store(&mut self, ir: Handle, v: Handle) -> CResult<()>;
+    /// `cmpxchg` (strong): the old value, and whether it was `expected` and
+    /// became `desired`.
+    fn cmpxchg(&mut self, ir: Handle, expected: Handle, desired: Handle)
+    -> CResult<(Handle, bool)>;
+    /// `atomicrmw`: the old value.
+    fn atomicrmw(&mut self, op: AtomicRmwOp, ir: Handle, v: Handle) -> CResult<Handle>;
+
+    /// `pin`: adds the location (`ref` or `iref`) to the trapping thread's pin
+    /// multiset and gives its address (`uptr`).
+    fn pin(&mut self, r: Handle) -> CResult<Handle>;
+    /// `unpin`: removes one instance of the location.
+    fn unpin(&mut self, r: Handle) -> CResult<()>;
+    /// `expose` (`MU_CC_DEFAULT`): a C function pointer that calls `func` with
+    /// `cookie`.
+    fn expose(&mut self, func: Handle, cookie: u64) -> CResult<Handle>;
+    /// `unexpose`: the pointer stops being valid.
+    fn unexpose(&mut self, ptr: Handle) -> CResult<()>;
+
+    /// `new_cursor`: a cursor at the top frame of the trapping stack.
+    fn new_cursor(&mut self) -> CResult<Cursor>;
+    /// `next_frame`: the cursor moves to the frame below.
+    fn next_frame(&mut self, c: Cursor) -> CResult<()>;
+    /// `copy_cursor`.
+    fn copy_cursor(&mut self, c: Cursor) -> CResult<Cursor>;
+    /// `close_cursor`.
+    fn close_cursor(&mut self, c: Cursor) -> CResult<()>;
+    /// `cur_func`: the frame's function (0 for a native frame).
+    fn cur_func(&self, c: Cursor) -> CResult<MuId>;
+    /// `cur_func_ver`: the frame's version (0 for a native frame or an undefined
+    /// function's hidden version).
+    fn cur_func_ver(&self, c: Cursor) -> CResult<MuId>;
+    /// `cur_inst`: the frame's current instruction (0 for a frame just pushed,
+    /// an undefined function's, or a native one).
+    fn cur_inst(&self, c: Cursor) -> CResult<MuId>;
+    /// `dump_keepalives`: the `KEEPALIVE` values of the frame's current
+    /// instruction (an undefined function's arguments).
+    fn dump_keepalives(&mut self, c: Cursor) -> CResult<Vec<Handle>>;
+
+    /// `pop_frames_to`: every frame above the cursor's goes; the thread then
+    /// resumes that frame at its CALL, with the answer's values as the call's
+    /// results (or the answer's exception thrown there).
+    fn pop_frames_to(&mut self, c: Cursor) -> CResult<()>;
+    /// `push_frame`: a new frame of the current version of `func` (a `funcref`)
+    /// on top; the answer's values are its arguments.
+    fn push_frame(&mut self, func: Handle) -> CResult<()>;
+}
+
 /// A value the client passes into the VM.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ClientValue {
@@ -26,6 +191,8 @@ pub enum ClientValue {
     /// The trap's `KEEPALIVE` value at this index, handed back as it is (an object
     /// reference the client holds through the trap).
     Kept(usize),
+    /// A value the client context holds.
+    Handle(Handle),
 }
 
 /// What the thread does after its trap.
@@ -43,10 +210,25 @@ pub enum TrapAnswer {
     Stop,
 }
 
+/// What called the trap handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TrapKind {
+    /// A `TRAP` instruction.
+    #[default]
+    Trap,
+    /// A call of a function with no version: the hidden version's trap
+    /// (uvm-ir.rest, "Function Definition and Declaration"). Its keep-alive values
+    /// are the arguments; resuming with no values calls the function again (its
+    /// newest version, if the handler loaded one); throwing throws to the caller.
+    UndefinedFunction,
+}
+
 /// A trap handed to the client.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TrapEvent {
-    /// The TRAP's name (`@f.v1.entry.t`).
+    /// What trapped.
+    pub kind: TrapKind,
+    /// The TRAP's name (`@f.v1.entry.t`), or the undefined function's (`@f`).
     pub name: String,
     /// Its `KEEPALIVE` values, rendered as in outcomes (objects numbered by the
     /// engine; compare them up to a renaming).
@@ -55,8 +237,9 @@ pub struct TrapEvent {
 
 /// The client's trap handler (`set_trap_handler`).
 pub trait TrapHandler: std::fmt::Debug {
-    /// Called at every `TRAP`; the answer says what the thread does next.
-    fn on_trap(&mut self, trap: &TrapEvent) -> TrapAnswer;
+    /// Called at every `TRAP` and every call of an undefined function, with a
+    /// context for this trap; the answer says what the thread does next.
+    fn on_trap(&mut self, ctx: &mut dyn MuCtx, trap: &TrapEvent) -> TrapAnswer;
 }
 
 /// The simplest client: it stops the run at the first trap.
@@ -64,21 +247,38 @@ pub trait TrapHandler: std::fmt::Debug {
 pub struct EndAtFirstTrap;
 
 impl TrapHandler for EndAtFirstTrap {
-    fn on_trap(&mut self, _: &TrapEvent) -> TrapAnswer {
+    fn on_trap(&mut self, _: &mut dyn MuCtx, _: &TrapEvent) -> TrapAnswer {
         TrapAnswer::Stop
     }
 }
 
-/// A client that answers the traps of a run in order from a script, and records
-/// what it was shown (in a log its clones share, so the caller keeps one to read
+/// What a scripted client does at a trap before it answers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScriptAction {
+    /// `load_bundle` of this bundle `(name, text)`.
+    Load(String, String),
+    /// `pop_frames_to` the frame this many below the top (a cursor moved on by
+    /// `next_frame` so often).
+    Pop(usize),
+    /// `push_frame` of the newest version of the function of this name.
+    Push(String),
+}
+
+/// A client that answers the traps of a run in order from a script, doing what
+/// the script says first (load a bundle, pop frames, push one), and records what
+/// it was shown (in a log its clones share, so the caller keeps one to read
 /// after handing the other to an engine); past the end of the script it stops
-/// the run.
+/// the run, and so it does when an action fails (the error is logged).
 #[derive(Clone, Debug, Default)]
 pub struct Scripted {
     /// The answers, first trap first.
     pub answers: Vec<TrapAnswer>,
+    /// What to do before each answer.
+    pub actions: Vec<Vec<ScriptAction>>,
     /// The traps seen so far.
     pub seen: std::rc::Rc<std::cell::RefCell<Vec<TrapEvent>>>,
+    /// Actions that failed: the trap's number (from 0) and the error.
+    pub errors: std::rc::Rc<std::cell::RefCell<Vec<(usize, ClientError)>>>,
 }
 
 impl Scripted {
@@ -86,7 +286,7 @@ impl Scripted {
     pub fn new(answers: Vec<TrapAnswer>) -> Self {
         Scripted {
             answers,
-            seen: Default::default(),
+            ..Default::default()
         }
     }
 
@@ -94,17 +294,46 @@ impl Scripted {
     pub fn seen(&self) -> Vec<TrapEvent> {
         self.seen.borrow().clone()
     }
+
+    /// The actions that failed so far.
+    pub fn errors(&self) -> Vec<(usize, ClientError)> {
+        self.errors.borrow().clone()
+    }
 }
 
 impl TrapHandler for Scripted {
-    fn on_trap(&mut self, trap: &TrapEvent) -> TrapAnswer {
+    fn on_trap(&mut self, ctx: &mut dyn MuCtx, trap: &TrapEvent) -> TrapAnswer {
         let mut seen = self.seen.borrow_mut();
-        let answer = self
-            .answers
-            .get(seen.len())
-            .cloned()
-            .unwrap_or(TrapAnswer::Stop);
+        let k = seen.len();
         seen.push(trap.clone());
-        answer
+        for a in self.actions.get(k).into_iter().flatten() {
+            if let Err(e) = act(ctx, a) {
+                self.errors.borrow_mut().push((k, e));
+                return TrapAnswer::Stop;
+            }
+        }
+        self.answers.get(k).cloned().unwrap_or(TrapAnswer::Stop)
+    }
+}
+
+/// Does one scripted action.
+fn act(ctx: &mut dyn MuCtx, a: &ScriptAction) -> CResult<()> {
+    match a {
+        ScriptAction::Load(name, text) => ctx.load_bundle(name, text),
+        ScriptAction::Pop(n) => {
+            let c = ctx.new_cursor()?;
+            for _ in 0..*n {
+                ctx.next_frame(c)?;
+            }
+            ctx.pop_frames_to(c)?;
+            ctx.close_cursor(c)
+        }
+        ScriptAction::Push(f) => {
+            let id = ctx
+                .id_of(f)
+                .ok_or_else(|| ClientError::new("client.no-such-id", format!("no {f}")))?;
+            let h = ctx.handle_from_id(id)?;
+            ctx.push_frame(h)
+        }
     }
 }

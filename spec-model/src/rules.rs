@@ -156,6 +156,26 @@ rules! {
     ClientTrap = "trap.client",
     /// `@uvm.thread_exit`: the run ends with `return` and no values.
     ThreadExit = "thread.exit",
+    /// The client rebinds the thread passing values: they are the TRAP's results
+    /// (a CALL's, in a frame the client popped to; the arguments, in a frame it
+    /// pushed), and the thread goes on (spec/11).
+    ClientResume = "client.resume",
+    /// The client rebinds the thread throwing an exception: it is thrown at the
+    /// top frame's current instruction (its exception clause, or up the stack).
+    ClientThrow = "client.throw",
+    /// The client ends the thread: the run returns no values.
+    ClientExit = "client.exit",
+    /// A call of a function with no version runs its hidden version: a trap to the
+    /// client with the arguments as keep-alive values; rebound with no values,
+    /// the function is called again with them, at its newest version.
+    UndefinedFunction = "client.undefined-function",
+    /// The client loads a bundle while the thread is trapped: calls that start
+    /// after it run the versions it defines; live frames keep theirs.
+    LoadBundle = "client.load-bundle",
+    /// On-stack replacement: the client pops frames down to a cursor's
+    /// (`pop_frames_to`) or pushes a frame of a function's newest version
+    /// (`push_frame`).
+    Osr = "client.osr",
     /// A block is entered with less fuel than its length: `exhausted fuel`.
     FuelExhausted = "budget.fuel",
     /// `@uvm.native.pin`: one more instance of the location in the pin multiset; the

@@ -74,6 +74,7 @@ pub(crate) fn implementation(
         let options = fast_vm::Options {
             fuel_checks: true,
             trace_native: trace,
+            client: false,
         };
         let program = match fast_vm::Program::compile_with(&loaded.module, options) {
             Ok(p) => p,

@@ -90,6 +90,7 @@ pub(crate) fn run(a: &RunArgs, trace: bool) -> ExitCode {
         let options = fast_vm::Options {
             fuel_checks: !a.no_fuel_checks,
             trace_native: a.trace_native,
+            client: false,
         };
         let program = match fast_vm::Program::compile_with(&loaded.module, options) {
             Ok(p) => p,

@@ -74,6 +74,7 @@ impl Cx<'_, '_> {
             self.reload(&live);
         }
         let live = self.spill()?;
+        self.mark(true);
         // Callbacks from C continue counting frames from this one.
         self.store_ctx(self.depth, offsets::DEPTH);
         let sr = self.b.import_signature(csig);
@@ -123,7 +124,10 @@ impl Cx<'_, '_> {
         let base = match callee {
             // Without fuel accounting a base case can be answered at the call site
             // (with fuel, the callee's entry block would be charged twice).
-            Operand::Func(g) if !self.env.fuel && exc.is_none() && r.len() == 1 => {
+            // A client may redefine the callee: nothing of it is known here.
+            Operand::Func(g)
+                if !self.env.fuel && !self.env.client && exc.is_none() && r.len() == 1 =>
+            {
                 base_case(self.env.module, g)
             }
             _ => None,
@@ -235,6 +239,7 @@ impl Cx<'_, '_> {
         let mut argv = vec![self.ctx, deeper];
         argv.extend(self.vals(args)?);
         let live = self.spill()?;
+        self.mark(false);
         let call = match callee {
             Operand::Func(f) => {
                 let fr = self.func_ref(f);
@@ -275,6 +280,9 @@ impl Cx<'_, '_> {
             .ins()
             .icmp_imm_s(IntCC::Equal, status, i64::from(NORMAL));
         let up = self.up_block();
+        if let Some(rec) = self.record_addr() {
+            return self.after_status_replacing(status, word0, rets, exc, r, rec);
+        }
         match exc {
             // An exception: to the handler. A stop: on up.
             Some(e) => {
@@ -300,6 +308,18 @@ impl Cx<'_, '_> {
             }
         }
         self.b.switch_to_block(normal);
+        self.results(word0, rets, r)?;
+        self.next(exc)
+    }
+
+    /// Binds the results `r` of types `rets` (the first word in `word0` if given,
+    /// the rest in the context's return words).
+    fn results(
+        &mut self,
+        word0: Option<Value>,
+        rets: &[TypeId],
+        r: &[u32],
+    ) -> Result<(), NotCompiled> {
         let mut k: usize = 0;
         for (i, t) in rets.iter().enumerate() {
             let ls =
@@ -315,6 +335,83 @@ impl Cx<'_, '_> {
             }
             self.set_flat(r, i, *t, vs);
         }
+        Ok(())
+    }
+
+    /// [`Cx::after_status`] in client mode, where a status may also be
+    /// `REPLACED`: frames the client popped return it up to the frame it popped
+    /// to, whose record is `rec`; that frame asks the runtime how it goes on
+    /// (`rt_osr_resume`: with results, an exception, a stop, or `REPLACED` again
+    /// when a frame it pushed trapped and the client popped once more).
+    fn after_status_replacing(
+        &mut self,
+        status: Value,
+        word0: Option<Value>,
+        rets: &[TypeId],
+        exc: &Option<Exc>,
+        r: &[u32],
+        rec: Value,
+    ) -> Result<(), NotCompiled> {
+        let up = self.up_block();
+        let normal = self.b.create_block();
+        let w0 = self.b.append_block_param(normal, I64);
+        let abnormal = self.b.create_block();
+        let st = self.b.append_block_param(abnormal, I32);
+        let ok = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, status, i64::from(NORMAL));
+        let first = match word0 {
+            Some(w) => w,
+            None => self.load_ctx(I64, offsets::RET),
+        };
+        self.b
+            .ins()
+            .brif(ok, normal, &bargs(&[first]), abnormal, &bargs(&[status]));
+        // Not normal: replaced (here, or further down), an exception, a stop.
+        self.b.switch_to_block(abnormal);
+        self.b.set_cold_block(abnormal);
+        let replaced = self.b.create_block();
+        let other = self.b.create_block();
+        let is_rep = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, st, i64::from(crate::runtime::REPLACED));
+        self.b.ins().brif(is_rep, replaced, &[], other, &[]);
+        self.b.switch_to_block(replaced);
+        let target = self.load_ctx(I64, offsets::OSR_TARGET);
+        let here = self.b.ins().icmp(IntCC::Equal, target, rec);
+        let resume = self.b.create_block();
+        self.b.ins().brif(here, resume, &[], up, &bargs(&[st]));
+        self.b.switch_to_block(resume);
+        let f = self.import(self.env.rt.osr_resume);
+        let call = self.b.ins().call(f, &[self.ctx]);
+        let s2 = self.b.inst_results(call)[0];
+        let w = self.load_ctx(I64, offsets::RET);
+        let ok2 = self.b.ins().icmp_imm_s(IntCC::Equal, s2, i64::from(NORMAL));
+        self.b
+            .ins()
+            .brif(ok2, normal, &bargs(&[w]), abnormal, &bargs(&[s2]));
+        // An exception goes to the clause, a stop up.
+        self.b.switch_to_block(other);
+        match exc {
+            Some(e) => {
+                let is_exc = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::Equal, st, i64::from(EXCEPTION));
+                let unwind = self.b.create_block();
+                self.b.ins().brif(is_exc, unwind, &[], up, &bargs(&[st]));
+                self.b.switch_to_block(unwind);
+                let ev = self.load_ctx(I64, offsets::EXC);
+                self.jump(&e.exc, Some(ev))?;
+            }
+            None => {
+                self.b.ins().jump(up, &bargs(&[st]));
+            }
+        }
+        self.b.switch_to_block(normal);
+        self.results(Some(w0), rets, r)?;
         self.next(exc)
     }
 }

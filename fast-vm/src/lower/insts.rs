@@ -353,15 +353,22 @@ impl Cx<'_, '_> {
                     }
                 }
                 let index = self.env.traps.len() as i64;
+                let ids = [
+                    module.id_of(self.func.name.as_str()).unwrap_or(0),
+                    module.id_of(body.version.as_str()).unwrap_or(0),
+                    self.inst_id,
+                ];
                 self.env.traps.push(TrapInfo {
                     name: name.as_str().to_string(),
                     values: tys,
                     results: results.clone(),
+                    ids,
                 });
                 // The client's handler runs in the runtime (`rt_trap`) and answers
                 // with a status: resume (the results in the return words), throw
                 // (the exception in the context), or stop.
                 let live = self.spill()?;
+                self.mark(false);
                 let trap = self.import(self.env.rt.trap);
                 let index = self.b.ins().iconst(I64, index);
                 let call = self.b.ins().call(trap, &[self.ctx, index]);

@@ -42,12 +42,21 @@ mod arith;
 mod calls;
 mod insts;
 mod memory;
+mod stubs;
 mod types;
 
 pub(crate) use analysis::uses;
 use analysis::{Accumulator, Src, accumulator_sites, base_case};
 pub use analysis::{live_refs, non_null};
+pub use stubs::{toc_stub, undefined_function};
 pub use types::{cl_type, leaves, mu_signature, ref_leaves};
+
+/// Words in a frame record (client mode): previous record, function ID, version
+/// ID, instruction ID, depth.
+pub const RECORD_WORDS: usize = 5;
+
+/// The instruction word of a frame record at a CCALL carries this bit.
+pub const IN_NATIVE: u64 = 1 << 32;
 
 /// A client trap's name and its keep-alive values, by index.
 #[derive(Clone, Debug)]
@@ -58,6 +67,9 @@ pub struct TrapInfo {
     pub values: Vec<Kept>,
     /// The types of its results (what a client resuming it passes).
     pub results: Vec<TypeId>,
+    /// The Mu IDs of its function, version and instruction (what a cursor at
+    /// its frame shows).
+    pub ids: [u32; 3],
 }
 
 /// One KEEPALIVE value of a client trap.
@@ -90,6 +102,10 @@ pub struct Runtime {
     pub trace: Option<ClFuncId>,
     /// `rt_trap`, the client's trap handler.
     pub trap: ClFuncId,
+    /// `rt_osr_resume`, how a frame the client popped to goes on (client mode).
+    pub osr_resume: ClFuncId,
+    /// `rt_undefined`, the hidden version's trap (client mode).
+    pub undefined: ClFuncId,
 }
 
 /// What the lowering of one function needs from the whole program. A callee is
@@ -113,6 +129,9 @@ pub struct Env<'a> {
     pub traps: &'a mut Vec<TrapInfo>,
     /// Whether to charge fuel (off when the run has no fuel budget).
     pub fuel: bool,
+    /// Compiled for a client (`Options::client`): frame records, calls through
+    /// the table of contents, nothing answered at a call site.
+    pub client: bool,
     /// The target, for the function builder.
     pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
 }
@@ -130,6 +149,11 @@ struct Cx<'a, 'b> {
     aggs: HashMap<u32, Vec<Value>>,
     /// This function's shadow-stack frame, if it has references to keep.
     shadow: Option<cranelift_codegen::ir::StackSlot>,
+    /// This frame's record (client mode): `[previous, function ID, version ID,
+    /// instruction ID, depth]`, linked from `Ctx::frames`.
+    record: Option<cranelift_codegen::ir::StackSlot>,
+    /// The Mu ID of the instruction being lowered (0: it has no name).
+    inst_id: u32,
     /// The references live after each instruction of the current block.
     live: Vec<Vec<u32>>,
     /// The index of the current instruction.
@@ -187,6 +211,8 @@ pub fn lower_function(
         slots: HashMap::new(),
         aggs: HashMap::new(),
         shadow: None,
+        record: None,
+        inst_id: 0,
         live: Vec::new(),
         cur: 0,
         non_null: non_null(body),
@@ -246,8 +272,16 @@ pub fn lower_function(
         let addr = cx.b.ins().stack_addr(I64, slot, 0);
         cx.store_ctx(addr, offsets::ROOTS);
     }
+    if cx.env.client {
+        let module = cx.env.module;
+        let ids = [
+            module.id_of(func.name.as_str()).unwrap_or(0),
+            module.id_of(body.version.as_str()).unwrap_or(0),
+        ];
+        cx.push_record(ids);
+    }
     let first = cx.blocks[0];
-    let sites = if max_live == 0 {
+    let sites = if max_live == 0 && !cx.env.client {
         accumulator_sites(cx.env.module, func)
     } else {
         Vec::new()
@@ -304,6 +338,11 @@ pub fn lower_function(
             .then(|| blk.insts.len() - 3);
         for (k, inst) in blk.insts.iter().enumerate() {
             cx.cur = k;
+            cx.inst_id = inst
+                .name
+                .as_ref()
+                .and_then(|n| cx.env.module.id_of(n.as_str()))
+                .unwrap_or(0);
             if Some(k) == tail {
                 cx.loop_back(&blk.insts[k], &blk.insts[k + 1])?;
                 break;
@@ -332,20 +371,7 @@ impl Cx<'_, '_> {
         if let Some(f) = self.imported.get(&id) {
             return *f;
         }
-        // As `Module::declare_func_in_func` does, which needs the module mutably.
-        let decl = self.env.jit.declarations().get_function_decl(id);
-        let func = &mut *self.b.func;
-        let signature = func.import_signature(decl.signature.clone());
-        let name = func.declare_imported_user_function(cranelift_codegen::ir::UserExternalName {
-            namespace: 0,
-            index: id.as_u32(),
-        });
-        let f = func.import_function(cranelift_codegen::ir::ExtFuncData {
-            name: cranelift_codegen::ir::ExternalName::user(name),
-            signature,
-            colocated: decl.linkage.is_final(),
-            patchable: false,
-        });
+        let f = import_in(self.env.jit, self.b.func, id);
         self.imported.insert(id, f);
         f
     }
@@ -369,12 +395,58 @@ impl Cx<'_, '_> {
             .store(MemFlagsData::trusted(), v, self.ctx, off);
     }
 
-    /// Unlinks this function's shadow-stack frame (before every return).
+    /// Unlinks this function's shadow-stack frame and its record (before every
+    /// return).
     fn leave(&mut self) {
         if let Some(slot) = self.shadow {
             let prev = self.b.ins().stack_load(I64, I64, slot, 0);
             self.store_ctx(prev, offsets::ROOTS);
         }
+        if let Some(rec) = self.record {
+            let prev = self.b.ins().stack_load(I64, I64, rec, 0);
+            self.store_ctx(prev, offsets::FRAMES);
+        }
+    }
+
+    /// Links this frame's record (client mode): its function and version IDs
+    /// `ids`, no instruction yet, and its depth.
+    pub(crate) fn push_record(&mut self, ids: [u32; 2]) {
+        let rec = self
+            .b
+            .create_sized_stack_slot(cranelift_codegen::ir::StackSlotData::new(
+                cranelift_codegen::ir::StackSlotKind::ExplicitSlot,
+                8 * RECORD_WORDS as u32,
+                3,
+            ));
+        let prev = self.load_ctx(I64, offsets::FRAMES);
+        self.b.ins().stack_store(I64, prev, rec, 0);
+        for (k, id) in ids.into_iter().enumerate() {
+            let v = self.b.ins().iconst(I64, i64::from(id));
+            self.b.ins().stack_store(I64, v, rec, 8 + 8 * k as i32);
+        }
+        let z = self.b.ins().iconst(I64, 0);
+        self.b.ins().stack_store(I64, z, rec, 24);
+        self.b.ins().stack_store(I64, self.depth, rec, 32);
+        let addr = self.b.ins().stack_addr(I64, rec, 0);
+        self.store_ctx(addr, offsets::FRAMES);
+        self.record = Some(rec);
+    }
+
+    /// Notes in the frame record that the frame is at the current instruction
+    /// (before a call, CCALL or trap; `native`: a CCALL, below which native
+    /// frames may call back into Mu).
+    pub(super) fn mark(&mut self, native: bool) {
+        if let Some(rec) = self.record {
+            let id = u64::from(self.inst_id) | if native { IN_NATIVE } else { 0 };
+            let v = self.b.ins().iconst(I64, id as i64);
+            self.b.ins().stack_store(I64, v, rec, 24);
+        }
+    }
+
+    /// This frame's record's address (client mode).
+    pub(super) fn record_addr(&mut self) -> Option<Value> {
+        let rec = self.record?;
+        Some(self.b.ins().stack_addr(I64, rec, 0))
     }
 
     /// Stores the references live after the current instruction into the shadow
@@ -805,27 +877,58 @@ impl Cx<'_, '_> {
     }
 
     fn widen(&mut self, v: Value) -> Value {
-        let t = self.b.func.dfg.value_type(v);
-        match t {
-            I64 => v,
-            F32 => {
-                let b = self.b.ins().bitcast(I32, MemFlagsData::new(), v);
-                self.b.ins().uextend(I64, b)
-            }
-            F64 => self.b.ins().bitcast(I64, MemFlagsData::new(), v),
-            _ => self.b.ins().uextend(I64, v),
-        }
+        widen(&mut self.b, v)
     }
 
     fn narrow(&mut self, v: Value, t: ClType) -> Value {
-        match t {
-            I64 => v,
-            F64 => self.b.ins().bitcast(F64, MemFlagsData::new(), v),
-            F32 => {
-                let b = self.b.ins().ireduce(I32, v);
-                self.b.ins().bitcast(F32, MemFlagsData::new(), b)
-            }
-            _ => self.b.ins().ireduce(t, v),
-        }
+        narrow(&mut self.b, v, t)
     }
+}
+
+/// A leaf value as the 64-bit word that holds it in the context.
+pub(crate) fn widen(b: &mut FunctionBuilder<'_>, v: Value) -> Value {
+    let t = b.func.dfg.value_type(v);
+    match t {
+        I64 => v,
+        F32 => {
+            let w = b.ins().bitcast(I32, MemFlagsData::new(), v);
+            b.ins().uextend(I64, w)
+        }
+        F64 => b.ins().bitcast(I64, MemFlagsData::new(), v),
+        _ => b.ins().uextend(I64, v),
+    }
+}
+
+/// The leaf of type `t` a word holds.
+pub(crate) fn narrow(b: &mut FunctionBuilder<'_>, v: Value, t: ClType) -> Value {
+    match t {
+        I64 => v,
+        F64 => b.ins().bitcast(F64, MemFlagsData::new(), v),
+        F32 => {
+            let w = b.ins().ireduce(I32, v);
+            b.ins().bitcast(F32, MemFlagsData::new(), w)
+        }
+        _ => b.ins().ireduce(t, v),
+    }
+}
+
+/// Imports the JIT module's function `id` into `func` (as
+/// `Module::declare_func_in_func` does, which needs the module mutably).
+pub(crate) fn import_in(
+    jit: &cranelift_jit::JITModule,
+    func: &mut cranelift_codegen::ir::Function,
+    id: ClFuncId,
+) -> FuncRef {
+    let decl = jit.declarations().get_function_decl(id);
+    let signature = func.import_signature(decl.signature.clone());
+    let name = func.declare_imported_user_function(cranelift_codegen::ir::UserExternalName {
+        namespace: 0,
+        index: id.as_u32(),
+    });
+    func.import_function(cranelift_codegen::ir::ExtFuncData {
+        name: cranelift_codegen::ir::ExternalName::user(name),
+        signature,
+        colocated: decl.linkage.is_final(),
+        patchable: false,
+    })
 }

@@ -17,12 +17,15 @@
 
 mod arith;
 mod ccall;
+mod client;
 pub mod memory;
 pub(crate) mod native;
+pub use arith::rmw;
+pub use client::HIDDEN_VERSION_COST;
 pub use native::{symbol, symbol_name};
 pub mod value;
 
-use crate::client::{ClientValue, TrapAnswer, TrapEvent, TrapHandler};
+use crate::client::TrapHandler;
 use crate::ir::*;
 use crate::layout;
 use crate::outcome::{Budget, IRefBase, NativeEvent, OutValue, Outcome, TrapCode};
@@ -117,9 +120,16 @@ pub struct Step {
 
 /// A Mu stack frame.
 #[derive(Clone, Debug)]
-pub struct Frame {
+pub struct Frame<'m> {
     /// The function.
     pub func: FuncId,
+    /// The version the frame runs, fixed when it was pushed (a later bundle's
+    /// version does not change it); `None`: the function had no version, and the
+    /// frame is its hidden version's trap (uvm-ir.rest).
+    pub body: Option<&'m Body>,
+    /// A frame the client pushed (`push_frame`) that has not started: the thread's
+    /// next values are its arguments.
+    pub fresh: bool,
     /// Current block.
     pub block: u32,
     /// Index of the current instruction in the block.
@@ -153,7 +163,7 @@ pub struct Machine<'m> {
     /// The object of each global cell.
     pub globals: Vec<ObjId>,
     /// The thread's stack; the last frame is the current one.
-    pub frames: Vec<Frame>,
+    pub frames: Vec<Frame<'m>>,
     /// Fuel left.
     pub fuel: u64,
     /// Allocation bytes left.
@@ -187,6 +197,11 @@ pub struct Machine<'m> {
     /// The client's trap handler (`set_trap_handler`); without one, the first TRAP
     /// ends the run with `client_trap`.
     pub client: Option<Box<dyn TrapHandler>>,
+    /// Where the client's `load_bundle` loads (without: it is an error).
+    pub bundles: Option<&'m crate::load::Bundles>,
+    /// Whether the client loaded a bundle in this run (the profile counts only
+    /// the first module's versions).
+    loaded: bool,
 }
 
 /// How often each instruction of a module ran: one count per instruction of each
@@ -323,12 +338,17 @@ impl<'m> Machine<'m> {
             pending: None,
             pending_error: None,
             client: None,
+            bundles: None,
+            loaded: false,
         }
     }
 
     /// Calls `func` with `args` from the client: pushes the first frame and enters
     /// its entry block. Returns an outcome if the run ends at once.
     pub fn start(&mut self, func: FuncId, args: Vec<Value>) -> R<Option<Outcome>> {
+        if let Some(b) = self.bundles {
+            b.restart();
+        }
         let m = self.module;
         let f = &m.funcs[func as usize];
         let Some(body) = &f.body else {
@@ -340,6 +360,8 @@ impl<'m> Machine<'m> {
         }
         self.frames.push(Frame {
             func,
+            body: Some(body),
+            fresh: false,
             block: 0,
             pc: 0,
             slots: vec![Value::Int(0); body.slots as usize],
@@ -360,9 +382,8 @@ impl<'m> Machine<'m> {
 
     /// The instruction the current frame is at, if any.
     pub fn current(&self) -> Option<&'m Inst> {
-        let m = self.module;
         let fr = self.frames.last()?;
-        let body = m.funcs[fr.func as usize].body.as_ref()?;
+        let body = fr.body?;
         body.blocks
             .get(fr.block as usize)?
             .insts
@@ -374,17 +395,17 @@ impl<'m> Machine<'m> {
         self.current().map(|i| i.span)
     }
 
-    fn frame(&mut self) -> &mut Frame {
+    fn frame(&mut self) -> &mut Frame<'m> {
         let n = self.frames.len() - 1;
         &mut self.frames[n]
     }
 
-    fn body(&self, f: FuncId) -> &'m Body {
-        let m = self.module;
-        m.funcs[f as usize]
-            .body
-            .as_ref()
-            .expect("frames are only pushed for defined functions")
+    /// The version the current frame runs.
+    fn body(&self) -> &'m Body {
+        self.frames
+            .last()
+            .and_then(|f| f.body)
+            .expect("only frames of defined versions run")
     }
 
     #[inline]
@@ -424,7 +445,7 @@ impl<'m> Machine<'m> {
     /// exceptional parameter), charging its length in fuel (`budget.fuel`).
     fn enter(&mut self, b: u32, args: Vec<Value>, exc: Option<Value>) -> Option<Outcome> {
         let fr = self.frames.len() - 1;
-        let body = self.body(self.frames[fr].func);
+        let body = self.body();
         let block = &body.blocks[b as usize];
         let cost = block.insts.len() as u64;
         if self.fuel < cost {
@@ -498,7 +519,7 @@ impl<'m> Machine<'m> {
 
     /// Applies one rule.
     pub fn step(&mut self) -> R<Step> {
-        if let (Some(p), Some(fr)) = (&mut self.profile, self.frames.last()) {
+        if let (Some(p), Some(fr), false) = (&mut self.profile, self.frames.last(), self.loaded) {
             p.hit(fr.func, fr.block, fr.pc);
         }
         let s = self.apply()?;
@@ -508,6 +529,12 @@ impl<'m> Machine<'m> {
 
     /// The rule dispatch: each instruction goes to the function of its rule family.
     fn apply(&mut self) -> R<Step> {
+        if let Some(fr) = self.frames.pop_if(|f| f.body.is_none()) {
+            // An undefined function's hidden version, rebound with no values: it
+            // tail-calls the function again (`client.undefined-function`).
+            self.steps += 1;
+            return self.push_frame_from(fr.func, fr.slots, RuleId::TailCall, fr.cookie);
+        }
         let Some(inst) = self.current() else {
             return Err(ModelError::Bug("step with no current instruction".into()));
         };
@@ -787,126 +814,6 @@ impl<'m> Machine<'m> {
         }
     }
 
-    /// `trap.client`, `thread.exit`: TRAP hands control to the client's handler
-    /// with its KEEPALIVE values, and the thread does what the handler answers
-    /// (spec/11): continue with the TRAP's results, throw at the TRAP (to its
-    /// exception clause, or unwinding as THROW does), end the thread, or stop the
-    /// run with `client_trap NAME V…` (also what happens without a handler).
-    /// `@uvm.thread_exit` ends the thread.
-    fn client(&mut self, op: &'m Op, r: &[u32]) -> R<Step> {
-        match op {
-            Op::Trap {
-                name,
-                tys,
-                exc,
-                keepalive,
-            } => {
-                let values = keepalive
-                    .iter()
-                    .map(|o| self.operand_out(*o))
-                    .collect::<R<Vec<_>>>()?;
-                let stop = |values| {
-                    Self::end(
-                        RuleId::ClientTrap,
-                        Outcome::ClientTrap {
-                            name: name.as_str().to_string(),
-                            values,
-                        },
-                    )
-                };
-                let Some(mut client) = self.client.take() else {
-                    return stop(values);
-                };
-                let event = TrapEvent {
-                    name: format!("@{}", name.as_str()),
-                    keepalive: values.clone(),
-                };
-                let answer = client.on_trap(&event);
-                self.client = Some(client);
-                let kept = self.vals(keepalive)?;
-                match answer {
-                    TrapAnswer::Stop => stop(values),
-                    TrapAnswer::ExitThread => {
-                        Self::end(RuleId::ClientTrap, Outcome::Return(Vec::new()))
-                    }
-                    TrapAnswer::Resume(vs) => {
-                        if vs.len() != tys.len() {
-                            return Err(ModelError::Usage(format!(
-                                "the client resumed {name} with {} values; it has {} results",
-                                vs.len(),
-                                tys.len()
-                            )));
-                        }
-                        for (i, (v, t)) in vs.iter().zip(tys).enumerate() {
-                            let x = self.client_value(v, *t, &kept)?;
-                            self.set(r, i, x);
-                        }
-                        self.next(exc, RuleId::ClientTrap)
-                    }
-                    TrapAnswer::Throw(v) => {
-                        let e = match v {
-                            ClientValue::Null => Value::Ref(None),
-                            ClientValue::Kept(i) => match kept.get(i) {
-                                Some(x @ Value::Ref(_)) => x.clone(),
-                                _ => {
-                                    return Err(ModelError::Usage(format!(
-                                        "the client threw KEEPALIVE value {i} of {name}, which is not a reference"
-                                    )));
-                                }
-                            },
-                            other => {
-                                return Err(ModelError::Usage(format!(
-                                    "the client threw {other:?}, not a reference"
-                                )));
-                            }
-                        };
-                        match exc {
-                            Some(x) => self.goto(&x.exc, Some(e), RuleId::ClientTrap),
-                            None => {
-                                let s = self.throw(e)?;
-                                Ok(match s.outcome {
-                                    None => Step {
-                                        rule: RuleId::ClientTrap,
-                                        outcome: None,
-                                    },
-                                    Some(_) => s,
-                                })
-                            }
-                        }
-                    }
-                }
-            }
-            Op::CommInst(CommInst::ThreadExit) => {
-                Self::end(RuleId::ThreadExit, Outcome::Return(Vec::new()))
-            }
-            _ => Err(ModelError::Bug("client of another instruction".into())),
-        }
-    }
-
-    /// A value the client passes in, as a value of type `t`; `kept` are the
-    /// trap's KEEPALIVE values.
-    fn client_value(&self, v: &ClientValue, t: TypeId, kept: &[Value]) -> R<Value> {
-        let types = &self.module.types;
-        Ok(match (v, types.get(t)) {
-            (ClientValue::Int(b), Type::Int(n)) => {
-                Value::Int(if *n >= 64 { *b } else { b & ((1 << n) - 1) })
-            }
-            (ClientValue::Int(b), Type::UPtr(_) | Type::UFuncPtr(_)) => Value::Ptr(*b),
-            (ClientValue::Float(b), Type::Float) => Value::Float(f32::from_bits(*b)),
-            (ClientValue::Double(b), Type::Double) => Value::Double(f64::from_bits(*b)),
-            (ClientValue::Null, Type::Ref(_) | Type::IRef(_) | Type::FuncRef(_)) => {
-                null_value(types, t)
-            }
-            (ClientValue::Kept(i), _) if *i < kept.len() => kept[*i].clone(),
-            _ => {
-                return Err(ModelError::Usage(format!(
-                    "the client's {v:?} is not a value of {}",
-                    types.show(t)
-                )));
-            }
-        })
-    }
-
     /// `pin.pin`, `pin.unpin`, `native.get-cookie`, `ccall.call`, `native.expose`,
     /// `native.unexpose`, `native.unexpose-unknown`: the native interface's
     /// instructions (pinning, CCALL, exposing Mu functions to C).
@@ -1156,19 +1063,35 @@ impl<'m> Machine<'m> {
         Ok(())
     }
 
-    /// `pin.pin`: one more instance of the location; the result is its address.
+    /// `pin.pin`: one more instance of the location in the pin multiset; the
+    /// result is its address (0 for NULL).
     fn pin(&mut self, x: Operand, r: &[u32]) -> R<Step> {
-        let key = match self.val(x)? {
-            Value::Ref(o) => o.map(|obj| Loc { obj, off: 0 }),
-            Value::IRef(l) => l,
-            _ => return Err(ModelError::Bug("pin of a non-reference".into())),
-        };
+        let key = self.pin_key(x)?;
+        match self.pin_loc(key) {
+            Ok(addr) => {
+                self.set(r, 0, Value::Ptr(addr));
+                self.next(&None, RuleId::Pin)
+            }
+            Err(u) => Self::end(u, Outcome::Ub(u)),
+        }
+    }
+
+    fn pin_key(&self, x: Operand) -> R<Option<Loc>> {
+        match self.val(x)? {
+            Value::Ref(o) => Ok(o.map(|obj| Loc { obj, off: 0 })),
+            Value::IRef(l) => Ok(l),
+            _ => Err(ModelError::Bug("pin of a non-reference".into())),
+        }
+    }
+
+    /// Pins a location (from Mu or from the client): its address, or the UB.
+    pub(super) fn pin_loc(&mut self, key: Option<Loc>) -> Result<u64, RuleId> {
         let addr = match key {
             None => 0,
             Some(l) => {
                 let obj = &mut self.mem.objs[l.obj as usize];
                 if !obj.live {
-                    return Self::end(RuleId::DeadAlloca, Outcome::Ub(RuleId::DeadAlloca));
+                    return Err(RuleId::DeadAlloca);
                 }
                 obj.pins += 1;
                 obj.exposed = true;
@@ -1180,21 +1103,24 @@ impl<'m> Machine<'m> {
             let loc = self.loc_out(key);
             self.record(NativeEvent::Pin(loc));
         }
-        self.set(r, 0, Value::Ptr(addr));
-        self.next(&None, RuleId::Pin)
+        Ok(addr)
     }
 
     /// `pin.unpin`, `pin.unmatched-unpin`: one instance fewer; an object whose last
     /// pin goes moves, so its old address is stale from now on.
     fn unpin(&mut self, x: Operand) -> R<Step> {
-        let key = match self.val(x)? {
-            Value::Ref(o) => o.map(|obj| Loc { obj, off: 0 }),
-            Value::IRef(l) => l,
-            _ => return Err(ModelError::Bug("unpin of a non-reference".into())),
-        };
+        let key = self.pin_key(x)?;
+        match self.unpin_loc(key) {
+            Ok(()) => self.next(&None, RuleId::Unpin),
+            Err(u) => Self::end(u, Outcome::Ub(u)),
+        }
+    }
+
+    /// Unpins a location (from Mu or from the client), or the UB.
+    pub(super) fn unpin_loc(&mut self, key: Option<Loc>) -> Result<(), RuleId> {
         match self.pins.get_mut(&key) {
             Some(n) if *n > 0 => *n -= 1,
-            _ => return Self::end(RuleId::UnmatchedUnpin, Outcome::Ub(RuleId::UnmatchedUnpin)),
+            _ => return Err(RuleId::UnmatchedUnpin),
         }
         if self.pins.get(&key) == Some(&0) {
             self.pins.remove(&key);
@@ -1210,7 +1136,7 @@ impl<'m> Machine<'m> {
                 self.mem.relocate(l.obj);
             }
         }
-        self.next(&None, RuleId::Unpin)
+        Ok(())
     }
 
     /// `mem.getfieldiref` and friends: adds a byte offset to an iref (checked to stay
@@ -1339,11 +1265,17 @@ impl<'m> Machine<'m> {
         cookie: Option<u64>,
     ) -> R<Step> {
         let m = self.module;
-        let Some(body) = &m.funcs[f as usize].body else {
-            return Err(not_runnable(&m.funcs[f as usize]));
+        let func = &m.funcs[f as usize];
+        let Some(body) = &func.body else {
+            if func.unsupported.is_some() || self.client.is_none() {
+                return Err(not_runnable(func));
+            }
+            return self.undefined_function(f, args, rule, cookie);
         };
         self.frames.push(Frame {
             func: f,
+            body: Some(body),
+            fresh: false,
             block: 0,
             pc: 0,
             slots: vec![Value::Int(0); body.slots as usize],
@@ -1362,7 +1294,7 @@ impl<'m> Machine<'m> {
         })
     }
 
-    fn pop_frame(&mut self) -> Option<Frame> {
+    fn pop_frame(&mut self) -> Option<Frame<'m>> {
         let fr = self.frames.pop()?;
         for a in &fr.allocas {
             self.mem.kill(*a);
@@ -1407,7 +1339,8 @@ impl<'m> Machine<'m> {
         let Some(call) = self.current() else {
             return Err(ModelError::Bug("return to nowhere".into()));
         };
-        let Op::Call { exc, .. } = &call.op else {
+        // A CALL, or a TRAP under a frame the client pushed (spec/11).
+        let (Op::Call { exc, .. } | Op::Trap { exc, .. }) = &call.op else {
             return Err(ModelError::Bug("return to a non-CALL".into()));
         };
         for (i, v) in vals.into_iter().enumerate() {
@@ -1431,7 +1364,7 @@ impl<'m> Machine<'m> {
                     Outcome::Trap(TrapCode::UncaughtException),
                 );
             };
-            if let Op::Call { exc: Some(x), .. } = &call.op {
+            if let Op::Call { exc: Some(x), .. } | Op::Trap { exc: Some(x), .. } = &call.op {
                 return self.goto(&x.exc, Some(e), RuleId::Throw);
             }
         }
@@ -1564,10 +1497,7 @@ impl<'m> Machine<'m> {
     fn operand_out(&self, o: Operand) -> R<OutValue> {
         let m = self.module;
         let ty = match o {
-            Operand::Local(s) => {
-                let f = self.frames[self.frames.len() - 1].func;
-                self.body(f).slot_types[s as usize]
-            }
+            Operand::Local(s) => self.body().slot_types[s as usize],
             Operand::Const(c) => m.consts[c as usize].ty,
             Operand::Global(_) | Operand::Func(_) | Operand::Expose(_) => 0,
         };

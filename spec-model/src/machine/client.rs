@@ -1,0 +1,995 @@
+//! The client's part of a run (spec/11): `trap.client`, `thread.exit` and the
+//! `client.*` rules, and the client context ([`MuCtx`]) the model hands a trap
+//! handler (uvm-client-interface.rest, "Trap Handling", "Stack introspection",
+//! "On-stack replacement").
+//!
+//! At a trap the thread is unbound from its stack: the handler sees the frames as
+//! they are, may change them (pop to a cursor, push a frame), load bundles,
+//! allocate and pin; then its answer rebinds the thread to the top frame as it
+//! left it: passing values (the TRAP's results, a CALL's results in a frame popped
+//! to, the arguments of a pushed frame, or nothing for an undefined function's
+//! hidden version, which then calls the function again) or throwing.
+
+use super::*;
+use crate::client::{
+    AtomicRmwOp, CResult, ClientError, ClientValue, Cursor, Handle, MuCtx, MuId, TrapAnswer,
+    TrapEvent, TrapKind,
+};
+
+/// The fuel an undefined function's hidden version costs: its one block has two
+/// instructions (uvm-ir.rest).
+pub const HIDDEN_VERSION_COST: u64 = 2;
+
+/// A value the client holds: its type, except that a reference holds its
+/// referent's (the model's references do not carry one).
+#[derive(Clone, Debug)]
+pub(super) struct Held {
+    ty: TypeId,
+    value: Value,
+}
+
+impl Held {
+    fn of(types: &Types, t: TypeId, value: Value) -> Held {
+        let ty = match types.get(t) {
+            Type::Ref(r) | Type::IRef(r) | Type::WeakRef(r) => *r,
+            _ => t,
+        };
+        Held { ty, value }
+    }
+}
+
+impl<'m> Machine<'m> {
+    /// `trap.client`, `thread.exit`: TRAP hands control to the client's handler
+    /// with its KEEPALIVE values, and the thread does what the handler answers
+    /// (`client.resume`, `client.throw`, `client.exit`), or the run stops with
+    /// `client_trap NAME V…` (also what happens without a handler).
+    /// `@uvm.thread_exit` ends the thread.
+    pub(super) fn client(&mut self, op: &'m Op, _r: &[u32]) -> R<Step> {
+        match op {
+            Op::Trap {
+                name, keepalive, ..
+            } => {
+                let values = keepalive
+                    .iter()
+                    .map(|o| self.operand_out(*o))
+                    .collect::<R<Vec<_>>>()?;
+                let kept = self.held_operands(self.frames.len() - 1, keepalive)?;
+                let event = TrapEvent {
+                    kind: TrapKind::Trap,
+                    name: format!("@{}", name.as_str()),
+                    keepalive: values.clone(),
+                };
+                self.hand_to_client(event, kept, name.as_str(), values)
+            }
+            Op::CommInst(CommInst::ThreadExit) => {
+                Self::end(RuleId::ThreadExit, Outcome::Return(Vec::new()))
+            }
+            _ => Err(ModelError::Bug("client of another instruction".into())),
+        }
+    }
+
+    /// `client.undefined-function`: the call of `f`, which has no version, pushes a
+    /// frame of its hidden version and traps to the client with the arguments
+    /// (uvm-ir.rest, "Function Definition and Declaration").
+    pub(super) fn undefined_function(
+        &mut self,
+        f: FuncId,
+        args: Vec<Value>,
+        rule: RuleId,
+        cookie: Option<u64>,
+    ) -> R<Step> {
+        // The hidden version's block (TRAP, TAILCALL) is paid for as any block.
+        if self.fuel < HIDDEN_VERSION_COST {
+            return Self::end(RuleId::FuelExhausted, Outcome::Exhausted(Budget::Fuel));
+        }
+        self.fuel -= HIDDEN_VERSION_COST;
+        let m = self.module;
+        let params = &m.types.sig(m.funcs[f as usize].sig).params;
+        let values: Vec<OutValue> = params
+            .iter()
+            .zip(&args)
+            .map(|(t, v)| self.out(*t, v))
+            .collect();
+        let kept = params
+            .iter()
+            .zip(&args)
+            .map(|(t, v)| Held::of(&m.types, *t, v.clone()))
+            .collect();
+        self.frames.push(Frame {
+            func: f,
+            body: None,
+            fresh: false,
+            block: 0,
+            pc: 0,
+            slots: args,
+            allocas: Vec::new(),
+            cookie,
+        });
+        // The call that got here, and the hidden version's trap.
+        self.rule_counts[rule as usize] += 1;
+        self.rule_counts[RuleId::UndefinedFunction as usize] += 1;
+        let name = m.funcs[f as usize].name.as_str().to_string();
+        let event = TrapEvent {
+            kind: TrapKind::UndefinedFunction,
+            name: format!("@{name}"),
+            keepalive: values.clone(),
+        };
+        self.hand_to_client(event, kept, &name, values)
+    }
+
+    /// Calls the handler with a context for this trap, then does what it answers.
+    fn hand_to_client(
+        &mut self,
+        event: TrapEvent,
+        kept: Vec<Held>,
+        name: &str,
+        values: Vec<OutValue>,
+    ) -> R<Step> {
+        let stop = Outcome::ClientTrap {
+            name: name.to_string(),
+            values,
+        };
+        let Some(mut client) = self.client.take() else {
+            return Self::end(RuleId::ClientTrap, stop);
+        };
+        let mut cx = ModelCtx {
+            m: self,
+            handles: Vec::new(),
+            cursors: Vec::new(),
+        };
+        let answer = client.on_trap(&mut cx, &event);
+        let handles = cx.handles;
+        self.client = Some(client);
+        let held = |v: &ClientValue| -> Option<Held> {
+            match v {
+                ClientValue::Kept(i) => kept.get(*i).cloned(),
+                ClientValue::Handle(h) => handles.get(h.0 as usize).cloned().flatten(),
+                _ => None,
+            }
+        };
+        match answer {
+            TrapAnswer::Stop => Self::end(RuleId::ClientTrap, stop),
+            TrapAnswer::ExitThread => Self::end(RuleId::ClientExit, Outcome::Return(Vec::new())),
+            TrapAnswer::Resume(vs) => {
+                let vs = vs.iter().map(|v| (v.clone(), held(v))).collect::<Vec<_>>();
+                self.rebind_passing(name, &vs)
+            }
+            TrapAnswer::Throw(v) => {
+                let e = match (&v, held(&v)) {
+                    (ClientValue::Null, _) => Value::Ref(None),
+                    (
+                        _,
+                        Some(Held {
+                            value: x @ Value::Ref(_),
+                            ..
+                        }),
+                    ) => x,
+                    _ => {
+                        return Err(ModelError::Usage(format!(
+                            "the client threw {v:?} at {name}, which is not a reference"
+                        )));
+                    }
+                };
+                self.rebind_throwing(name, e)
+            }
+        }
+    }
+
+    /// `client.resume`: the thread goes on with `vs` at the top frame.
+    fn rebind_passing(&mut self, name: &str, vs: &[(ClientValue, Option<Held>)]) -> R<Step> {
+        let Some(top) = self.frames.last() else {
+            return Err(ModelError::Usage(
+                "the client left no frame to rebind to".into(),
+            ));
+        };
+        let wrong = |n: usize| {
+            Err(ModelError::Usage(format!(
+                "the client resumed {name} with {} values; {n} are expected",
+                vs.len()
+            )))
+        };
+        match (top.body, top.fresh) {
+            (None, _) => {
+                // The hidden version tail-calls the function again, as the next
+                // step (`Machine::apply`).
+                if !vs.is_empty() {
+                    return wrong(0);
+                }
+                Ok(Step {
+                    rule: RuleId::ClientResume,
+                    outcome: None,
+                })
+            }
+            (Some(body), true) => {
+                let params = &body.blocks[0].params;
+                if params.len() != vs.len() {
+                    return wrong(params.len());
+                }
+                let mut args = Vec::new();
+                for (p, v) in params.iter().zip(vs) {
+                    args.push(self.client_value(v, body.slot_types[*p as usize])?);
+                }
+                self.frame().fresh = false;
+                Ok(match self.enter(0, args, None) {
+                    Some(o) => Step {
+                        rule: RuleId::FuelExhausted,
+                        outcome: Some(o),
+                    },
+                    None => Step {
+                        rule: RuleId::ClientResume,
+                        outcome: None,
+                    },
+                })
+            }
+            (Some(_), false) => {
+                let Some(inst) = self.current() else {
+                    return Err(ModelError::Bug("a frame past its end".into()));
+                };
+                let (tys, exc) = match &inst.op {
+                    Op::Trap { tys, exc, .. } => (tys.clone(), exc),
+                    Op::Call { sig, exc, .. } => (self.module.types.sig(*sig).rets.clone(), exc),
+                    _ => {
+                        return Err(ModelError::Usage(
+                            "the top frame is not at a TRAP or a CALL".into(),
+                        ));
+                    }
+                };
+                if tys.len() != vs.len() {
+                    return wrong(tys.len());
+                }
+                for (i, (v, t)) in vs.iter().zip(&tys).enumerate() {
+                    let x = self.client_value(v, *t)?;
+                    self.set(&inst.results, i, x);
+                }
+                self.next(exc, RuleId::ClientResume)
+            }
+        }
+    }
+
+    /// `client.throw`: `e` is thrown at the top frame's current instruction; a
+    /// frame that has not started (pushed, or an undefined function's) throws it
+    /// to the frame below.
+    fn rebind_throwing(&mut self, name: &str, e: Value) -> R<Step> {
+        let Some(top) = self.frames.last() else {
+            return Err(ModelError::Usage(format!(
+                "the client threw at {name} with no frame left"
+            )));
+        };
+        let exc = if top.body.is_none() || top.fresh {
+            &None
+        } else {
+            match self.current().map(|i| &i.op) {
+                Some(Op::Trap { exc, .. } | Op::Call { exc, .. }) => exc,
+                _ => {
+                    return Err(ModelError::Usage(
+                        "the top frame is not at a TRAP or a CALL".into(),
+                    ));
+                }
+            }
+        };
+        match exc {
+            Some(x) => self.goto(&x.exc, Some(e), RuleId::ClientThrow),
+            None => {
+                let s = self.throw(e)?;
+                Ok(match s.outcome {
+                    None => Step {
+                        rule: RuleId::ClientThrow,
+                        outcome: None,
+                    },
+                    Some(_) => s,
+                })
+            }
+        }
+    }
+
+    /// A value the client passes in, as a value of type `t`.
+    fn client_value(&self, v: &(ClientValue, Option<Held>), t: TypeId) -> R<Value> {
+        let types = &self.module.types;
+        let bad = || {
+            Err(ModelError::Usage(format!(
+                "the client's {:?} is not a value of {}",
+                v.0,
+                types.show(t)
+            )))
+        };
+        Ok(match (&v.0, types.get(t)) {
+            (ClientValue::Int(b), Type::Int(n)) => Value::Int(b & value::mask(*n)),
+            (ClientValue::Int(b), Type::UPtr(_) | Type::UFuncPtr(_)) => Value::Ptr(*b),
+            (ClientValue::Float(b), Type::Float) => Value::Float(f32::from_bits(*b)),
+            (ClientValue::Double(b), Type::Double) => Value::Double(f64::from_bits(*b)),
+            (ClientValue::Null, Type::Ref(_) | Type::IRef(_) | Type::FuncRef(_)) => {
+                null_value(types, t)
+            }
+            (ClientValue::Kept(_) | ClientValue::Handle(_), ty) => {
+                let Some(h) = &v.1 else { return bad() };
+                match (&h.value, ty) {
+                    (Value::Int(b), Type::Int(n)) => Value::Int(b & value::mask(*n)),
+                    (Value::Float(_), Type::Float)
+                    | (Value::Double(_), Type::Double)
+                    | (Value::Ref(_), Type::Ref(_))
+                    | (Value::IRef(_), Type::IRef(_))
+                    | (Value::FuncRef(_), Type::FuncRef(_))
+                    | (Value::Ptr(_), Type::UPtr(_) | Type::UFuncPtr(_))
+                    | (Value::Agg(_), Type::Struct(_) | Type::Array(..)) => h.value.clone(),
+                    _ => return bad(),
+                }
+            }
+            _ => return bad(),
+        })
+    }
+
+    /// The values of operands `os` in frame `fr`, as the client holds them.
+    fn held_operands(&self, fr: usize, os: &[Operand]) -> R<Vec<Held>> {
+        let m = self.module;
+        let frame = &self.frames[fr];
+        let mut out = Vec::new();
+        for o in os {
+            let (t, v) = match *o {
+                Operand::Local(s) => {
+                    let body = frame.body.ok_or_else(|| ModelError::Bug("hidden".into()))?;
+                    (body.slot_types[s as usize], frame.slots[s as usize].clone())
+                }
+                Operand::Const(c) => (m.consts[c as usize].ty, self.val(*o)?),
+                // Irefs of global cells, funcrefs, exposures: the type does not
+                // show in their values.
+                Operand::Global(g) => {
+                    out.push(Held {
+                        ty: m.globals[g as usize].ty,
+                        value: self.val(*o)?,
+                    });
+                    continue;
+                }
+                Operand::Func(_) | Operand::Expose(_) => (0, self.val(*o)?),
+            };
+            out.push(Held::of(&m.types, t, v));
+        }
+        Ok(out)
+    }
+
+    /// After a bundle the client loaded: `m` is the module, and the global cells,
+    /// constants and static exposures it adds exist.
+    fn switch_to(&mut self, m: &'m Module) {
+        self.module = m;
+        self.loaded = true;
+        for (i, g) in m.globals.iter().enumerate().skip(self.globals.len()) {
+            let space = Space::Global(u32::try_from(i).unwrap_or(u32::MAX));
+            self.globals.push(self.mem.alloc(&m.types, g.ty, 0, space));
+        }
+        for c in self.consts.len()..m.consts.len() {
+            let v = const_value(m, &self.globals, u32::try_from(c).unwrap_or(0));
+            self.consts.push(v);
+        }
+        for e in m.exposes.iter().skip(self.static_exposes.len()) {
+            let cookie = match m.consts[e.cookie as usize].value {
+                ConstValue::Int(c) => c,
+                _ => 0,
+            };
+            let x = expose(m, e.func, m.funcs[e.func as usize].sig, cookie);
+            self.static_exposes.push(x);
+        }
+    }
+}
+
+/// Where a frame cursor is.
+#[derive(Clone, Copy, Debug)]
+enum Pos {
+    /// At Mu frame `i` (0 is the bottom).
+    Mu(usize),
+    /// At the native frames below Mu frame `i`, which native code called.
+    Native(usize),
+}
+
+/// The model's client context for one trap.
+struct ModelCtx<'a, 'm> {
+    m: &'a mut Machine<'m>,
+    handles: Vec<Option<Held>>,
+    cursors: Vec<Option<Pos>>,
+}
+
+fn err<T>(code: &'static str, message: impl Into<String>) -> CResult<T> {
+    Err(ClientError::new(code, message))
+}
+
+fn ub<T>(rule: RuleId) -> CResult<T> {
+    err("client.undefined-behaviour", format!("{rule}"))
+}
+
+impl<'m> ModelCtx<'_, 'm> {
+    fn keep(&mut self, h: Held) -> Handle {
+        self.handles.push(Some(h));
+        Handle(u32::try_from(self.handles.len() - 1).unwrap_or(u32::MAX))
+    }
+
+    fn get(&self, h: Handle) -> CResult<&Held> {
+        match self.handles.get(h.0 as usize) {
+            Some(Some(x)) => Ok(x),
+            _ => err("client.bad-handle", format!("no value {}", h.0)),
+        }
+    }
+
+    fn types(&self) -> &'m Types {
+        &self.m.module.types
+    }
+
+    /// The type an ID names.
+    fn type_of(&self, id: MuId) -> CResult<TypeId> {
+        let m = self.m.module;
+        m.name_of(id).and_then(|n| m.types.named(&n)).map_or_else(
+            || err("client.no-such-type", format!("ID {id} is not a type")),
+            Ok,
+        )
+    }
+
+    /// A type of this form the bundles define (for values the client makes).
+    fn type_like(&self, want: &Type) -> CResult<TypeId> {
+        match self.types().types.iter().position(|t| t == want) {
+            Some(i) => Ok(i as TypeId),
+            None => err(
+                "client.no-such-type",
+                format!("the bundles have no type {want:?}"),
+            ),
+        }
+    }
+
+    /// The location an `iref` handle holds, and its referent type.
+    fn iref(&self, h: Handle) -> CResult<(Loc, TypeId)> {
+        match self.get(h)? {
+            Held {
+                ty,
+                value: Value::IRef(Some(l)),
+            } => Ok((*l, *ty)),
+            Held {
+                value: Value::IRef(None),
+                ..
+            } => ub(RuleId::NullNavigation),
+            _ => err("client.not-an-iref", "the value is not an iref"),
+        }
+    }
+
+    /// A location moved by `delta` bytes within its object, with a new referent.
+    fn moved(&mut self, l: Loc, delta: i128, ty: TypeId) -> CResult<Handle> {
+        let mem = &self.m.mem;
+        let off = i128::from(l.off) + delta;
+        if !mem.objs[l.obj as usize].live {
+            return ub(RuleId::DeadAlloca);
+        }
+        if off < 0 || off > i128::from(mem.end(self.types(), l.obj)) {
+            return ub(RuleId::OutOfBounds);
+        }
+        Ok(self.keep(Held {
+            ty,
+            value: Value::IRef(Some(Loc {
+                obj: l.obj,
+                off: off as u64,
+            })),
+        }))
+    }
+
+    /// The location an access through `h` reaches, checked.
+    fn access(&self, h: Handle) -> CResult<(Loc, TypeId)> {
+        let (l, ty) = self.iref(h)?;
+        match self.m.mem.check(self.types(), l, ty) {
+            Ok(()) => Ok((l, ty)),
+            Err(u) => ub(u),
+        }
+    }
+
+    fn value_of(&self, h: Handle, ty: TypeId) -> CResult<Value> {
+        let v = self.get(h)?.value.clone();
+        Ok(match (self.types().get(ty), v) {
+            (Type::Int(n), Value::Int(b)) => Value::Int(b & value::mask(*n)),
+            (_, v) => v,
+        })
+    }
+
+    fn key(&self, h: Handle) -> CResult<Option<Loc>> {
+        match &self.get(h)?.value {
+            Value::Ref(o) => Ok(o.map(|obj| Loc { obj, off: 0 })),
+            Value::IRef(l) => Ok(*l),
+            _ => err("client.not-a-reference", "pin takes a ref or an iref"),
+        }
+    }
+
+    fn pos(&self, c: Cursor) -> CResult<Pos> {
+        match self.cursors.get(c.0 as usize) {
+            Some(Some(p)) => Ok(*p),
+            _ => err("client.bad-cursor", format!("no cursor {}", c.0)),
+        }
+    }
+
+    fn mu_frame(&self, c: Cursor) -> CResult<Option<&Frame<'m>>> {
+        Ok(match self.pos(c)? {
+            Pos::Mu(i) => Some(&self.m.frames[i]),
+            Pos::Native(_) => None,
+        })
+    }
+
+    fn alloc(&mut self, ty: TypeId, len: u64) -> CResult<Handle> {
+        let types = self.types();
+        let size = layout::alloc_size(types, ty, len);
+        if size > self.m.alloc_left {
+            return err("client.alloc-exhausted", "the allocation budget is spent");
+        }
+        self.m.alloc_left -= size;
+        let obj = self.m.mem.alloc(types, ty, len, Space::Heap);
+        Ok(self.keep(Held {
+            ty,
+            value: Value::Ref(Some(obj)),
+        }))
+    }
+}
+
+impl MuCtx for ModelCtx<'_, '_> {
+    fn id_of(&self, name: &str) -> Option<MuId> {
+        self.m.module.id_of(name)
+    }
+
+    fn name_of(&self, id: MuId) -> Option<String> {
+        self.m.module.name_of(id)
+    }
+
+    fn load_bundle(&mut self, name: &str, text: &str) -> CResult<()> {
+        let Some(bundles) = self.m.bundles else {
+            return err(
+                "client.no-loading",
+                "this run was started without a place to load bundles",
+            );
+        };
+        match bundles.load(name, text) {
+            Ok(module) => {
+                self.m.switch_to(module);
+                self.m.rule_counts[RuleId::LoadBundle as usize] += 1;
+                Ok(())
+            }
+            Err(e) => Err(ClientError::new(e.code(), e.render())),
+        }
+    }
+
+    fn handle_from_int(&mut self, ty: MuId, bits: u64) -> CResult<Handle> {
+        let t = self.type_of(ty)?;
+        let value = match self.types().get(t) {
+            Type::Int(n) => Value::Int(bits & value::mask(*n)),
+            Type::UPtr(_) | Type::UFuncPtr(_) => Value::Ptr(bits),
+            _ => return err("client.type-mismatch", "not an integer or pointer type"),
+        };
+        Ok(self.keep(Held { ty: t, value }))
+    }
+
+    fn handle_from_float(&mut self, v: f32) -> CResult<Handle> {
+        let ty = self.type_like(&Type::Float)?;
+        Ok(self.keep(Held {
+            ty,
+            value: Value::Float(v),
+        }))
+    }
+
+    fn handle_from_double(&mut self, v: f64) -> CResult<Handle> {
+        let ty = self.type_like(&Type::Double)?;
+        Ok(self.keep(Held {
+            ty,
+            value: Value::Double(v),
+        }))
+    }
+
+    fn handle_from_id(&mut self, id: MuId) -> CResult<Handle> {
+        let m = self.m.module;
+        let Some(name) = m.name_of(id) else {
+            return err("client.no-such-id", format!("no entity has ID {id}"));
+        };
+        let bare = name.trim_start_matches('@');
+        let operand = if let Some(f) = m.func(bare) {
+            Operand::Func(f)
+        } else if let Some(g) = m.global_index.get(&crate::syntax::ast::Name::new(bare)) {
+            Operand::Global(*g)
+        } else if let Some(c) = m.consts.iter().position(|c| c.name.as_str() == bare) {
+            Operand::Const(c as ConstId)
+        } else if let Some(e) = m.exposes.iter().position(|e| e.name.as_str() == bare) {
+            Operand::Expose(e as u32)
+        } else {
+            return err(
+                "client.no-such-id",
+                format!("{name} is not a constant, global cell, function or exposure"),
+            );
+        };
+        let held = self
+            .m
+            .held_operands(0, &[operand])
+            .map_err(|e| ClientError::new("client.not-available", format!("{e:?}")))?;
+        Ok(self.keep(held.into_iter().next().expect("one operand")))
+    }
+
+    fn null(&mut self, ty: MuId) -> CResult<Handle> {
+        let t = self.type_of(ty)?;
+        let types = self.types();
+        match types.get(t) {
+            Type::Ref(_) | Type::IRef(_) | Type::FuncRef(_) => {
+                Ok(self.keep(Held::of(types, t, null_value(types, t))))
+            }
+            _ => err("client.type-mismatch", "NULL is of a reference type"),
+        }
+    }
+
+    fn handle_to_int(&self, h: Handle) -> CResult<u64> {
+        match self.get(h)?.value {
+            Value::Int(b) | Value::Ptr(b) => Ok(b),
+            _ => err("client.type-mismatch", "not an integer or pointer"),
+        }
+    }
+
+    fn handle_to_double(&self, h: Handle) -> CResult<f64> {
+        match self.get(h)?.value {
+            Value::Float(f) => Ok(f64::from(f)),
+            Value::Double(d) => Ok(d),
+            _ => err("client.type-mismatch", "not a float or double"),
+        }
+    }
+
+    fn show(&self, h: Handle) -> CResult<OutValue> {
+        let x = self.get(h)?;
+        Ok(self.m.out(x.ty, &x.value))
+    }
+
+    fn ref_eq(&self, a: Handle, b: Handle) -> CResult<bool> {
+        match (&self.get(a)?.value, &self.get(b)?.value) {
+            (Value::Ref(x), Value::Ref(y)) => Ok(x == y),
+            (Value::IRef(x), Value::IRef(y)) => Ok(x == y),
+            (Value::FuncRef(x), Value::FuncRef(y)) => Ok(x == y),
+            _ => err("client.type-mismatch", "ref_eq compares two references"),
+        }
+    }
+
+    fn delete_value(&mut self, h: Handle) {
+        if let Some(x) = self.handles.get_mut(h.0 as usize) {
+            *x = None;
+        }
+    }
+
+    fn new_fixed(&mut self, ty: MuId) -> CResult<Handle> {
+        let t = self.type_of(ty)?;
+        if matches!(self.types().get(t), Type::Hybrid(..) | Type::Void) {
+            return err("client.type-mismatch", "new_fixed of a hybrid or void");
+        }
+        self.alloc(t, 0)
+    }
+
+    fn new_hybrid(&mut self, ty: MuId, len: u64) -> CResult<Handle> {
+        let t = self.type_of(ty)?;
+        if !matches!(self.types().get(t), Type::Hybrid(..)) {
+            return err(
+                "client.type-mismatch",
+                "new_hybrid of a type that is not a hybrid",
+            );
+        }
+        self.alloc(t, len)
+    }
+
+    fn get_iref(&mut self, r: Handle) -> CResult<Handle> {
+        match self.get(r)?.clone() {
+            Held {
+                ty,
+                value: Value::Ref(Some(obj)),
+            } => Ok(self.keep(Held {
+                ty,
+                value: Value::IRef(Some(Loc { obj, off: 0 })),
+            })),
+            Held {
+                value: Value::Ref(None),
+                ..
+            } => ub(RuleId::NullNavigation),
+            _ => err("client.not-a-reference", "get_iref takes a ref"),
+        }
+    }
+
+    fn get_field_iref(&mut self, ir: Handle, field: usize) -> CResult<Handle> {
+        let (l, ty) = self.iref(ir)?;
+        let types = self.types();
+        let (Type::Struct(fs) | Type::Hybrid(fs, _)) = types.get(ty) else {
+            return err("client.type-mismatch", "get_field_iref of a non-struct");
+        };
+        let Some(f) = fs.get(field) else {
+            return err("client.bad-index", format!("no field {field}"));
+        };
+        let off = layout::field_offset(types, fs, field);
+        self.moved(l, i128::from(off), *f)
+    }
+
+    fn get_elem_iref(&mut self, ir: Handle, index: u64) -> CResult<Handle> {
+        let (l, ty) = self.iref(ir)?;
+        let types = self.types();
+        let Type::Array(e, n) = *types.get(ty) else {
+            return err("client.type-mismatch", "get_elem_iref of a non-array");
+        };
+        if index >= n {
+            return ub(RuleId::OutOfBounds);
+        }
+        let es = layout::layout(types, e).size;
+        self.moved(l, i128::from(index) * i128::from(es), e)
+    }
+
+    fn shift_iref(&mut self, ir: Handle, offset: i64) -> CResult<Handle> {
+        let (l, ty) = self.iref(ir)?;
+        let size = layout::layout(self.types(), ty).size;
+        self.moved(l, i128::from(offset) * i128::from(size), ty)
+    }
+
+    fn get_var_part_iref(&mut self, ir: Handle) -> CResult<Handle> {
+        let (l, ty) = self.iref(ir)?;
+        let types = self.types();
+        let Type::Hybrid(fs, v) = types.get(ty) else {
+            return err("client.type-mismatch", "get_var_part_iref of a non-hybrid");
+        };
+        if self.m.mem.objs[l.obj as usize].var_len == 0 {
+            return ub(RuleId::EmptyVarPart);
+        }
+        let (_, var_off) = layout::hybrid_layout(types, fs, *v, 0);
+        self.moved(l, i128::from(var_off), *v)
+    }
+
+    fn load(&mut self, ir: Handle) -> CResult<Handle> {
+        let (l, ty) = self.access(ir)?;
+        let types = self.types();
+        let v = self.m.mem.load(types, l, ty);
+        Ok(self.keep(Held::of(types, ty, v)))
+    }
+
+    fn store(&mut self, ir: Handle, v: Handle) -> CResult<()> {
+        let (l, ty) = self.access(ir)?;
+        let v = self.value_of(v, ty)?;
+        self.m.mem.store(self.types(), l, ty, &v);
+        Ok(())
+    }
+
+    fn cmpxchg(
+        &mut self,
+        ir: Handle,
+        expected: Handle,
+        desired: Handle,
+    ) -> CResult<(Handle, bool)> {
+        let (l, ty) = self.access(ir)?;
+        let types = self.types();
+        let old = self.m.mem.load(types, l, ty);
+        let ok = old == self.value_of(expected, ty)?;
+        if ok {
+            let d = self.value_of(desired, ty)?;
+            self.m.mem.store(types, l, ty, &d);
+        }
+        Ok((self.keep(Held::of(types, ty, old)), ok))
+    }
+
+    fn atomicrmw(&mut self, op: AtomicRmwOp, ir: Handle, v: Handle) -> CResult<Handle> {
+        use crate::syntax::ast::RmwOp as R;
+        let (l, ty) = self.access(ir)?;
+        let types = self.types();
+        let old = self.m.mem.load(types, l, ty);
+        let v = self.value_of(v, ty)?;
+        let rop = match op {
+            AtomicRmwOp::Xchg => R::Xchg,
+            AtomicRmwOp::Add => R::Add,
+            AtomicRmwOp::Sub => R::Sub,
+            AtomicRmwOp::And => R::And,
+            AtomicRmwOp::Nand => R::Nand,
+            AtomicRmwOp::Or => R::Or,
+            AtomicRmwOp::Xor => R::Xor,
+            AtomicRmwOp::Max => R::Max,
+            AtomicRmwOp::Min => R::Min,
+            AtomicRmwOp::UMax => R::Umax,
+            AtomicRmwOp::UMin => R::Umin,
+        };
+        let new = match (rop, types.int_width(ty)) {
+            (R::Xchg, _) => v,
+            (op, Some(n)) => Value::Int(arith::rmw(op, n, old.bits(), v.bits())),
+            (_, None) => return err("client.type-mismatch", "atomicrmw of a non-integer"),
+        };
+        self.m.mem.store(types, l, ty, &new);
+        Ok(self.keep(Held::of(types, ty, old)))
+    }
+
+    fn pin(&mut self, r: Handle) -> CResult<Handle> {
+        let key = self.key(r)?;
+        match self.m.pin_loc(key) {
+            Ok(addr) => {
+                self.m.rule_counts[RuleId::Pin as usize] += 1;
+                Ok(self.keep(Held {
+                    ty: 0,
+                    value: Value::Ptr(addr),
+                }))
+            }
+            Err(u) => ub(u),
+        }
+    }
+
+    fn unpin(&mut self, r: Handle) -> CResult<()> {
+        let key = self.key(r)?;
+        match self.m.unpin_loc(key) {
+            Ok(()) => {
+                self.m.rule_counts[RuleId::Unpin as usize] += 1;
+                Ok(())
+            }
+            Err(u) => ub(u),
+        }
+    }
+
+    fn expose(&mut self, func: Handle, cookie: u64) -> CResult<Handle> {
+        let Value::FuncRef(Some(f)) = self.get(func)?.value else {
+            return err("client.not-a-function", "expose takes a non-NULL funcref");
+        };
+        let m = self.m.module;
+        let Some(x) = expose(m, f, m.funcs[f as usize].sig, cookie) else {
+            return err(
+                "client.not-native-safe",
+                "the function's signature cannot face C",
+            );
+        };
+        let code = x.code();
+        self.m.exposures.insert(code, x);
+        self.m.rule_counts[RuleId::Expose as usize] += 1;
+        Ok(self.keep(Held {
+            ty: 0,
+            value: Value::Ptr(code),
+        }))
+    }
+
+    fn unexpose(&mut self, ptr: Handle) -> CResult<()> {
+        let code = self.handle_to_int(ptr)?;
+        if self.m.exposures.remove(&code).is_none() {
+            return err(
+                "native.unexpose-unknown",
+                "no exposure of this run made the pointer",
+            );
+        }
+        self.m.rule_counts[RuleId::Unexpose as usize] += 1;
+        Ok(())
+    }
+
+    fn new_cursor(&mut self) -> CResult<Cursor> {
+        let Some(top) = self.m.frames.len().checked_sub(1) else {
+            return err("client.no-frame", "the stack has no frames");
+        };
+        self.cursors.push(Some(Pos::Mu(top)));
+        Ok(Cursor(
+            u32::try_from(self.cursors.len() - 1).unwrap_or(u32::MAX),
+        ))
+    }
+
+    fn next_frame(&mut self, c: Cursor) -> CResult<()> {
+        let next = match self.pos(c)? {
+            Pos::Mu(i) if self.m.frames[i].cookie.is_some() => Pos::Native(i),
+            Pos::Mu(i) | Pos::Native(i) if i > 0 => Pos::Mu(i - 1),
+            _ => return err("client.no-frame", "the cursor is at the bottom frame"),
+        };
+        self.cursors[c.0 as usize] = Some(next);
+        Ok(())
+    }
+
+    fn copy_cursor(&mut self, c: Cursor) -> CResult<Cursor> {
+        let p = self.pos(c)?;
+        self.cursors.push(Some(p));
+        Ok(Cursor(
+            u32::try_from(self.cursors.len() - 1).unwrap_or(u32::MAX),
+        ))
+    }
+
+    fn close_cursor(&mut self, c: Cursor) -> CResult<()> {
+        self.pos(c)?;
+        self.cursors[c.0 as usize] = None;
+        Ok(())
+    }
+
+    fn cur_func(&self, c: Cursor) -> CResult<MuId> {
+        Ok(match self.mu_frame(c)? {
+            Some(f) => {
+                let m = self.m.module;
+                m.id_of(m.funcs[f.func as usize].name.as_str()).unwrap_or(0)
+            }
+            None => 0,
+        })
+    }
+
+    fn cur_func_ver(&self, c: Cursor) -> CResult<MuId> {
+        Ok(match self.mu_frame(c)?.and_then(|f| f.body) {
+            Some(b) => self.m.module.id_of(b.version.as_str()).unwrap_or(0),
+            None => 0,
+        })
+    }
+
+    fn cur_inst(&self, c: Cursor) -> CResult<MuId> {
+        let Some(f) = self.mu_frame(c)? else {
+            return Ok(0);
+        };
+        let (Some(body), false) = (f.body, f.fresh) else {
+            return Ok(0);
+        };
+        let inst = &body.blocks[f.block as usize].insts[f.pc as usize];
+        Ok(inst
+            .name
+            .as_ref()
+            .and_then(|n| self.m.module.id_of(n.as_str()))
+            .unwrap_or(0))
+    }
+
+    fn dump_keepalives(&mut self, c: Cursor) -> CResult<Vec<Handle>> {
+        let Pos::Mu(i) = self.pos(c)? else {
+            return err(
+                "client.native-frame",
+                "a native frame has no keep-alive values",
+            );
+        };
+        let f = &self.m.frames[i];
+        let held = match (f.body, f.fresh) {
+            (None, _) => {
+                let m = self.m.module;
+                let params = &m.types.sig(m.funcs[f.func as usize].sig).params;
+                params
+                    .iter()
+                    .zip(&f.slots)
+                    .map(|(t, v)| Held::of(&m.types, *t, v.clone()))
+                    .collect()
+            }
+            (Some(_), true) => Vec::new(),
+            (Some(body), false) => {
+                let inst = &body.blocks[f.block as usize].insts[f.pc as usize];
+                let os = match &inst.op {
+                    Op::Trap { keepalive, .. } => keepalive,
+                    _ => &inst.keepalive,
+                };
+                self.m
+                    .held_operands(i, os)
+                    .map_err(|e| ClientError::new("client.not-available", format!("{e:?}")))?
+            }
+        };
+        Ok(held.into_iter().map(|h| self.keep(h)).collect())
+    }
+
+    fn pop_frames_to(&mut self, c: Cursor) -> CResult<()> {
+        let Pos::Mu(i) = self.pos(c)? else {
+            return err("client.native-frame", "native frames cannot be popped to");
+        };
+        if self.m.frames[i + 1..].iter().any(|f| f.cookie.is_some()) {
+            return err(
+                "client.native-frame",
+                "native frames lie between the top and the cursor's frame",
+            );
+        }
+        while self.m.frames.len() > i + 1 {
+            self.m.pop_frame();
+        }
+        // Cursors above the frame are gone with their frames.
+        for p in &mut self.cursors {
+            if matches!(p, Some(Pos::Mu(k) | Pos::Native(k)) if *k > i) {
+                *p = None;
+            }
+        }
+        self.m.rule_counts[RuleId::Osr as usize] += 1;
+        Ok(())
+    }
+
+    fn push_frame(&mut self, func: Handle) -> CResult<()> {
+        let Value::FuncRef(Some(f)) = self.get(func)?.value else {
+            return err(
+                "client.not-a-function",
+                "push_frame takes a non-NULL funcref",
+            );
+        };
+        let Some(body) = &self.m.module.funcs[f as usize].body else {
+            return err(
+                "client.undefined-function",
+                "push_frame of a function with no version",
+            );
+        };
+        if self.m.frames.len() >= self.m.stack_max as usize {
+            return err("client.stack-exhausted", "the stack budget is full");
+        }
+        self.m.frames.push(Frame {
+            func: f,
+            body: Some(body),
+            fresh: true,
+            block: 0,
+            pc: 0,
+            slots: vec![Value::Int(0); body.slots as usize],
+            allocas: Vec::new(),
+            cookie: None,
+        });
+        self.m.rule_counts[RuleId::Osr as usize] += 1;
+        Ok(())
+    }
+}
