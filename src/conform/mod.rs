@@ -8,7 +8,7 @@ pub mod script;
 use expect::Expectations;
 use script::{AssertKind, Call, Script, Section};
 use serde::Serialize;
-use spec_model::client::{ClientValue, Scripted, TrapAnswer, TrapEvent};
+use spec_model::client::{ClientValue, ScriptAction, Scripted, TrapAnswer};
 use spec_model::outcome::{render_trace, render_value};
 use spec_model::{Budgets, Loaded, RuleId, load};
 use std::collections::HashMap;
@@ -198,6 +198,7 @@ fn run_script(script: &Script, dir: &Path, engine: &Engine, cfg: &Config, out: &
             cfg,
             bundle_name: &bundle_name,
             text: &text,
+            dir,
         };
         match engine {
             Engine::Spec => ctx.on_model(out),
@@ -214,6 +215,8 @@ struct SectionCx<'a> {
     cfg: &'a Config,
     bundle_name: &'a str,
     text: &'a str,
+    /// The script's folder, where the bundle files client lines load are.
+    dir: &'a Path,
 }
 
 /// A diagnostic as assertions see it: (line, kind, code).
@@ -320,10 +323,12 @@ impl SectionCx<'_> {
         if call.trace.is_some() {
             m.trace = Some(Vec::new());
         }
-        let client = scripted(call);
+        let client = scripted(call, self.dir);
         if let Some(c) = &client {
             m.client = Some(Box::new(c.clone()));
         }
+        let bundles = spec_model::Bundles::new(l);
+        m.bundles = Some(&bundles);
         let args: Vec<&str> = call.args.iter().map(String::as_str).collect();
         let started = l
             .func(&call.func)
@@ -366,7 +371,7 @@ impl SectionCx<'_> {
         }
         out.push(self.test(line), self.engine, verdict);
         if let Some(c) = &client {
-            for (line, v) in client_verdicts(call, &c.seen(), "the model") {
+            for (line, v) in client_verdicts(call, c, "the model") {
                 out.push(self.test(line), self.engine, v);
             }
         }
@@ -411,14 +416,21 @@ impl SectionCx<'_> {
             }
             return;
         };
+        // A section whose clients load bundles is compiled for a client.
+        let calls: Vec<(usize, &Call)> = self.calls().collect();
+        let client = acting_clients(&calls);
+        let bundles = spec_model::Bundles::new(&l);
         let compile = |fuel: bool, trace: bool| {
-            fast_vm::Program::compile_with(
+            let p = fast_vm::Program::compile_with(
                 &l.module,
                 fast_vm::Options {
                     fuel_checks: fuel,
                     trace_native: trace,
+                    client,
                 },
-            )
+            )?;
+            p.set_bundles(Some(&bundles));
+            Ok::<_, fast_vm::FastError>(p)
         };
         let programs = match (
             compile(true, false),
@@ -476,7 +488,7 @@ impl SectionCx<'_> {
             let mut client_lines: Vec<(usize, Verdict)> = Vec::new();
             for stress in [false, true] {
                 let mode = if stress { " with --gc-stress" } else { "" };
-                let client = scripted(call);
+                let client = scripted(call, self.dir);
                 program.set_trap_handler(
                     client
                         .clone()
@@ -487,7 +499,7 @@ impl SectionCx<'_> {
                 if let Some(c) = &client {
                     // Each line keeps the first failure, without or with GC stress.
                     let who = format!("the fast VM{mode}");
-                    let now = client_verdicts(call, &c.seen(), &who);
+                    let now = client_verdicts(call, c, &who);
                     if client_lines.is_empty() {
                         client_lines = now;
                     } else {
@@ -1012,6 +1024,39 @@ pub fn test_name(root: &Path, path: &Path) -> String {
 /// The client's answer written in a script (`resume V…`, `throw V`, `exit`,
 /// `stop`; a value is a Mu literal or `$N`, the trap's N-th KEEPALIVE value).
 pub fn client_answer(text: &str) -> Result<TrapAnswer, String> {
+    client_step(text).map(|(_, a)| a)
+}
+
+/// What a client line does before it answers, as written: `load FILE`,
+/// `pop N`, `push @f`, separated by `;` before the answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Load the bundle in this file (next to the script).
+    Load(String),
+    /// Pop the frames above the one this many below the top.
+    Pop(usize),
+    /// Push a frame of this function's newest version.
+    Push(String),
+}
+
+/// A client line's actions and answer (`load f.uir; pop 1; push @g; resume $0`).
+pub fn client_step(text: &str) -> Result<(Vec<Action>, TrapAnswer), String> {
+    let mut parts: Vec<&str> = text.split(';').map(str::trim).collect();
+    let text = parts.pop().unwrap_or("");
+    let mut actions = Vec::new();
+    for p in parts {
+        let (word, arg) = p.split_once(' ').unwrap_or((p, ""));
+        let arg = arg.trim();
+        actions.push(match word {
+            "load" if !arg.is_empty() => Action::Load(arg.to_string()),
+            "pop" => Action::Pop(
+                arg.parse()
+                    .map_err(|_| format!("`{p}`: pop takes a number of frames"))?,
+            ),
+            "push" if arg.starts_with('@') => Action::Push(arg.to_string()),
+            _ => return Err(format!("`{p}` is not load FILE, pop N or push @f")),
+        });
+    }
     let mut words = text.split_whitespace();
     let value = |w: &str| -> Result<ClientValue, String> {
         if let Some(n) = w.strip_prefix('$') {
@@ -1042,29 +1087,62 @@ pub fn client_answer(text: &str) -> Result<TrapAnswer, String> {
     if words.next().is_some() {
         return Err(format!("`{text}` has more than its answer"));
     }
-    Ok(answer)
+    Ok((actions, answer))
 }
 
-/// The scripted client of a call (`None` without `// >` lines).
-fn scripted(call: &Call) -> Option<Scripted> {
+/// The scripted client of a call (`None` without `// >` lines); the bundle files
+/// its lines load are read from `dir` (one that cannot be read is a load error
+/// at that trap, with the code `client.no-file`).
+fn scripted(call: &Call, dir: &Path) -> Option<Scripted> {
     if call.client.is_empty() {
         return None;
     }
-    let answers = call
-        .client
-        .iter()
-        .map(|c| client_answer(&c.answer).unwrap_or(TrapAnswer::Stop))
-        .collect();
-    Some(Scripted::new(answers))
+    let mut client = Scripted::default();
+    for c in &call.client {
+        let (actions, answer) = client_step(&c.answer).unwrap_or((Vec::new(), TrapAnswer::Stop));
+        client.answers.push(answer);
+        let actions = actions
+            .into_iter()
+            .map(|a| match a {
+                Action::Load(f) => {
+                    let text = std::fs::read_to_string(dir.join(&f)).unwrap_or_else(|e| {
+                        // Not a bundle: loading it fails with the parser's error.
+                        format!("// cannot read {f}: {e}\n!")
+                    });
+                    ScriptAction::Load(f, text)
+                }
+                Action::Pop(n) => ScriptAction::Pop(n),
+                Action::Push(f) => ScriptAction::Push(f),
+            })
+            .collect();
+        client.actions.push(actions);
+    }
+    Some(client)
+}
+
+/// Whether a section's calls have client scripts that act before answering
+/// (their programs are compiled for a client).
+fn acting_clients(calls: &[(usize, &Call)]) -> bool {
+    calls.iter().any(|(_, c)| {
+        c.client
+            .iter()
+            .any(|s| client_step(&s.answer).is_ok_and(|(a, _)| !a.is_empty()))
+    })
 }
 
 /// Each client line's verdict: the trap it answered was the one it names, with
 /// those KEEPALIVE values (objects up to a renaming within the line).
-fn client_verdicts(call: &Call, seen: &[TrapEvent], who: &str) -> Vec<(usize, Verdict)> {
+fn client_verdicts(call: &Call, client: &Scripted, who: &str) -> Vec<(usize, Verdict)> {
+    let seen = client.seen();
+    let errors = client.errors();
     call.client
         .iter()
         .enumerate()
         .map(|(i, step)| {
+            if let Some((_, e)) = errors.iter().find(|(k, _)| *k == i) {
+                let why = format!("trap {}: {who} could not load the bundle: {e}", i + 1);
+                return (step.line, Verdict::Fail(why));
+            }
             let v = match seen.get(i) {
                 None => Verdict::Fail(format!(
                     "expected trap {} of the run at `{}`; {who} trapped {} times",
