@@ -1,7 +1,8 @@
 //! Where a difftest check spends its time, over N programs at the default
 //! configuration (or `$MUNI_SET`, comma-separated `NAME=VALUE`s): generating,
 //! loading (parse and verify), the model's runs (every input), and for each build
-//! of the fast VM its compile and its runs with the comparison.
+//! of the fast VM its compile and its runs with the comparison. With
+//! `$MUNI_CLIENT` set, every build is compiled for a client (`Options::client`).
 //!
 //! `cargo run --release -p muni-difftest --example phases [N]`
 
@@ -58,7 +59,7 @@ fn main() {
             let opts = fast_vm::Options {
                 fuel_checks: *fuel,
                 trace_native: *trace,
-                client: false,
+                client: std::env::var("MUNI_CLIENT").is_ok(),
             };
             let before = fast_vm::codecache::stats().compiled;
             let s = Instant::now();

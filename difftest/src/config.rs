@@ -162,6 +162,18 @@ define_config! {
     /// Weight of the rarer rules: recursion to the stack limit, allocation failure,
     /// client traps, thread exit, NULL calls, exposing and unexposing.
     w_rare: 2 in 0..=10,
+    /// Weight of traps the client answers (`difftest::client`): resumed with
+    /// values of every scalar type, thrown at, ending the thread, popping the
+    /// frame (on-stack replacement), and loading a new version of the function.
+    w_client: 2 in 0..=6,
+    /// Percent of functions past the entry with no version in the bundle: the
+    /// client loads one at the first call (`client.undefined-function`). Each
+    /// costs compilations while the program runs, so swarm testing draws it at
+    /// or below this.
+    lazy: 8 in 0..=100 budget,
+    /// Percent of functions past the entry whose calls load a new version of the
+    /// function while its frame is live (drawn at or below this, as `lazy`).
+    redefine: 10 in 0..=100 budget,
 }
 
 impl Config {

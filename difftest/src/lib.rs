@@ -12,6 +12,7 @@
 //! the reducer ([`reduce`]) is behind `muni reduce`.
 #![deny(missing_docs)]
 
+pub mod client;
 pub mod config;
 pub mod generate;
 pub mod reduce;
@@ -164,6 +165,8 @@ pub struct Observed {
     objects: Vec<(usize, OutValue)>,
     /// The native trace (None: the build does not record it).
     trace: Option<Vec<NativeEvent>>,
+    /// What the client saw and did, a line per trap.
+    client: Vec<String>,
 }
 
 impl Observed {
@@ -173,6 +176,7 @@ impl Observed {
         globals: &[OutValue],
         objects: &[(u32, OutValue)],
         trace: Option<&[NativeEvent]>,
+        client: Vec<String>,
     ) -> Observed {
         let mut r = Renamer::default();
         let outcome = outcome.render_in(&mut r);
@@ -191,6 +195,7 @@ impl Observed {
             globals,
             objects,
             trace,
+            client,
         }
     }
 
@@ -230,6 +235,21 @@ impl Observed {
     /// What differs from `other` (the model's), if anything; the trace only when
     /// both have one.
     pub fn diff(&self, other: &Observed) -> Option<String> {
+        if self.client != other.client {
+            let i = self
+                .client
+                .iter()
+                .zip(&other.client)
+                .position(|(a, b)| a != b)
+                .unwrap_or(self.client.len().min(other.client.len()));
+            let at = |c: &[String]| c.get(i).cloned().unwrap_or_else(|| "(no trap)".into());
+            return Some(format!(
+                "client trap {}: `{}` vs `{}`",
+                i + 1,
+                at(&other.client),
+                at(&self.client)
+            ));
+        }
         if self.outcome != other.outcome {
             return Some(format!("outcome `{}` vs `{}`", other.outcome, self.outcome));
         }
@@ -339,12 +359,26 @@ pub struct ModelRun {
 /// Runs `p` on the model with the arguments `input`, recording its trace and
 /// profile.
 pub fn run_model(l: &Loaded, p: &Program, input: &[String]) -> Result<ModelRun, String> {
+    run_model_with(l, p, input, &spec_model::Bundles::new(l))
+}
+
+/// [`run_model`] with the bundles the client loads kept in `bundles` (shared by
+/// the runs of one program, which then parse each bundle once).
+pub fn run_model_with(
+    l: &Loaded,
+    p: &Program,
+    input: &[String],
+    bundles: &spec_model::Bundles<'_>,
+) -> Result<ModelRun, String> {
     let f = l.func(&p.entry)?;
     let args: Vec<&str> = input.iter().map(String::as_str).collect();
     let argv = l.args(f, &args)?;
+    let client = client::Client::new(std::rc::Rc::new(p.client.clone()));
     let mut m = l.machine(BUDGETS);
     m.trace = Some(Vec::new());
     m.profile = Some(Profile::new(&l.module));
+    m.bundles = Some(bundles);
+    m.client = Some(Box::new(client.clone()));
     let o = match m.start(f, argv) {
         Ok(Some(o)) => o,
         Ok(None) => m.run().map_err(|e| e.to_string())?,
@@ -363,7 +397,14 @@ pub fn run_model(l: &Loaded, p: &Program, input: &[String]) -> Result<ModelRun, 
         m.object_out(&OutValue::Ref(Some(o)))
     });
     let events = m.trace.take().unwrap_or_default();
-    let observed = Observed::new(&o, &names, &globals, &objects, Some(&events));
+    let observed = Observed::new(
+        &o,
+        &names,
+        &globals,
+        &objects,
+        Some(&events),
+        client.take_log(),
+    );
     Ok(ModelRun {
         observed,
         rules: m.rule_counts.clone(),
@@ -379,7 +420,12 @@ pub fn after_lines(l: &Loaded, p: &Program, input: &[String]) -> Result<Vec<Stri
     let f = l.func(&p.entry)?;
     let args: Vec<&str> = input.iter().map(String::as_str).collect();
     let argv = l.args(f, &args)?;
+    let bundles = spec_model::Bundles::new(l);
     let mut m = l.machine(BUDGETS);
+    m.bundles = Some(&bundles);
+    m.client = Some(Box::new(client::Client::new(std::rc::Rc::new(
+        p.client.clone(),
+    ))));
     match m.start(f, argv) {
         Ok(Some(_)) => {}
         Ok(None) => {
@@ -416,15 +462,23 @@ pub fn run_fast(
     inputs: &[usize],
 ) -> Result<Vec<(Build, usize, Observed)>, fast_vm::FastError> {
     let f = l.func(&p.entry).map_err(fast_vm::FastError::Usage)?;
-    let program = fast_vm::Program::compile_roots(
-        &l.module,
-        fast_vm::Options {
-            fuel_checks: fuel,
-            trace_native: trace,
-            client: false,
-        },
-        &[f],
-    )?;
+    let options = fast_vm::Options {
+        fuel_checks: fuel,
+        trace_native: trace,
+        client: p.client.needs_client_mode,
+    };
+    // In client mode the functions the client's bundles name are roots too.
+    let mut roots = vec![f];
+    for (_, text) in p.client.lazy.iter().chain(&p.client.redefine) {
+        let names = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || "@_.-".contains(c)))
+            .filter(|w| w.starts_with('@'));
+        roots.extend(names.filter_map(|n| l.module.func(n)));
+    }
+    let program = fast_vm::Program::compile_roots(&l.module, options, &roots)?;
+    let bundles = spec_model::Bundles::new(l);
+    program.set_bundles(Some(&bundles));
+    let plan = std::rc::Rc::new(p.client.clone());
     let names: Vec<String> = l
         .module
         .globals
@@ -436,6 +490,8 @@ pub fn run_fast(
         let args: Vec<&str> = p.inputs[i].iter().map(String::as_str).collect();
         let argv = l.args(f, &args).map_err(fast_vm::FastError::Usage)?;
         for &stress in stresses {
+            let client = client::Client::new(plan.clone());
+            program.set_trap_handler(Some(Box::new(client.clone())));
             let o = program.run_observed(f, &argv, BUDGETS, stress, MAX_OBJECTS)?;
             let build = Build {
                 trace,
@@ -448,6 +504,7 @@ pub fn run_fast(
                 &o.globals,
                 &o.objects,
                 o.trace.as_deref(),
+                client.take_log(),
             );
             out.push((build, i, seen));
         }
@@ -475,8 +532,9 @@ pub fn check(p: &Program, gc_stress: bool) -> Checked {
         }
     };
     let mut models = Vec::new();
+    let bundles = spec_model::Bundles::new(&l);
     for input in &p.inputs {
-        match run_model(&l, p, input) {
+        match run_model_with(&l, p, input, &bundles) {
             Ok(m) => models.push(m),
             Err(e) => {
                 c.verdict = Verdict::Rejected(format!("the model cannot run it: {e}"));
@@ -496,6 +554,10 @@ pub fn check(p: &Program, gc_stress: bool) -> Checked {
         }));
         if m.observed.outcome.starts_with("ub ") {
             c.verdict = Verdict::GeneratorUb(m.observed.outcome.clone());
+            return c;
+        }
+        if let Some(l) = m.observed.client.iter().find(|l| l.contains(" load: ")) {
+            c.verdict = Verdict::Rejected(format!("a bundle the client loads does not: {l}"));
             return c;
         }
     }
@@ -566,6 +628,10 @@ pub fn reproducer(p: &Program, why: &str, clib: &str) -> String {
         s.push_str(&format!("//   {l}\n"));
     }
     s.push_str("// The assertions are the reference model's answer.\n");
+    if p.client != generate::ClientPlan::default() {
+        s.push_str("// Its client (difftest::client) answers traps by their tags and loads:\n");
+        s.push_str(&client::plan_to_text(&p.client));
+    }
     if let Ok(l) = load(&[("generated.uir", &p.text)]) {
         for input in &p.inputs {
             let Ok(m) = run_model(&l, p, input) else {
@@ -634,7 +700,14 @@ mod tests {
             0,
         ))))];
         let names = ["g".to_string(), "h".to_string(), "d".to_string()];
-        Observed::new(&outcome, &names, &globals, &objects, Some(&trace))
+        Observed::new(
+            &outcome,
+            &names,
+            &globals,
+            &objects,
+            Some(&trace),
+            Vec::new(),
+        )
     }
 
     /// Objects compare up to one renaming across the outcome, the globals, the
@@ -663,7 +736,7 @@ mod tests {
     #[test]
     fn a_reference_to_no_object_prints_as_dangling() {
         let outcome = Outcome::Return(vec![OutValue::Dangling]);
-        let o = Observed::new(&outcome, &[], &[], &[], None);
+        let o = Observed::new(&outcome, &[], &[], &[], None, Vec::new());
         assert_eq!(o.outcome, "return dangling");
     }
 }

@@ -273,11 +273,60 @@ fn zero(b: &mut FunctionBuilder<'_>, t: ClType) -> Value {
 #[derive(Clone, Copy, Debug)]
 pub struct WrapperCalls {
     /// The exposed Mu function.
-    pub mu_fn: cranelift_codegen::ir::FuncRef,
+    pub mu_fn: Callee,
     /// `rt_current`, which finds the run on this thread.
     pub rt_current: cranelift_codegen::ir::FuncRef,
     /// `rt_trace` and the function's id, when compiling with the native trace.
     pub trace: Option<(cranelift_codegen::ir::FuncRef, u32)>,
+}
+
+/// How compiled code calls a Mu function it names.
+#[derive(Clone, Copy, Debug)]
+pub enum Callee {
+    /// Directly.
+    Direct(cranelift_codegen::ir::FuncRef),
+    /// Through function `f`'s slot in the table of contents (client mode), with
+    /// the Mu signature `sig`.
+    Toc(u32, cranelift_codegen::ir::SigRef),
+}
+
+impl Callee {
+    /// How code in `func` calls Mu function `f` (of signature `sig`), declared
+    /// in `jit` as `id`: through its slot in client mode.
+    pub fn of(
+        jit: &mut cranelift_jit::JITModule,
+        func: &mut cranelift_codegen::ir::Function,
+        client: bool,
+        types: &Types,
+        f: u32,
+        sig: SigId,
+        id: cranelift_module::FuncId,
+    ) -> Option<Callee> {
+        use cranelift_module::Module as _;
+        if client {
+            let s = crate::lower::mu_signature(types, sig)?;
+            return Some(Callee::Toc(f, func.import_signature(s)));
+        }
+        Some(Callee::Direct(jit.declare_func_in_func(id, func)))
+    }
+
+    /// Calls it with `args`.
+    pub fn call(
+        self,
+        b: &mut FunctionBuilder<'_>,
+        ctx: Value,
+        args: &[Value],
+    ) -> cranelift_codegen::ir::Inst {
+        match self {
+            Callee::Direct(f) => b.ins().call(f, args),
+            Callee::Toc(f, sig) => {
+                let t = MemFlagsData::trusted();
+                let toc = b.ins().load(I64, t, ctx, crate::runtime::offsets::TOC);
+                let fp = b.ins().load(I64, t, toc, crate::lower::slot_offset(f));
+                b.ins().call_indirect(sig, fp, args)
+            }
+        }
+    }
 }
 
 /// Builds the C entry point of an exposed Mu function (`native.callback`): it finds
@@ -373,7 +422,7 @@ pub fn build_wrapper(
     b.ins().store(t, deeper, ctx, offsets::COOKIE_DEPTH);
     let mut argv = vec![ctx, deeper];
     argv.extend(args);
-    let call = b.ins().call(mu_fn, &argv);
+    let call = mu_fn.call(&mut b, ctx, &argv);
     let status = b.inst_results(call)[0];
     let word0 = b.inst_results(call)[1];
     // Nested CCALLs in the callback moved the depth; C sees its own again.

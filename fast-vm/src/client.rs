@@ -14,7 +14,7 @@
 //! whose results are then the CALL's).
 
 use super::*;
-use crate::lower::{IN_NATIVE, Kept};
+use crate::lower::{CALL_SIG_SHIFT, IN_NATIVE, Kept};
 use runtime::REPLACED;
 use spec_model::client::{
     AtomicRmwOp, CResult, ClientError, ClientValue, Cursor, Handle, MuCtx, MuId, TrapAnswer,
@@ -392,23 +392,10 @@ impl<'m> FastCtx<'_, 'm> {
 
     /// The result types of the CALL the frame of record `rec` is at.
     fn call_results(&self, rec: u64) -> Option<Vec<TypeId>> {
-        let w = record(rec);
-        let m = self.program.module();
-        let inst = (w[3] & 0xffff_ffff) as u32;
-        let func = m.name_of(w[1] as u32).and_then(|n| m.func(&n))?;
-        // The frame's version may be an older one than the module's now: find the
-        // CALL by its ID in the version the record names, among those loaded.
-        let ver = m.name_of(w[2] as u32)?;
-        let body = self.program.version_body(func, &ver)?;
-        body.blocks.iter().flat_map(|b| &b.insts).find_map(|i| {
-            let id = i.name.as_ref().and_then(|n| m.id_of(n.as_str()));
-            match &i.op {
-                spec_model::ir::Op::Call { sig, .. } if id == Some(inst) => {
-                    Some(m.types.sig(*sig).rets.clone())
-                }
-                _ => None,
-            }
-        })
+        let sig = (record(rec)[3] >> CALL_SIG_SHIFT).checked_sub(1)?;
+        let types = &self.program.module().types;
+        let sig = u32::try_from(sig).ok()?;
+        (sig < types.sigs.len() as u32).then(|| types.sig(sig).rets.clone())
     }
 
     /// What the thread does after the handler: `answer` at the top frame as the
@@ -750,7 +737,7 @@ impl MuCtx for FastCtx<'_, '_> {
             .load(name, text)
             .map_err(|e| ClientError::new(e.code(), e.render()))?;
         self.program
-            .grow(module, self.c())
+            .grow(module, self.c(), text)
             .map_err(|e| ClientError::new("client.not-compiled", e.to_string()))
     }
 

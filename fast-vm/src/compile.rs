@@ -25,13 +25,8 @@ struct Build<'m> {
     rt: lower::Runtime,
     /// `rt_current`, which expose wrappers call.
     current_id: ClFuncId,
-    /// The declaration of each Mu function (`None`: not compiled): what calls and
-    /// funcrefs name. In client mode it is the function's stub, which calls the
-    /// function's slot in the table of contents.
+    /// The declaration of each Mu function (`None`: not compiled).
     ids: Vec<Option<ClFuncId>>,
-    /// The declaration of each function's body (the same as `ids` but in client
-    /// mode).
-    body_ids: Vec<Option<ClFuncId>>,
     /// The declaration of each static `.expose`'s C entry point.
     expose_ids: Vec<Option<ClFuncId>>,
     global_offsets: Vec<u64>,
@@ -56,7 +51,19 @@ pub(crate) fn compile<'m>(
     options: Options,
     roots: Option<&[u32]>,
 ) -> Result<Program<'m>, FastError> {
-    let mut b = Build::new(module, options, reachable(module, roots))?;
+    // A client's bundles may name any static exposure: in client mode each is
+    // compiled, with its function.
+    let reach = match roots {
+        Some(r) if options.client => {
+            let mut all = r.to_vec();
+            all.extend(module.exposes.iter().map(|e| e.func));
+            let mut reach = reachable(module, Some(&all));
+            reach.exposes.iter_mut().for_each(|x| *x = true);
+            reach
+        }
+        _ => reachable(module, roots),
+    };
+    let mut b = Build::new(module, options, reach)?;
     b.declare_functions()?;
     let lowered = b.lower_functions()?;
     b.define_functions(&lowered.bodies)?;
@@ -167,7 +174,6 @@ impl<'m> Build<'m> {
             rt,
             current_id,
             ids: Vec::new(),
-            body_ids: Vec::new(),
             expose_ids: Vec::new(),
             global_offsets,
             globals_size: end,
@@ -192,16 +198,7 @@ impl<'m> Build<'m> {
                 ),
                 None => None,
             };
-            self.body_ids.push(id);
-            let stub = match &sig {
-                Some(s) if self.options.client => Some(
-                    self.jit
-                        .declare_function(&format!("stub{i}"), Linkage::Local, s)
-                        .map_err(|e| bug(&e))?,
-                ),
-                _ => id,
-            };
-            self.ids.push(stub);
+            self.ids.push(id);
         }
         for (k, e) in module.exposes.iter().enumerate() {
             let sig = module.funcs[e.func as usize].sig;
@@ -323,7 +320,7 @@ impl<'m> Build<'m> {
             .filter_map(|(i, id)| id.map(|id| (id.as_u32(), i)))
             .collect();
         for (i, f) in self.module.funcs.iter().enumerate() {
-            let (Some(id), Some(body)) = (self.body_ids[i], &bodies[i]) else {
+            let (Some(id), Some(body)) = (self.ids[i], &bodies[i]) else {
                 continue;
             };
             self.cctx.func = body.clone();
@@ -340,14 +337,6 @@ impl<'m> Build<'m> {
             codecache::define(&mut self.jit, id, &mut self.cctx)
                 .map_err(|e| FastError::Bug(format!("{}: {e}", f.name)))?;
             self.jit.clear_context(&mut self.cctx);
-            if let Some(stub) = self.ids[i].filter(|s| *s != id) {
-                self.cctx.func.signature = body.signature.clone();
-                let b = FunctionBuilder::new(&mut self.cctx.func, &mut self.fctx);
-                lower::toc_stub(b, i as u32, self.fe);
-                codecache::define(&mut self.jit, stub, &mut self.cctx)
-                    .map_err(|e| FastError::Bug(format!("{} (stub): {e}", f.name)))?;
-                self.jit.clear_context(&mut self.cctx);
-            }
         }
         Ok(())
     }
@@ -365,7 +354,16 @@ impl<'m> Build<'m> {
                 continue;
             };
             self.cctx.func.signature = cs;
-            let mu_fn = self.jit.declare_func_in_func(fid, &mut self.cctx.func);
+            let mu_fn = ccall::Callee::of(
+                &mut self.jit,
+                &mut self.cctx.func,
+                self.options.client,
+                types,
+                e.func,
+                sig,
+                fid,
+            )
+            .ok_or_else(|| FastError::Bug("an expose wrapper".into()))?;
             let cur = self
                 .jit
                 .declare_func_in_func(self.current_id, &mut self.cctx.func);
@@ -403,7 +401,9 @@ impl<'m> Build<'m> {
         let module = self.module;
         let mut entry_ids = Vec::new();
         for (i, f) in module.funcs.iter().enumerate() {
-            let is_root = roots.is_none_or(|r| r.contains(&(i as u32)));
+            // Without roots, each entry point is compiled when a run first needs it
+            // (`Program::entry_of`).
+            let is_root = roots.is_some_and(|r| r.contains(&(i as u32)));
             let Some(id) = self.ids[i].filter(|_| is_root) else {
                 entry_ids.push(None);
                 continue;
@@ -423,6 +423,7 @@ impl<'m> Build<'m> {
                 module,
                 i,
                 id,
+                self.options.client,
                 self.fe,
             )?;
             codecache::define(&mut self.jit, eid, &mut self.cctx)
@@ -458,11 +459,21 @@ impl<'m> Build<'m> {
                 .map(|id| id.map_or(0, |id| jit.get_finalized_function(id) as u64))
                 .collect()
         };
-        let code = addr(&self.ids);
-        let toc = if self.options.client {
-            addr(&self.body_ids)
+        // In client mode a funcref is the function's index + 1; its code is the
+        // slot's.
+        let (code, toc) = if self.options.client {
+            let code = (0..self.ids.len())
+                .map(|i| {
+                    if self.ids[i].is_some() {
+                        i as u64 + 1
+                    } else {
+                        0
+                    }
+                })
+                .collect();
+            (code, addr(&self.ids))
         } else {
-            Vec::new()
+            (addr(&self.ids), Vec::new())
         };
         let static_exposes = self
             .expose_ids
@@ -479,8 +490,10 @@ impl<'m> Build<'m> {
             globals_size: self.globals_size,
             toc,
             grown: false,
-            modules: vec![self.module],
+            chain: 0,
         };
+        let base_ids = self.ids.len();
+        let base_exposes = self.expose_ids.len();
         Ok(Program {
             static_exposes,
             trace_native: self.options.trace_native,
@@ -495,7 +508,9 @@ impl<'m> Build<'m> {
                 rt: self.rt,
                 options: self.options,
                 expose_ids: self.expose_ids,
-                entries: Vec::new(),
+                entries: std::collections::HashMap::new(),
+                base_ids,
+                base_exposes,
             }),
             entries,
             now: std::cell::RefCell::new(base.clone()),
@@ -506,6 +521,7 @@ impl<'m> Build<'m> {
             client: std::cell::RefCell::new(None),
             client_error: std::cell::RefCell::new(None),
             osr: std::cell::RefCell::new(None),
+            grown: std::cell::RefCell::new(std::collections::HashMap::new()),
         })
     }
 }
@@ -517,13 +533,81 @@ impl<'m> Program<'m> {
     /// so that calls that start from now on run it; frames running older
     /// versions go on in their code, which stays. New global cells go after the
     /// old ones in the globals' memory.
-    pub(crate) fn grow(&self, module: &'m Module, ctx: &mut Ctx) -> Result<(), FastError> {
+    ///
+    /// The same bundles loaded in the same order give the same code: what a run
+    /// compiled for a sequence of loads (`text` the latest) is kept, and a later
+    /// run that loads the same sequence takes it instead of compiling again.
+    pub(crate) fn grow(
+        &self,
+        module: &'m Module,
+        ctx: &mut Ctx,
+        text: &str,
+    ) -> Result<(), FastError> {
         let mut d = self
             .jit
             .try_borrow_mut()
             .map_err(|_| bug(&"the JIT is busy"))?;
         let d = &mut *d;
         let mut now = self.now.borrow_mut();
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (now.chain, text).hash(&mut h);
+            h.finish()
+        };
+        let cached = self.grown.borrow().get(&key).cloned();
+        match cached {
+            Some(g) => {
+                now.global_offsets = g.global_offsets;
+                now.globals_size = g.globals_size;
+                now.not_compiled = g.not_compiled;
+                now.traps = g.traps;
+                now.toc = g.toc;
+                now.code = g.code;
+                d.ids = g.ids;
+            }
+            None => {
+                self.compile_growth(module, d, &mut now)?;
+                let g = Grown {
+                    global_offsets: now.global_offsets.clone(),
+                    globals_size: now.globals_size,
+                    not_compiled: now.not_compiled.clone(),
+                    traps: now.traps.clone(),
+                    toc: now.toc.clone(),
+                    code: now.code.clone(),
+                    ids: d.ids.clone(),
+                };
+                self.grown.borrow_mut().insert(key, g);
+            }
+        }
+        d.expose_ids.resize(module.exposes.len(), None);
+        // SAFETY: the heap of the run, which lives as long as it, and is a heap of
+        // this program's types (`'static` only in the context's spelling).
+        let heap = unsafe { &mut *ctx.heap.cast::<Heap<'m>>() };
+        let old_globals = heap.globals.1.len();
+        for (g, off) in module
+            .globals
+            .iter()
+            .zip(&now.global_offsets)
+            .skip(old_globals)
+        {
+            heap.globals.1.push((*off, g.ty));
+        }
+        ctx.toc = now.toc.as_ptr() as u64;
+        now.module = module;
+        now.grown = true;
+        now.chain = key;
+        heap.set_types(&module.types);
+        Ok(())
+    }
+
+    /// Compiles what `module` adds to the program `now` is (`grow`).
+    fn compile_growth(
+        &self,
+        module: &'m Module,
+        d: &mut Dynamic,
+        now: &mut Versions<'m>,
+    ) -> Result<(), FastError> {
         let old = now.module;
         let types = &module.types;
         // Global cells.
@@ -540,18 +624,6 @@ impl<'m> Program<'m> {
             )));
         }
         now.globals_size = end;
-        // SAFETY: the heap of the run, which lives as long as it, and is a heap of
-        // this program's types (`'static` only in the context's spelling).
-        let heap = unsafe { &mut *ctx.heap.cast::<Heap<'m>>() };
-        let old_globals = heap.globals.1.len();
-        for (g, off) in module
-            .globals
-            .iter()
-            .zip(&now.global_offsets)
-            .skip(old_globals)
-        {
-            heap.globals.1.push((*off, g.ty));
-        }
         // The functions to compile: new ones, and new versions of old ones.
         let changed: Vec<usize> = (0..module.funcs.len())
             .filter(|i| {
@@ -566,22 +638,15 @@ impl<'m> Program<'m> {
         let mut bodies = Vec::new();
         for i in old.funcs.len()..module.funcs.len() {
             let f = &module.funcs[i];
-            let (body, stub) = match mu_signature(types, f.sig) {
-                Some(s) => (
-                    Some(
-                        d.jit
-                            .declare_function(&format!("mu{i}.{}", d.count), Linkage::Local, &s)
-                            .map_err(|e| bug(&e))?,
-                    ),
-                    Some(
-                        d.jit
-                            .declare_function(&format!("stub{i}.{}", d.count), Linkage::Local, &s)
-                            .map_err(|e| bug(&e))?,
-                    ),
+            let body = match mu_signature(types, f.sig) {
+                Some(s) => Some(
+                    d.jit
+                        .declare_function(&format!("mu{i}.{}", d.count), Linkage::Local, &s)
+                        .map_err(|e| bug(&e))?,
                 ),
-                None => (None, None),
+                None => None,
             };
-            d.ids.push(stub);
+            d.ids.push(body);
             bodies.push((i, body));
             now.not_compiled.push(None);
         }
@@ -616,7 +681,6 @@ impl<'m> Program<'m> {
             cctx.func.signature = sig.clone();
             cctx.func.name = UserFuncName::user(0, i as u32);
             let before = now.traps.len();
-            let now = &mut *now;
             let env = Env {
                 module,
                 jit: &d.jit,
@@ -653,64 +717,30 @@ impl<'m> Program<'m> {
             d.jit.clear_context(&mut cctx);
             defined.push((i, id));
         }
-        // The stubs and entry points of the new functions.
-        let mut entries = Vec::new();
-        for (i, body) in &bodies {
-            let (Some(_), Some(stub)) = (body, d.ids[*i]) else {
-                entries.push((*i, None));
-                continue;
-            };
-            let sig = mu_signature(types, module.funcs[*i].sig).ok_or_else(|| bug(&"sig"))?;
-            cctx.func.signature = sig;
-            let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
-            lower::toc_stub(b, *i as u32, d.frontend);
-            codecache::define(&mut d.jit, stub, &mut cctx).map_err(|e| bug(&e))?;
-            d.jit.clear_context(&mut cctx);
-            let eid = d
-                .jit
-                .declare_function(
-                    &format!("entry{i}.{}", d.count),
-                    Linkage::Local,
-                    &sysv(&[I64, I64], I32),
-                )
-                .map_err(|e| bug(&e))?;
-            d.count += 1;
-            entry_body(
-                &mut d.jit, &mut cctx, &mut fctx, module, *i, stub, d.frontend,
-            )?;
-            codecache::define(&mut d.jit, eid, &mut cctx).map_err(|e| bug(&e))?;
-            d.jit.clear_context(&mut cctx);
-            entries.push((*i, Some(eid)));
-        }
         d.jit.finalize_definitions().map_err(|e| bug(&e))?;
         // The new code in the table of contents, and the program as it is now.
         now.toc.resize(module.funcs.len(), 0);
         for (i, id) in defined {
             now.toc[i] = d.jit.get_finalized_function(id) as u64;
         }
-        for (i, _) in &bodies {
-            let code = d.ids[*i].map_or(0, |s| d.jit.get_finalized_function(s) as u64);
-            now.code.push(code);
+        for (i, body) in &bodies {
+            now.code
+                .push(if body.is_some() { *i as u64 + 1 } else { 0 });
         }
-        for (i, e) in entries {
-            let slot = i - self.entries.len();
-            if d.entries.len() <= slot {
-                d.entries.resize(slot + 1, None);
-            }
-            d.entries[slot] = e.map(|id| {
-                let p = d.jit.get_finalized_function(id);
-                // SAFETY: `p` is an entry point defined above with the SystemV
-                // signature (ctx, args) -> status, which `Entry` spells.
-                unsafe { std::mem::transmute::<*const u8, Entry>(p) }
-            });
-        }
-        ctx.toc = now.toc.as_ptr() as u64;
-        now.module = module;
-        now.modules.push(module);
-        now.grown = true;
-        heap.set_types(&module.types);
         Ok(())
     }
+}
+
+/// What compiling a sequence of loaded bundles made (`Program::grow`).
+#[derive(Clone)]
+pub(crate) struct Grown {
+    global_offsets: Vec<u64>,
+    globals_size: u64,
+    not_compiled: Vec<Option<String>>,
+    traps: Vec<TrapInfo>,
+    toc: Vec<u64>,
+    code: Vec<u64>,
+    ids: Vec<Option<ClFuncId>>,
 }
 
 /// The body of a function the fast VM cannot compile: it stops the run with
@@ -734,7 +764,12 @@ fn unsupported_body(mut b: FunctionBuilder<'_>, i: usize, fe: TargetFrontendConf
 }
 
 /// The body of the SystemV entry point of function `i`, `(ctx, args) -> status`,
-/// which calls `callee` (the function, or its stub) with the argument words.
+/// which calls it (declared as `callee`; through its slot in client mode) with
+/// the argument words.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "what one compilation needs, each plain"
+)]
 fn entry_body(
     jit: &mut JITModule,
     cctx: &mut cranelift_codegen::Context,
@@ -742,12 +777,14 @@ fn entry_body(
     module: &Module,
     i: usize,
     callee: ClFuncId,
+    client: bool,
     fe: TargetFrontendConfig,
 ) -> Result<(), FastError> {
     let types = &module.types;
     let f = &module.funcs[i];
     cctx.func.signature = sysv(&[I64, I64], I32);
-    let callee = jit.declare_func_in_func(callee, &mut cctx.func);
+    let callee = ccall::Callee::of(jit, &mut cctx.func, client, types, i as u32, f.sig, callee)
+        .ok_or_else(|| bug(&"an entry point's signature"))?;
     let mut b = FunctionBuilder::new(&mut cctx.func, fctx);
     let blk = b.create_block();
     b.append_block_params_for_function_params(blk);
@@ -779,7 +816,8 @@ fn entry_body(
         };
         argv.push(v);
     }
-    let call = b.ins().call(callee, &argv);
+    let ctxv = argv[0];
+    let call = callee.call(&mut b, ctxv, &argv);
     let st = b.inst_results(call)[0];
     // A normal return's first result word came in a register (a stop's
     // trap values are in the context already).
@@ -797,4 +835,42 @@ fn entry_body(
     b.seal_all_blocks();
     b.finalize(fe);
     Ok(())
+}
+
+impl Program<'_> {
+    /// The entry point of function `g` (one of a bundle loaded in this run, too),
+    /// compiled the first time it is needed.
+    pub(crate) fn entry_of(&self, g: u32) -> Option<Entry> {
+        if let Some(Some(e)) = self.entries.get(g as usize) {
+            return Some(*e);
+        }
+        let module = self.module();
+        let mut d = self.jit.try_borrow_mut().ok()?;
+        let callee = d.ids.get(g as usize).copied().flatten()?;
+        if let Some(e) = d.entries.get(&callee) {
+            return Some(*e);
+        }
+        d.count += 1;
+        let name = format!("entry{g}.{}", d.count);
+        let eid = d
+            .jit
+            .declare_function(&name, Linkage::Local, &sysv(&[I64, I64], I32))
+            .ok()?;
+        let mut cctx = d.jit.make_context();
+        let mut fctx = FunctionBuilderContext::new();
+        let fe = d.frontend;
+        let client = d.options.client;
+        entry_body(
+            &mut d.jit, &mut cctx, &mut fctx, module, g as usize, callee, client, fe,
+        )
+        .ok()?;
+        codecache::define(&mut d.jit, eid, &mut cctx).ok()?;
+        d.jit.finalize_definitions().ok()?;
+        let p = d.jit.get_finalized_function(eid);
+        // SAFETY: `p` is an entry point defined above with the SystemV signature
+        // (ctx, args) -> status, which `Entry` spells.
+        let e = unsafe { std::mem::transmute::<*const u8, Entry>(p) };
+        d.entries.insert(callee, e);
+        Some(e)
+    }
 }

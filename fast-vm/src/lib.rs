@@ -82,9 +82,13 @@ struct Dynamic {
     rt: lower::Runtime,
     options: Options,
     expose_ids: Vec<Option<ClFuncId>>,
-    /// The entry points of functions bundles loaded in this run added (by
-    /// function, past the compiled ones).
-    entries: Vec<Option<Entry>>,
+    /// Entry points compiled when a run first needed them, by the function (or
+    /// stub) they call.
+    entries: std::collections::HashMap<ClFuncId, Entry>,
+    /// How many functions and exposures the compiled program has (a run's loads
+    /// add after).
+    base_ids: usize,
+    base_exposes: usize,
 }
 
 impl Drop for Dynamic {
@@ -113,7 +117,15 @@ impl Dynamic {
             .ok()?;
         let mut cctx = self.jit.make_context();
         cctx.func.signature = cs;
-        let mu_fn = self.jit.declare_func_in_func(fid, &mut cctx.func);
+        let mu_fn = ccall::Callee::of(
+            &mut self.jit,
+            &mut cctx.func,
+            self.options.client,
+            &module.types,
+            func,
+            sig,
+            fid,
+        )?;
         let cur = self
             .jit
             .declare_func_in_func(self.current_id, &mut cctx.func);
@@ -151,7 +163,7 @@ pub struct Program<'m> {
     /// Compiled for a client (`Options::client`).
     client_mode: bool,
     /// Where the client's `load_bundle` loads (client mode).
-    bundles: std::cell::Cell<Option<&'m spec_model::Bundles>>,
+    bundles: std::cell::Cell<Option<&'m spec_model::Bundles<'m>>>,
     trace_native: bool,
     /// The C entry points of the static `.expose`s and their functions.
     static_exposes: Vec<(u64, u32)>,
@@ -161,6 +173,9 @@ pub struct Program<'m> {
     client_error: std::cell::RefCell<Option<String>>,
     /// How the frame the client popped to goes on.
     osr: std::cell::RefCell<Option<client::OsrPlan>>,
+    /// What earlier runs compiled for the sequences of bundles they loaded, by
+    /// sequence.
+    grown: std::cell::RefCell<std::collections::HashMap<u64, compile::Grown>>,
 }
 
 /// How [`Program::compile_with`] compiles.
@@ -198,9 +213,9 @@ struct Versions<'m> {
     toc: Vec<u64>,
     /// A bundle was loaded since the compilation.
     grown: bool,
-    /// Every module of the run so far (the compiled one first): where the versions
-    /// frames run are.
-    modules: Vec<&'m Module>,
+    /// The bundles loaded in this run, as one hash of their texts in order (0:
+    /// none).
+    chain: u64,
 }
 
 /// What `rt_trace` records.
@@ -405,7 +420,8 @@ impl<'m> Program<'m> {
     /// Compiles only what the functions `roots` can reach (through calls, function
     /// references and exposures): only they can be run. The differential tester
     /// compiles each generated program this way, leaving its unused library
-    /// functions alone.
+    /// functions alone. In client mode the roots must also name every function
+    /// the bundles a client loads call.
     pub fn compile_roots(
         module: &'m Module,
         options: Options,
@@ -490,31 +506,9 @@ impl<'m> Program<'m> {
         self.now.borrow().traps.get(i).cloned()
     }
 
-    /// The entry point of function `g` (of a bundle loaded in this run, too).
-    fn entry_of(&self, g: u32) -> Option<Entry> {
-        let g = g as usize;
-        if let Some(e) = self.entries.get(g) {
-            return *e;
-        }
-        let d = self.jit.try_borrow().ok()?;
-        d.entries.get(g - self.entries.len()).copied().flatten()
-    }
-
-    /// The body of version `ver` of function `f`, in the modules of this run.
-    fn version_body(&self, f: u32, ver: &str) -> Option<&'m spec_model::ir::Body> {
-        let ver = ver.trim_start_matches('@');
-        let modules = self.now.borrow().modules.clone();
-        modules.into_iter().rev().find_map(|m| {
-            m.funcs
-                .get(f as usize)
-                .and_then(|func| func.body.as_ref())
-                .filter(|b| b.version.as_str() == ver)
-        })
-    }
-
     /// Where the client's `load_bundle` loads in the runs to come (a program
     /// compiled with `Options::client`; without, loading is an error).
-    pub fn set_bundles(&self, bundles: Option<&'m spec_model::Bundles>) {
+    pub fn set_bundles(&self, bundles: Option<&'m spec_model::Bundles<'m>>) {
         self.bundles.set(bundles);
     }
 
@@ -646,7 +640,11 @@ impl<'m> Program<'m> {
         if self.now.borrow().grown {
             *self.now.borrow_mut() = self.base.clone();
             if let Ok(mut d) = self.jit.try_borrow_mut() {
-                d.entries.clear();
+                let (ids, exposes) = (d.base_ids, d.base_exposes);
+                d.ids.truncate(ids);
+                d.expose_ids.truncate(exposes);
+                // Functions past the compiled ones were the last run's.
+                d.wrappers.retain(|(f, _), _| (*f as usize) < ids);
             }
         }
         if let Some(b) = self.bundles.get() {
@@ -654,7 +652,7 @@ impl<'m> Program<'m> {
         }
         let module = self.base.module;
         let types = &module.types;
-        let Some(entry) = self.entries.get(f as usize).copied().flatten() else {
+        let Some(entry) = self.entry_of(f) else {
             return Err(FastError::Unsupported(
                 self.not_compiled(f)
                     .unwrap_or_else(|| "no such function".into()),
@@ -840,7 +838,7 @@ impl<'m> Program<'m> {
 
 /// Bytes of global cells that bundles a client loads during a run may add
 /// (client mode).
-pub const GLOBALS_RESERVE: u64 = 1 << 20;
+pub const GLOBALS_RESERVE: u64 = 64 << 10;
 
 /// What one run shows ([`Program::run_observed`]).
 #[derive(Clone, Debug)]

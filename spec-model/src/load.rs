@@ -6,6 +6,7 @@ use crate::machine::{Budgets, Machine, ModelError, literal_value};
 use crate::outcome::Outcome;
 use crate::syntax::{self, ConstCtor, SourceMap, Span};
 use crate::verify::Verifier;
+use std::collections::HashMap;
 
 /// A parsed and verified bundle with its sources.
 #[derive(Debug)]
@@ -128,50 +129,92 @@ fn sorted(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
 
 /// The bundles a client loads while runs go on (`MuCtx.load_bundle`), after a
 /// [`Loaded`]: each load that succeeds is a new module, kept as long as this is,
-/// so that frames of the versions it replaces go on running them.
-pub struct Bundles {
-    modules: typed_arena::Arena<Module>,
-    /// What the bundles were loaded after.
-    base: (Verifier, SourceMap),
-    state: std::cell::RefCell<(Verifier, SourceMap)>,
+/// so that frames of the versions it replaces go on running them. A run that
+/// loads the bundles an earlier run loaded, in the same order, gets the same
+/// modules (and the same errors) without parsing them again.
+pub struct Bundles<'a> {
+    loaded: &'a Loaded,
+    modules: elsa::FrozenVec<Box<Module>>,
+    /// After each sequence of loads, by its key: the module, and the verifier and
+    /// sources the next load goes on from, or the error.
+    after: std::cell::RefCell<HashMap<u64, After>>,
+    /// The key of this run's loads so far (0: none).
+    chain: std::cell::Cell<u64>,
 }
 
-impl std::fmt::Debug for Bundles {
+/// What a sequence of loads ended with.
+#[derive(Clone)]
+enum After {
+    Loaded(usize, std::rc::Rc<(Verifier, SourceMap)>),
+    Failed(std::rc::Rc<(SourceMap, Vec<Diagnostic>)>),
+}
+
+impl std::fmt::Debug for Bundles<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bundles")
-            .field("loaded", &self.modules.len())
+            .field("modules", &self.modules.len())
             .finish()
     }
 }
 
-impl Bundles {
+impl<'a> Bundles<'a> {
     /// Bundles loaded after `loaded`.
-    pub fn new(loaded: &Loaded) -> Bundles {
-        let base = (loaded.verifier.clone(), loaded.sources.clone());
+    pub fn new(loaded: &'a Loaded) -> Bundles<'a> {
         Bundles {
-            modules: typed_arena::Arena::new(),
-            state: std::cell::RefCell::new(base.clone()),
-            base,
+            loaded,
+            modules: elsa::FrozenVec::new(),
+            after: Default::default(),
+            chain: std::cell::Cell::new(0),
         }
     }
 
     /// Forgets the bundles loaded so far (a new run starts with none); the
     /// modules made stay allocated as long as this.
     pub fn restart(&self) {
-        *self.state.borrow_mut() = self.base.clone();
+        self.chain.set(0);
     }
 
     /// Loads the bundle `text` (named `name` in diagnostics) after every bundle so
     /// far, all or nothing: the module with it, or the error, which names the
     /// conflict with a stable code.
     pub fn load(&self, name: &str, text: &str) -> Result<&Module, LoadError> {
-        let mut state = self.state.borrow_mut();
-        let (verifier, sources) = &mut *state;
-        match load_one(verifier, sources, name, text) {
-            Ok(_) => Ok(self.modules.alloc(verifier.module().clone())),
-            Err(diags) => Err(LoadError {
-                sources: sources.clone(),
-                diags,
+        let key = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            (self.chain.get(), name, text).hash(&mut h);
+            h.finish().max(1)
+        };
+        let known = self.after.borrow().get(&key).cloned();
+        let after = match known {
+            Some(a) => a,
+            None => {
+                let (mut verifier, mut sources) = match self.after.borrow().get(&self.chain.get()) {
+                    Some(After::Loaded(_, state)) => (state.0.clone(), state.1.clone()),
+                    _ => (self.loaded.verifier.clone(), self.loaded.sources.clone()),
+                };
+                let a = match load_one(&mut verifier, &mut sources, name, text) {
+                    Ok(_) => {
+                        let i = self.modules.len();
+                        self.modules.push(Box::new(verifier.module().clone()));
+                        After::Loaded(i, std::rc::Rc::new((verifier, sources)))
+                    }
+                    Err(diags) => After::Failed(std::rc::Rc::new((sources, diags))),
+                };
+                self.after.borrow_mut().insert(key, a.clone());
+                a
+            }
+        };
+        match after {
+            After::Loaded(i, _) => {
+                self.chain.set(key);
+                self.modules.get(i).ok_or_else(|| LoadError {
+                    sources: SourceMap::new(),
+                    diags: Vec::new(),
+                })
+            }
+            After::Failed(e) => Err(LoadError {
+                sources: e.0.clone(),
+                diags: e.1.clone(),
             }),
         }
     }

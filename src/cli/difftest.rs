@@ -343,9 +343,10 @@ fn evidence(run: &Run, file: &str, what: &str, p: &Program) -> String {
         .skip(1)
         .map(|i| format!("//   (or the arguments {})\n", i.join(" ")))
         .collect();
+    let client = difftest::client::plan_to_text(&p.client);
     format!(
         "// difftest: {what} on this program; rerun it with{stress}\n\
-         //   muni run {} --engine fast --lib {} --lib {} --fn {} --fuel {} --alloc {} --stack {} -- {}\n{more}{}",
+         //   muni run {} --engine fast --lib {} --lib {} --fn {} --fuel {} --alloc {} --stack {} -- {}\n{more}{client}{}",
         run.out.join(file).display(),
         run.campaign.fixed_lib.display(),
         run.campaign.random_lib.display(),

@@ -56,10 +56,13 @@ pub fn reduce(
             None => ("@f0".to_string(), vec!["0".to_string(), "0".to_string()]),
         },
     };
+    // The client's plan stays as the reproducer gives it; only the bundle shrinks.
+    let plan = difftest::client::plan_from_text(&text);
     let program = |t: &str| Program {
         text: t.to_string(),
         entry: entry.clone(),
         inputs: vec![args.clone()],
+        client: plan.clone(),
     };
     let first = check(&program(&text), gc_stress);
     let Verdict::Diverge(why) = first.verdict else {

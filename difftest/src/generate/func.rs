@@ -49,6 +49,7 @@ enum Family {
     Throw,
     Loop,
     Rare,
+    Client,
 }
 
 struct Fg<'a, 'l, 'b> {
@@ -107,6 +108,7 @@ pub(super) fn function(
         (Family::Throw, c.w_throw),
         (Family::Loop, c.w_loop),
         (Family::Rare, c.w_rare),
+        (Family::Client, c.w_client),
     ];
     let unguarded = u.int_in_range(0..=99u32).unwrap_or(100) < c.unguarded;
     let throws = index != 0 && u.int_in_range(0..=99u32).unwrap_or(100) < c.throwing;
@@ -675,7 +677,8 @@ impl Fg<'_, '_, '_> {
 
     fn body(&mut self, name: &str, sig: &Sig, blocks: usize, per_block: usize) {
         let sn = self.sig(sig);
-        let _ = writeln!(self.out, ".funcdef {name} VERSION %v1 <{sn}> {{");
+        let version = self.p.version;
+        let _ = writeln!(self.out, ".funcdef {name} VERSION {version} <{sn}> {{");
         let params: Vec<(Ty, String)> = sig
             .params
             .iter()
@@ -723,6 +726,16 @@ impl Fg<'_, '_, '_> {
             if self.chance(25) {
                 self.recursion(false);
             }
+        }
+        if self.p.redefines == Some(self.index) {
+            // Every call of a function the client redefines loads its new
+            // version here (the first time in a run), while this frame goes on in
+            // the old one.
+            let n = self.fresh().replace("%v", "");
+            let x = self.some_i64();
+            let tag = format!("cr{n}_f{}", self.index);
+            self.linef(format_args!("[%{tag}] TRAP <> KEEPALIVE({x})"));
+            self.p.redefine_tags.push(tag);
         }
         let spine: Vec<String> = (1..blocks).map(|k| format!("%s{k}")).collect();
         for k in 0..blocks {
@@ -928,6 +941,7 @@ impl Fg<'_, '_, '_> {
             Family::Throw if !in_loop => self.deep_throw(),
             Family::Loop if !in_loop => self.counted_loop(),
             Family::Rare => self.rare(in_loop),
+            Family::Client => self.client(in_loop),
             _ => self.int_arith(),
         }
     }
@@ -1945,6 +1959,64 @@ impl Fg<'_, '_, '_> {
 
     /// The rarer rules: recursion to the stack limit, allocation failure, client
     /// traps, thread exit, NULL calls, exposing twice, exceptions into C.
+    /// A trap the client answers by its tag (`difftest::client`): `ct…_T`
+    /// resumed with a value of type T made from the keep-alive values, `cx…`
+    /// thrown at (NULL, into the exception clause), `ce…` ending the thread,
+    /// `co…_T…` popping this frame so that the caller's CALL gets values of the
+    /// result types T…, and `cr…` loading a new version of this function.
+    fn client(&mut self, in_loop: bool) {
+        let n = self.fresh().replace("%v", "");
+        let x = self.some_i64();
+        if self.p.redefines == Some(self.index) && self.chance(40) {
+            let tag = format!("cr{n}_f{}", self.index);
+            self.linef(format_args!("[%{tag}] TRAP <> KEEPALIVE({x})"));
+            self.p.redefine_tags.push(tag);
+            return;
+        }
+        let scalar_rets = self.rets.iter().all(|t| code(t).is_some());
+        match self.int(0, 9) {
+            5 | 6 if !in_loop => {
+                let t = super::scalar_ty(self.u);
+                let tn = self.ty(&t);
+                let v = self.fresh();
+                let tag = format!("cx{n}");
+                self.with_exc(
+                    std::slice::from_ref(&t),
+                    |_, ok, exc| {
+                        format!("{v} = [%{tag}] TRAP <{tn}> EXC({ok} {exc}) KEEPALIVE({x})")
+                    },
+                    std::slice::from_ref(&v),
+                );
+            }
+            // Rarer: the whole program is then compiled for a client.
+            7 if self.index != 0
+                && self.index != usize::MAX
+                && self.level == 0
+                && scalar_rets
+                && self.chance(40) =>
+            {
+                let codes: Vec<String> = self.rets.iter().filter_map(code).collect();
+                let tag = format!("co{n}_{}", codes.join("_"));
+                self.linef(format_args!("[%{tag}] TRAP <> KEEPALIVE({x})"));
+                self.p.plan.needs_client_mode = true;
+            }
+            8 if self.chance(50) => {
+                self.linef(format_args!("[%ce{n}] TRAP <> KEEPALIVE({x})"));
+            }
+            _ => {
+                let t = super::scalar_ty(self.u);
+                let tn = self.ty(&t);
+                let y = self.operand(&t);
+                let v = self.fresh();
+                let c = code(&t).unwrap_or_else(|| "i64".into());
+                self.linef(format_args!(
+                    "{v} = [%ct{n}_{c}] TRAP <{tn}> KEEPALIVE({x} {y})"
+                ));
+                self.push(t, v);
+            }
+        }
+    }
+
     fn rare(&mut self, in_loop: bool) {
         let x = self.some_i64();
         let y = self.some_i64();
@@ -2038,5 +2110,15 @@ impl Fg<'_, '_, '_> {
             }
             _ => self.int_arith(),
         }
+    }
+}
+
+/// How a client trap's tag spells a scalar type: `i37`, `f`, `d`.
+fn code(t: &Ty) -> Option<String> {
+    match t {
+        Ty::Int(n) => Some(format!("i{n}")),
+        Ty::Float => Some("f".into()),
+        Ty::Double => Some("d".into()),
+        _ => None,
     }
 }

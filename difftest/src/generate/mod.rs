@@ -45,6 +45,23 @@ pub struct Program {
     /// The argument vectors it runs with (each as Mu literals): every run of the
     /// program's compiled code with each, executions multiply.
     pub inputs: Vec<Vec<String>>,
+    /// What its client loads and does (`crate::client`).
+    pub client: ClientPlan,
+}
+
+/// What a program's client does besides answering traps by their names: the
+/// bundles it loads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientPlan {
+    /// Functions the bundle only declares, and the bundle that defines each: the
+    /// client loads it at the first call.
+    pub lazy: Vec<(String, String)>,
+    /// Trap tags (`cr_…`) and the bundle with the new version of the trapping
+    /// function that the client loads there.
+    pub redefine: Vec<(String, String)>,
+    /// The client pops frames or loads bundles: the fast VM compiles the program
+    /// for a client.
+    pub needs_client_mode: bool,
 }
 
 /// A function of the program: its name and signature.
@@ -77,6 +94,15 @@ struct Prog<'l> {
     externs: HashMap<usize, String>,
     globals: Vec<(Ty, String)>,
     bodies: String,
+    /// The version the function being generated gets (`%v1`, or `%v2` for the
+    /// new version a client loads).
+    version: &'static str,
+    /// The function whose client traps may load a new version of it.
+    redefines: Option<usize>,
+    /// The tags of those traps, so far.
+    redefine_tags: Vec<String>,
+    /// What the client loads and does.
+    plan: ClientPlan,
 }
 
 /// Generates a program from the bytes behind `u`, calling into `lib`, with the
@@ -100,6 +126,10 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
         externs: HashMap::default(),
         globals: Vec::new(),
         bodies: String::new(),
+        version: "%v1",
+        redefines: None,
+        redefine_tags: Vec::new(),
+        plan: ClientPlan::default(),
     };
     let count = u
         .int_in_range(1..=p.cfg.functions as usize + 1)
@@ -151,8 +181,31 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
     }
     for i in (0..count).rev() {
         let f = p.funcs[i].clone();
+        let lazy = i > 0 && u.int_in_range(0..=99u32).unwrap_or(100) < p.cfg.lazy;
+        let redefine = i > 0 && !lazy && u.int_in_range(0..=99u32).unwrap_or(100) < p.cfg.redefine;
+        p.redefines = redefine.then_some(i);
         let text = func::function(&mut p, u, &f.name, &f.sig, i, 0);
-        p.bodies.push_str(&text);
+        p.redefines = None;
+        let tags = std::mem::take(&mut p.redefine_tags);
+        if !tags.is_empty() {
+            // The new version the client loads at those traps.
+            p.version = "%v2";
+            let v2 = func::function(&mut p, u, &f.name, &f.sig, i, 0);
+            p.version = "%v1";
+            p.redefine_tags.clear();
+            for t in tags {
+                p.plan.redefine.push((t, v2.clone()));
+            }
+            p.plan.needs_client_mode = true;
+        }
+        if lazy {
+            let sn = p.decls.sig(&f.sig);
+            let _ = writeln!(p.bodies, ".funcdecl {} <{sn}>", f.name);
+            p.plan.lazy.push((f.name.clone(), text));
+            p.plan.needs_client_mode = true;
+        } else {
+            p.bodies.push_str(&text);
+        }
     }
     let mut cbs: Vec<Callback> = p.callbacks.values().cloned().collect();
     cbs.sort_by(|a, b| a.name.cmp(&b.name));
@@ -174,7 +227,15 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
     let mut text = String::new();
     let decls = std::mem::take(&mut p.decls.text);
     let body = format!("{decls}{own}");
-    text.push_str(&trimmed_prelude(&body));
+    // The bundles the client loads name the prelude's definitions too.
+    let later: String = p
+        .plan
+        .lazy
+        .iter()
+        .chain(&p.plan.redefine)
+        .map(|(_, t)| t.as_str())
+        .collect();
+    text.push_str(&trimmed_prelude(&format!("{body}{later}")));
     text.push_str(&body);
     let params = p.funcs[0].sig.params.clone();
     let n = if params.is_empty() {
@@ -189,6 +250,7 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
         text,
         entry: "@f0".into(),
         inputs,
+        client: p.plan,
     }
 }
 
@@ -294,7 +356,7 @@ impl Prog<'_> {
 
 /// A scalar type: an int of any width (the common ones more often), float or
 /// double.
-fn scalar_ty(u: &mut Unstructured<'_>) -> Ty {
+pub(crate) fn scalar_ty(u: &mut Unstructured<'_>) -> Ty {
     match u.int_in_range(0..=9u8).unwrap_or(0) {
         0..=3 => Ty::Int(int_width(u)),
         4 | 5 => Ty::Int([1, 8, 16, 32, 64][u.int_in_range(0..=4usize).unwrap_or(4)]),
@@ -437,7 +499,10 @@ mod tests {
             " EXC(",
             "THROW ",
             "TAILCALL ",
-            "[%t",
+            "] TRAP <>",
+            "[%ct",
+            "[%cx",
+            ".funcdecl @f",
             "@uvm.native.pin <",
             "GETVARPARTIREF PTR",
             "STORE PTR",
@@ -463,6 +528,7 @@ mod tests {
         let mut seen = vec![0u32; marks.len()];
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let (mut many_params, mut struct_param) = (false, false);
+        let (mut lazy, mut redefined) = (false, false);
         for _ in 0..400 {
             let p = generate(
                 &mut Unstructured::new(&bytes(&mut state)),
@@ -479,7 +545,14 @@ mod tests {
                         .is_some_and(|ps| ps.matches('@').count() > 7)
             });
             struct_param |= p.text.contains("(<@t");
+            lazy |= !p.client.lazy.is_empty();
+            redefined |= p
+                .client
+                .redefine
+                .iter()
+                .any(|(_, v2)| v2.contains("VERSION %v2"));
         }
+        assert!(lazy && redefined, "lazy {lazy}, redefined {redefined}");
         for (m, n) in marks.iter().zip(&seen) {
             assert!(*n > 0, "no program of 400 has `{m}`");
         }

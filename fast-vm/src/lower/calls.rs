@@ -74,7 +74,7 @@ impl Cx<'_, '_> {
             self.reload(&live);
         }
         let live = self.spill()?;
-        self.mark(true);
+        self.mark(Site::Native);
         // Callbacks from C continue counting frames from this one.
         self.store_ctx(self.depth, offsets::DEPTH);
         let sr = self.b.import_signature(csig);
@@ -182,6 +182,28 @@ impl Cx<'_, '_> {
         Ok(())
     }
 
+    /// The code a call of `callee` (a function, or a funcref value) runs, NULL
+    /// checked (`call.null-callee`). In client mode a funcref is its function's
+    /// index + 1, and the code is the function's slot in the table of contents
+    /// now: a later version retargets every call.
+    pub(super) fn callee_code(&mut self, callee: Operand) -> Result<Value, NotCompiled> {
+        if let (true, Operand::Func(f)) = (self.env.client, callee) {
+            let toc = self.load_ctx(I64, offsets::TOC);
+            let off = i32::try_from(8 * u64::from(f)).unwrap_or(i32::MAX);
+            return Ok(self.b.ins().load(I64, MemFlagsData::trusted(), toc, off));
+        }
+        let fp = self.val(callee)?;
+        let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, fp, 0);
+        self.check_or_stop(nonnull, StopCode::NullCall);
+        if !self.env.client {
+            return Ok(fp);
+        }
+        let toc = self.load_ctx(I64, offsets::TOC);
+        let at = self.b.ins().ishl_imm_u(fp, 3);
+        let at = self.b.ins().iadd(toc, at);
+        Ok(self.b.ins().load(I64, MemFlagsData::trusted(), at, -8))
+    }
+
     /// The current values of frame slots `live` (an aggregate's leaves in order).
     pub(super) fn live_values(&self, live: &[u32]) -> Vec<Value> {
         let mut out = Vec::new();
@@ -239,16 +261,14 @@ impl Cx<'_, '_> {
         let mut argv = vec![self.ctx, deeper];
         argv.extend(self.vals(args)?);
         let live = self.spill()?;
-        self.mark(false);
+        self.mark(Site::Call(sig));
         let call = match callee {
-            Operand::Func(f) => {
+            Operand::Func(f) if !self.env.client => {
                 let fr = self.func_ref(f);
                 self.b.ins().call(fr, &argv)
             }
             other => {
-                let fp = self.val(other)?;
-                let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, fp, 0);
-                self.check_or_stop(nonnull, StopCode::NullCall);
+                let fp = self.callee_code(other)?;
                 let s = mu_signature(self.types(), sig)
                     .ok_or_else(|| unsupported("an aggregate signature"))?;
                 let sr = self.b.import_signature(s);

@@ -60,14 +60,12 @@ impl Cx<'_, '_> {
                 argv.extend(self.vals(args)?);
                 self.leave();
                 match callee {
-                    Operand::Func(f) => {
+                    Operand::Func(f) if !self.env.client => {
                         let fr = self.func_ref(*f);
                         self.b.ins().return_call(fr, &argv);
                     }
                     other => {
-                        let fp = self.val(*other)?;
-                        let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, fp, 0);
-                        self.check_or_stop(nonnull, StopCode::NullCall);
+                        let fp = self.callee_code(*other)?;
                         let s = mu_signature(self.types(), *sig)
                             .ok_or_else(|| unsupported("an aggregate signature"))?;
                         let sr = self.b.import_signature(s);
@@ -368,7 +366,7 @@ impl Cx<'_, '_> {
                 // with a status: resume (the results in the return words), throw
                 // (the exception in the context), or stop.
                 let live = self.spill()?;
-                self.mark(false);
+                self.mark(Site::Trap);
                 let trap = self.import(self.env.rt.trap);
                 let index = self.b.ins().iconst(I64, index);
                 let call = self.b.ins().call(trap, &[self.ctx, index]);

@@ -48,7 +48,7 @@ mod types;
 pub(crate) use analysis::uses;
 use analysis::{Accumulator, Src, accumulator_sites, base_case};
 pub use analysis::{live_refs, non_null};
-pub use stubs::{toc_stub, undefined_function};
+pub use stubs::{slot_offset, undefined_function};
 pub use types::{cl_type, leaves, mu_signature, ref_leaves};
 
 /// Words in a frame record (client mode): previous record, function ID, version
@@ -57,6 +57,21 @@ pub const RECORD_WORDS: usize = 5;
 
 /// The instruction word of a frame record at a CCALL carries this bit.
 pub const IN_NATIVE: u64 = 1 << 32;
+
+/// The instruction word of a frame record at a CALL carries its signature + 1
+/// from this bit on (what a client popping to the frame resumes it with).
+pub const CALL_SIG_SHIFT: u32 = 33;
+
+/// What a frame waits in, as its record says (`Cx::mark`).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Site {
+    /// A TRAP.
+    Trap,
+    /// A CCALL.
+    Native,
+    /// A CALL of this signature.
+    Call(SigId),
+}
 
 /// A client trap's name and its keep-alive values, by index.
 #[derive(Clone, Debug)]
@@ -432,12 +447,17 @@ impl Cx<'_, '_> {
         self.record = Some(rec);
     }
 
-    /// Notes in the frame record that the frame is at the current instruction
-    /// (before a call, CCALL or trap; `native`: a CCALL, below which native
-    /// frames may call back into Mu).
-    pub(super) fn mark(&mut self, native: bool) {
+    /// Notes in the frame record that the frame is at the current instruction:
+    /// a trap, a CCALL (`Site::Native`, below which native frames may call back
+    /// into Mu), or a CALL of signature `sig`.
+    pub(super) fn mark(&mut self, site: Site) {
         if let Some(rec) = self.record {
-            let id = u64::from(self.inst_id) | if native { IN_NATIVE } else { 0 };
+            let id = u64::from(self.inst_id)
+                | match site {
+                    Site::Trap => 0,
+                    Site::Native => IN_NATIVE,
+                    Site::Call(sig) => (u64::from(sig) + 1) << CALL_SIG_SHIFT,
+                };
             let v = self.b.ins().iconst(I64, id as i64);
             self.b.ins().stack_store(I64, v, rec, 24);
         }
@@ -614,6 +634,9 @@ impl Cx<'_, '_> {
                     .ins()
                     .iadd_imm_s(base, self.env.global_offsets[g as usize] as i64)
             }
+            // In client mode a funcref is the function's index + 1 (its code is in
+            // the table of contents).
+            Operand::Func(f) if self.env.client => self.b.ins().iconst(I64, i64::from(f) + 1),
             Operand::Func(f) => {
                 let fr = self.func_ref(f);
                 self.b.ins().func_addr(I64, fr)

@@ -1,33 +1,10 @@
-//! The code of client mode that belongs to no Mu instruction: each function's
-//! stub, which calls the function's slot in the table of contents, and the hidden
-//! version of a function with no version.
+//! The code of client mode that belongs to no Mu instruction: the hidden version
+//! of a function with no version.
 
 use super::*;
 
-/// The stub of function `f` (client mode): what calls and funcrefs of `f` reach.
-/// It tail-calls the code the table of contents holds for `f` now, so that a
-/// later version retargets every caller without recompiling it.
-pub fn toc_stub(
-    mut b: FunctionBuilder<'_>,
-    f: u32,
-    fe: cranelift_codegen::isa::TargetFrontendConfig,
-) {
-    let blk = b.create_block();
-    b.append_block_params_for_function_params(blk);
-    b.switch_to_block(blk);
-    let params = b.block_params(blk).to_vec();
-    let t = MemFlagsData::trusted();
-    let toc = b.ins().load(I64, t, params[0], offsets::TOC);
-    let fp = b.ins().load(I64, t, toc, slot_offset(f));
-    let sig = b.func.signature.clone();
-    let sr = b.import_signature(sig);
-    b.ins().return_call_indirect(sr, fp, &params);
-    b.seal_all_blocks();
-    b.finalize(fe);
-}
-
 /// The offset of function `f`'s slot in the table of contents.
-fn slot_offset(f: u32) -> i32 {
+pub fn slot_offset(f: u32) -> i32 {
     i32::try_from(8 * u64::from(f)).unwrap_or(i32::MAX)
 }
 

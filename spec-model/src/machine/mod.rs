@@ -198,7 +198,7 @@ pub struct Machine<'m> {
     /// ends the run with `client_trap`.
     pub client: Option<Box<dyn TrapHandler>>,
     /// Where the client's `load_bundle` loads (without: it is an error).
-    pub bundles: Option<&'m crate::load::Bundles>,
+    pub bundles: Option<&'m crate::load::Bundles<'m>>,
     /// Whether the client loaded a bundle in this run (the profile counts only
     /// the first module's versions).
     loaded: bool,
