@@ -219,3 +219,44 @@ fn a_client_script_is_judged_trap_by_trap() {
     }
     assert_eq!(last_line(&out), "4 passed, 4 failed", "{out}");
 }
+
+/// Client scripts go through the protocol: an implementation whose client is
+/// shown the traps the scripts name passes every client line, and one that
+/// reports no traps fails each of them.
+#[test]
+fn client_scripts_reach_an_outside_implementation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = script(
+        dir.path(),
+        "good-vm",
+        &format!("exec {MUNI} impl --engine fast \"$@\""),
+    );
+    let (code, out) = muni(&[
+        "conform",
+        "corpus/client/versions.uir",
+        "--impl",
+        &good.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(last_line(&out).ends_with(" 0 failed"), "{out}");
+    // The same VM with the `> ` lines filtered out of what it prints.
+    let blind = script(
+        dir.path(),
+        "blind-vm",
+        &format!("{MUNI} impl --engine spec \"$@\" | grep -v '^> '"),
+    );
+    let (code, out) = muni(&[
+        "conform",
+        "corpus/client/versions.uir",
+        "--impl",
+        &blind.display().to_string(),
+    ]);
+    assert_ne!(code, 0, "{out}");
+    let failed: usize = last_line(&out)
+        .split(", ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(failed >= 25, "{out}");
+}

@@ -70,11 +70,23 @@ pub(crate) fn implementation(
             return ExitCode::from(2);
         }
     };
+    // The client: the answers of the call's client lines, one a line.
+    let answers: Vec<String> = env("MUNI_CLIENT")
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect();
+    let dir = std::path::PathBuf::from(env("MUNI_CLIENT_DIR").unwrap_or_else(|| ".".into()));
+    let client = (!answers.is_empty()).then(|| muni::conform::scripted_from(&answers, &dir));
+    let acting = answers
+        .iter()
+        .any(|a| muni::conform::client_step(a).is_ok_and(|(acts, _)| !acts.is_empty()));
+    let bundles = spec_model::Bundles::new(&loaded);
     let (outcome, events, seen) = if engine == "fast" {
         let options = fast_vm::Options {
             fuel_checks: true,
             trace_native: trace,
-            client: false,
+            client: client.is_some() && muni::conform::for_a_client(&loaded.module, acting),
         };
         let program = match fast_vm::Program::compile_with(&loaded.module, options) {
             Ok(p) => p,
@@ -83,11 +95,20 @@ pub(crate) fn implementation(
                 return ExitCode::from(2);
             }
         };
+        program.set_bundles(Some(&bundles));
+        if let Some(c) = &client {
+            program.set_trap_handler(Some(Box::new(c.clone())));
+        }
         let pairs: Vec<(u32, bool)> = observe.iter().map(|(g, d, _)| (*g, *d)).collect();
         let run = program
             .run_observing(f, &argv, budgets, false, &pairs)
             .and_then(|(o, seen)| {
                 let events = if trace {
+                    // A client of its own for the second run, whose traps are the
+                    // first's again.
+                    let again =
+                        (!answers.is_empty()).then(|| muni::conform::scripted_from(&answers, &dir));
+                    program.set_trap_handler(again.map(|c| Box::new(c) as Box<_>));
                     program.run_traced(f, &argv, budgets, false)?.1
                 } else {
                     Vec::new()
@@ -105,6 +126,10 @@ pub(crate) fn implementation(
         let mut m = loaded.machine(budgets);
         if trace {
             m.trace = Some(Vec::new());
+        }
+        m.bundles = Some(&bundles);
+        if let Some(c) = &client {
+            m.client = Some(Box::new(c.clone()));
         }
         let o = match m.start(f, argv) {
             Ok(Some(o)) => o,
@@ -129,6 +154,11 @@ pub(crate) fn implementation(
     };
     for e in spec_model::outcome::render_trace(&events) {
         println!("| {e}");
+    }
+    // The traps the client was shown.
+    let shown = client.as_ref().map(|c| c.seen()).unwrap_or_default();
+    for t in &shown {
+        println!("> {}", muni::conform::shown_trap(t));
     }
     for ((_, deref, name), v) in observe.iter().zip(seen) {
         let arrow = if *deref { "->" } else { "==" };

@@ -418,7 +418,7 @@ impl SectionCx<'_> {
         };
         // A section whose clients load bundles is compiled for a client.
         let calls: Vec<(usize, &Call)> = self.calls().collect();
-        let client = acting_clients(&calls);
+        let client = for_a_client(&l.module, acting_clients(&calls));
         let bundles = spec_model::Bundles::new(&l);
         let compile = |fuel: bool, trace: bool| {
             let p = fast_vm::Program::compile_with(
@@ -642,6 +642,10 @@ impl SectionCx<'_> {
                 &lib_list,
                 false,
                 &[],
+                &Client {
+                    answers: Vec::new(),
+                    dir: self.dir,
+                },
             );
             let verdict = match &answer {
                 Ok(a) if codes.contains(&a.outcome) => Verdict::Pass,
@@ -666,14 +670,6 @@ impl SectionCx<'_> {
                 self.skip_ub(line, call, out);
                 continue;
             }
-            if !call.client.is_empty() {
-                let why = "client scripts are not in the --impl protocol yet";
-                out.push(self.test(line), self.engine, Verdict::Skip(why.into()));
-                for c in &call.client {
-                    out.push(self.test(c.line), self.engine, Verdict::Skip(why.into()));
-                }
-                continue;
-            }
             let want_trace = call.trace.is_some() && !self.cfg.expectations.opted_out(en, "trace");
             let state = !self.cfg.expectations.opted_out(en, "state");
             let observe: Vec<String> = if state {
@@ -684,6 +680,10 @@ impl SectionCx<'_> {
             } else {
                 Vec::new()
             };
+            let client = Client {
+                answers: call.client.iter().map(|c| c.answer.clone()).collect(),
+                dir: self.dir,
+            };
             let answer = invoke(
                 cmd,
                 &file,
@@ -693,11 +693,16 @@ impl SectionCx<'_> {
                 &lib_list,
                 want_trace,
                 &observe,
+                &client,
             );
             let a = match answer {
                 Ok(a) => a,
                 Err(e) => {
                     out.fail(self.test(line), self.engine, e);
+                    for c in &call.client {
+                        let why = Verdict::Skip("the call failed".into());
+                        out.push(self.test(c.line), self.engine, why);
+                    }
                     for a in &call.after {
                         out.push(
                             self.test(a.line),
@@ -727,6 +732,23 @@ impl SectionCx<'_> {
                 };
             }
             out.push(self.test(line), self.engine, verdict);
+            for (i, step) in call.client.iter().enumerate() {
+                let v = match a.traps.get(i) {
+                    Some(shown) if *shown == step.trap => Verdict::Pass,
+                    Some(shown) => Verdict::Fail(format!(
+                        "trap {}: expected `{}`, the implementation shows the client `{shown}`",
+                        i + 1,
+                        step.trap
+                    )),
+                    None => Verdict::Fail(format!(
+                        "expected trap {} of the run at `{}`; the implementation reported {}",
+                        i + 1,
+                        step.trap,
+                        a.traps.len()
+                    )),
+                };
+                out.push(self.test(step.line), self.engine, v);
+            }
             for after in &call.after {
                 let v = if !state {
                     Verdict::Skip("opted out of state checks".into())
@@ -827,6 +849,16 @@ struct Answer {
     outcome: String,
     trace: Vec<String>,
     state: HashMap<String, String>,
+    /// The traps the implementation's client was shown (`> TRAP` lines).
+    traps: Vec<String>,
+}
+
+/// A call's client, as the protocol passes it (`MUNI_CLIENT`, `MUNI_CLIENT_DIR`).
+struct Client<'a> {
+    /// Each client line's answer with its actions, in order.
+    answers: Vec<String>,
+    /// Where the bundle files they load are.
+    dir: &'a Path,
 }
 
 /// Runs the implementation once (spec/07-corpus.md, "The implementation protocol").
@@ -840,6 +872,7 @@ fn invoke(
     libs: &str,
     trace: bool,
     observe: &[String],
+    client: &Client<'_>,
 ) -> Result<Answer, String> {
     let mut c = std::process::Command::new("sh");
     c.arg("-c")
@@ -855,6 +888,8 @@ fn invoke(
         .env("MUNI_LIBS", libs)
         .env("MUNI_TRACE", if trace { "1" } else { "0" })
         .env("MUNI_OBSERVE", observe.join(" "))
+        .env("MUNI_CLIENT", client.answers.join("\n"))
+        .env("MUNI_CLIENT_DIR", client.dir)
         .stdin(std::process::Stdio::null());
     let o = c
         .output()
@@ -882,6 +917,8 @@ fn invoke(
     for l in &lines[..lines.len() - 1] {
         if let Some(ev) = l.strip_prefix('|') {
             a.trace.push(ev.trim().to_string());
+        } else if let Some(t) = l.strip_prefix("> ") {
+            a.traps.push(t.trim().to_string());
         } else if let Some(rest) = l.strip_prefix("after:") {
             let rest = rest.trim();
             let (key, v) = if let Some((g, v)) = rest.split_once("->") {
@@ -1091,15 +1128,21 @@ pub fn client_step(text: &str) -> Result<(Vec<Action>, TrapAnswer), String> {
 }
 
 /// The scripted client of a call (`None` without `// >` lines); the bundle files
-/// its lines load are read from `dir` (one that cannot be read is a load error
-/// at that trap, with the code `client.no-file`).
+/// its lines load are read from `dir` (one that cannot be read fails to load).
 fn scripted(call: &Call, dir: &Path) -> Option<Scripted> {
     if call.client.is_empty() {
         return None;
     }
+    let answers: Vec<String> = call.client.iter().map(|c| c.answer.clone()).collect();
+    Some(scripted_from(&answers, dir))
+}
+
+/// The client that gives `answers` (client lines' answers with their actions) in
+/// order, loading bundle files from `dir`.
+pub fn scripted_from(answers: &[String], dir: &Path) -> Scripted {
     let mut client = Scripted::default();
-    for c in &call.client {
-        let (actions, answer) = client_step(&c.answer).unwrap_or((Vec::new(), TrapAnswer::Stop));
+    for text in answers {
+        let (actions, answer) = client_step(text).unwrap_or((Vec::new(), TrapAnswer::Stop));
         client.answers.push(answer);
         let actions = actions
             .into_iter()
@@ -1117,7 +1160,18 @@ fn scripted(call: &Call, dir: &Path) -> Option<Scripted> {
             .collect();
         client.actions.push(actions);
     }
-    Some(client)
+    client
+}
+
+/// How a client line names the trap it was shown: `@f.v1.b.t V…`, the trap's
+/// name and keep-alive values as an outcome line shows them.
+pub fn shown_trap(e: &spec_model::client::TrapEvent) -> String {
+    let line = spec_model::Outcome::ClientTrap {
+        name: e.name.trim_start_matches('@').to_string(),
+        values: e.keepalive.clone(),
+    }
+    .to_string();
+    line.trim_start_matches("client_trap ").to_string()
 }
 
 /// Whether a section's calls have client scripts that act before answering
@@ -1128,6 +1182,17 @@ fn acting_clients(calls: &[(usize, &Call)]) -> bool {
             .iter()
             .any(|s| client_step(&s.answer).is_ok_and(|(a, _)| !a.is_empty()))
     })
+}
+
+/// Whether the fast VM compiles `module` for a client that gives `answers`: when
+/// the client acts (loads, pops, pushes), or when a function has no version (a
+/// call of it traps to the client).
+pub fn for_a_client(module: &spec_model::ir::Module, acting: bool) -> bool {
+    acting
+        || module
+            .funcs
+            .iter()
+            .any(|f| f.body.is_none() && f.unsupported.is_none())
 }
 
 /// Each client line's verdict: the trap it answered was the one it names, with
@@ -1151,12 +1216,7 @@ fn client_verdicts(call: &Call, client: &Scripted, who: &str) -> Vec<(usize, Ver
                     seen.len()
                 )),
                 Some(e) => {
-                    let shown = spec_model::Outcome::ClientTrap {
-                        name: e.name.trim_start_matches('@').to_string(),
-                        values: e.keepalive.clone(),
-                    }
-                    .to_string();
-                    let shown = shown.trim_start_matches("client_trap ");
+                    let shown = shown_trap(e);
                     if shown == step.trap {
                         Verdict::Pass
                     } else {
