@@ -473,7 +473,14 @@ pub fn run_fast(
         let names = text
             .split(|c: char| !(c.is_ascii_alphanumeric() || "@_.-".contains(c)))
             .filter(|w| w.starts_with('@'));
-        roots.extend(names.filter_map(|n| l.module.func(n)));
+        roots.extend(names.filter_map(|n| {
+            let bare = n.trim_start_matches('@');
+            l.module.func(n).or_else(|| {
+                // A static exposure: its function.
+                let e = l.module.exposes.iter().find(|e| e.name.as_str() == bare)?;
+                Some(e.func)
+            })
+        }));
     }
     let program = fast_vm::Program::compile_roots(&l.module, options, &roots)?;
     let bundles = spec_model::Bundles::new(l);

@@ -285,44 +285,41 @@ pub struct WrapperCalls {
 pub enum Callee {
     /// Directly.
     Direct(cranelift_codegen::ir::FuncRef),
-    /// Through function `f`'s slot in the table of contents (client mode), with
-    /// the Mu signature `sig`.
-    Toc(u32, cranelift_codegen::ir::SigRef),
+    /// Through the function's slot (client mode, the data at this global
+    /// value), with the Mu signature `sig`.
+    Slot(
+        cranelift_codegen::ir::GlobalValue,
+        cranelift_codegen::ir::SigRef,
+    ),
 }
 
 impl Callee {
-    /// How code in `func` calls Mu function `f` (of signature `sig`), declared
-    /// in `jit` as `id`: through its slot in client mode.
+    /// How code in `func` calls the Mu function of signature `sig` declared in
+    /// `jit` as `id`: through its slot `slot` if it has one (client mode).
     pub fn of(
         jit: &mut cranelift_jit::JITModule,
         func: &mut cranelift_codegen::ir::Function,
-        client: bool,
+        slot: Option<cranelift_module::DataId>,
         types: &Types,
-        f: u32,
         sig: SigId,
         id: cranelift_module::FuncId,
     ) -> Option<Callee> {
         use cranelift_module::Module as _;
-        if client {
+        if let Some(slot) = slot {
             let s = crate::lower::mu_signature(types, sig)?;
-            return Some(Callee::Toc(f, func.import_signature(s)));
+            let gv = jit.declare_data_in_func(slot, func);
+            return Some(Callee::Slot(gv, func.import_signature(s)));
         }
         Some(Callee::Direct(jit.declare_func_in_func(id, func)))
     }
 
     /// Calls it with `args`.
-    pub fn call(
-        self,
-        b: &mut FunctionBuilder<'_>,
-        ctx: Value,
-        args: &[Value],
-    ) -> cranelift_codegen::ir::Inst {
+    pub fn call(self, b: &mut FunctionBuilder<'_>, args: &[Value]) -> cranelift_codegen::ir::Inst {
         match self {
             Callee::Direct(f) => b.ins().call(f, args),
-            Callee::Toc(f, sig) => {
-                let t = MemFlagsData::trusted();
-                let toc = b.ins().load(I64, t, ctx, crate::runtime::offsets::TOC);
-                let fp = b.ins().load(I64, t, toc, crate::lower::slot_offset(f));
+            Callee::Slot(gv, sig) => {
+                let at = b.ins().symbol_value(I64, gv);
+                let fp = b.ins().load(I64, MemFlagsData::trusted(), at, 0);
                 b.ins().call_indirect(sig, fp, args)
             }
         }
@@ -422,7 +419,7 @@ pub fn build_wrapper(
     b.ins().store(t, deeper, ctx, offsets::COOKIE_DEPTH);
     let mut argv = vec![ctx, deeper];
     argv.extend(args);
-    let call = mu_fn.call(&mut b, ctx, &argv);
+    let call = mu_fn.call(&mut b, &argv);
     let status = b.inst_results(call)[0];
     let word0 = b.inst_results(call)[1];
     // Nested CCALLs in the callback moved the depth; C sees its own again.

@@ -14,7 +14,7 @@
 //! whose results are then the CALL's).
 
 use super::*;
-use crate::lower::{CALL_SIG_SHIFT, IN_NATIVE, Kept};
+use crate::lower::{CALL_SIG_SHIFT, IN_NATIVE, Kept, NO_SITE};
 use runtime::REPLACED;
 use spec_model::client::{
     AtomicRmwOp, CResult, ClientError, ClientValue, Cursor, Handle, MuCtx, MuId, TrapAnswer,
@@ -99,13 +99,51 @@ enum Pos {
     Top,
 }
 
-/// The words of frame record `rec`: previous, function ID, version ID,
-/// instruction word, depth.
-fn record(rec: u64) -> [u64; 5] {
+/// A frame as its record and its function's frame table say
+/// (`lower::RECORD_WORDS`).
+#[derive(Clone, Copy, Debug)]
+struct FrameRec {
+    /// The record of the frame below (0: none).
+    prev: u64,
+    func: u32,
+    ver: u32,
+    /// The instruction it is at (0: none yet, or unnamed).
+    inst: u32,
+    /// Its site word: `IN_NATIVE`, a CALL's signature, or 0.
+    site: u64,
+    depth: u64,
+}
+
+/// The frame of record `rec`.
+fn record(rec: u64) -> FrameRec {
     let p = rec as *const u64;
     // SAFETY: `rec` is the address of a frame record of a live frame: compiled code
     // links only records of frames that have not returned (`Ctx::frames`).
-    unsafe { [0, 1, 2, 3, 4].map(|i| p.add(i).read()) }
+    let w = unsafe { [0, 1, 2, 3, 4].map(|i| p.add(i).read()) };
+    let table = w[1] as *const u64;
+    // SAFETY: word 1 is the function's frame table, data of the program's JIT
+    // module (alive as long as the program): the two IDs, then two words per
+    // site, and word 3 is one of its sites or NO_SITE.
+    let (func, ver, inst, site) = unsafe {
+        let (func, ver) = (table.read() as u32, table.add(1).read() as u32);
+        match usize::try_from(w[3]).ok().filter(|_| w[3] != NO_SITE) {
+            Some(k) => (
+                func,
+                ver,
+                table.add(2 + 2 * k).read() as u32,
+                table.add(3 + 2 * k).read(),
+            ),
+            None => (func, ver, 0, 0),
+        }
+    };
+    FrameRec {
+        prev: w[0],
+        func,
+        ver,
+        inst,
+        site,
+        depth: w[4],
+    }
 }
 
 /// The client context of one trap, in the fast VM.
@@ -285,8 +323,8 @@ impl<'m> FastCtx<'_, 'm> {
         match p {
             Pos::Top => self.top_ids,
             Pos::Record(r) => {
-                let w = record(r);
-                [w[1] as u32, w[2] as u32, w[3] as u32]
+                let f = record(r);
+                [f.func, f.ver, f.inst]
             }
             Pos::Native(_) => [0; 3],
             Pos::Pushed(g) => {
@@ -392,7 +430,7 @@ impl<'m> FastCtx<'_, 'm> {
 
     /// The result types of the CALL the frame of record `rec` is at.
     fn call_results(&self, rec: u64) -> Option<Vec<TypeId>> {
-        let sig = (record(rec)[3] >> CALL_SIG_SHIFT).checked_sub(1)?;
+        let sig = (record(rec).site >> CALL_SIG_SHIFT).checked_sub(1)?;
         let types = &self.program.module().types;
         let sig = u32::try_from(sig).ok()?;
         (sig < types.sigs.len() as u32).then(|| types.sig(sig).rets.clone())
@@ -430,12 +468,12 @@ impl<'m> FastCtx<'_, 'm> {
         let top_depth = if self.top == 0 {
             c.depth
         } else {
-            record(self.top)[4]
+            record(self.top).depth
         };
         match (self.popped_to.filter(|r| *r != self.top), self.pushed) {
             (Some(r), pushed) => {
                 // Frames above `r` return REPLACED up to it (`rt_osr_resume`).
-                let depth = record(r)[4];
+                let depth = record(r).depth;
                 let plan = match (resume, exc, pushed) {
                     (_, Some(e), _) => OsrPlan {
                         status: EXCEPTION,
@@ -1078,17 +1116,17 @@ impl MuCtx for FastCtx<'_, '_> {
                 (None, r) => Pos::Record(r),
             },
             Pos::Record(r) => {
-                let prev = record(r)[0];
+                let prev = record(r).prev;
                 if prev == 0 {
                     return err("client.no-frame", "the cursor is at the bottom frame");
                 }
-                if record(prev)[3] & IN_NATIVE != 0 {
+                if record(prev).site & IN_NATIVE != 0 {
                     Pos::Native(r)
                 } else {
                     Pos::Record(prev)
                 }
             }
-            Pos::Native(r) => Pos::Record(record(r)[0]),
+            Pos::Native(r) => Pos::Record(record(r).prev),
         };
         self.cursors[c.0 as usize] = Some(next);
         Ok(())
@@ -1150,7 +1188,7 @@ impl MuCtx for FastCtx<'_, '_> {
                 _ => err("client.native-frame", "only a Mu frame can be popped to"),
             };
         };
-        if record(r)[2] == 0 {
+        if record(r).ver == 0 {
             return err(
                 "client.undefined-function",
                 "an undefined function's frame cannot be popped to",
@@ -1159,11 +1197,11 @@ impl MuCtx for FastCtx<'_, '_> {
         // Every frame above `r` is Mu: no native frames in between.
         let mut cur = self.popped_to.unwrap_or(self.top);
         while cur != r {
-            let prev = record(cur)[0];
+            let prev = record(cur).prev;
             if prev == 0 {
                 return err("client.bad-cursor", "the cursor's frame is gone");
             }
-            if record(prev)[3] & IN_NATIVE != 0 {
+            if record(prev).site & IN_NATIVE != 0 {
                 return err(
                     "client.native-frame",
                     "native frames lie between the top and the cursor's frame",
@@ -1214,13 +1252,13 @@ impl MuCtx for FastCtx<'_, '_> {
             );
         }
         let top = self.popped_to.unwrap_or(self.top);
-        if record(top)[2] == 0 {
+        if record(top).ver == 0 {
             return err(
                 "client.undefined-function",
                 "a frame cannot be pushed on an undefined function's",
             );
         }
-        if record(top)[4] + 1 > self.c().max_depth {
+        if record(top).depth + 1 > self.c().max_depth {
             return err("client.stack-exhausted", "the stack budget is full");
         }
         self.pushed = Some(g as u32);

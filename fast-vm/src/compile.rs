@@ -27,6 +27,8 @@ struct Build<'m> {
     current_id: ClFuncId,
     /// The declaration of each Mu function (`None`: not compiled).
     ids: Vec<Option<ClFuncId>>,
+    /// Each compiled function's slot (client mode).
+    slots: Vec<Option<cranelift_module::DataId>>,
     /// The declaration of each static `.expose`'s C entry point.
     expose_ids: Vec<Option<ClFuncId>>,
     global_offsets: Vec<u64>,
@@ -51,25 +53,23 @@ pub(crate) fn compile<'m>(
     options: Options,
     roots: Option<&[u32]>,
 ) -> Result<Program<'m>, FastError> {
-    // A client's bundles may name any static exposure: in client mode each is
-    // compiled, with its function.
-    let reach = match roots {
-        Some(r) if options.client => {
-            let mut all = r.to_vec();
-            all.extend(module.exposes.iter().map(|e| e.func));
-            let mut reach = reachable(module, Some(&all));
-            reach.exposes.iter_mut().for_each(|x| *x = true);
-            reach
+    // A client's bundles may name the static exposure of any function compiled:
+    // in client mode each of those is compiled too.
+    let mut reach = reachable(module, roots);
+    if options.client {
+        for (k, e) in module.exposes.iter().enumerate() {
+            reach.exposes[k] |= reach.funcs[e.func as usize];
         }
-        _ => reachable(module, roots),
-    };
+    }
     let mut b = Build::new(module, options, reach)?;
     b.declare_functions()?;
     let lowered = b.lower_functions()?;
     b.define_functions(&lowered.bodies)?;
     b.define_exposes()?;
     let entry_ids = b.define_entries(roots)?;
-    b.finish(entry_ids, lowered)
+    let program = b.finish(entry_ids, lowered)?;
+    program.fill_slots(&program.base);
+    Ok(program)
 }
 
 fn bug(e: &dyn std::fmt::Display) -> FastError {
@@ -174,6 +174,7 @@ impl<'m> Build<'m> {
             rt,
             current_id,
             ids: Vec::new(),
+            slots: Vec::new(),
             expose_ids: Vec::new(),
             global_offsets,
             globals_size: end,
@@ -199,6 +200,11 @@ impl<'m> Build<'m> {
                 None => None,
             };
             self.ids.push(id);
+            let slot = match id {
+                Some(_) if self.options.client => Some(slot_data(&mut self.jit, i, 0)?),
+                _ => None,
+            };
+            self.slots.push(slot);
         }
         for (k, e) in module.exposes.iter().enumerate() {
             let sig = module.funcs[e.func as usize].sig;
@@ -260,6 +266,11 @@ impl<'m> Build<'m> {
             } else {
                 self.cctx.func.signature = sig.clone();
                 self.cctx.func.name = UserFuncName::user(0, i as u32);
+                let info = if self.options.client {
+                    Some(frame_table(&mut self.jit, i, 0)?)
+                } else {
+                    None
+                };
                 let env = Env {
                     module,
                     jit: &self.jit,
@@ -271,17 +282,23 @@ impl<'m> Build<'m> {
                     traps: &mut out.traps,
                     fuel: self.options.fuel_checks,
                     client: self.options.client,
+                    info,
+                    slots: &self.slots,
                     frontend: self.fe,
                 };
                 let b = FunctionBuilder::new(&mut self.cctx.func, &mut self.fctx);
-                if f.body.is_none() && f.unsupported.is_none() && self.options.client {
+                let table = if f.body.is_none() && f.unsupported.is_none() && self.options.client {
                     // A function with no version: its hidden version traps to the
                     // client (`client.undefined-function`).
-                    lower::undefined_function(env, b, i as u32);
-                    Ok(())
+                    Ok(lower::undefined_function(env, b, i as u32))
                 } else {
                     lower_function(env, b, f)
+                };
+                if let Some(info) = info {
+                    let words = table.as_deref().unwrap_or(&[0, 0]);
+                    define_table(&mut self.jit, info, words)?;
                 }
+                table.map(|_| ())
             };
             if let Err(e) = result {
                 out.traps.truncate(before);
@@ -357,9 +374,8 @@ impl<'m> Build<'m> {
             let mu_fn = ccall::Callee::of(
                 &mut self.jit,
                 &mut self.cctx.func,
-                self.options.client,
+                self.slots[e.func as usize],
                 types,
-                e.func,
                 sig,
                 fid,
             )
@@ -423,7 +439,7 @@ impl<'m> Build<'m> {
                 module,
                 i,
                 id,
-                self.options.client,
+                self.slots[i],
                 self.fe,
             )?;
             codecache::define(&mut self.jit, eid, &mut self.cctx)
@@ -459,19 +475,10 @@ impl<'m> Build<'m> {
                 .map(|id| id.map_or(0, |id| jit.get_finalized_function(id) as u64))
                 .collect()
         };
-        // In client mode a funcref is the function's index + 1; its code is the
-        // slot's.
+        // In client mode a funcref is the address of the function's slot, which
+        // holds the code of its current version.
         let (code, toc) = if self.options.client {
-            let code = (0..self.ids.len())
-                .map(|i| {
-                    if self.ids[i].is_some() {
-                        i as u64 + 1
-                    } else {
-                        0
-                    }
-                })
-                .collect();
-            (code, addr(&self.ids))
+            (slot_addresses(&jit, &self.slots), addr(&self.ids))
         } else {
             (addr(&self.ids), Vec::new())
         };
@@ -508,6 +515,7 @@ impl<'m> Build<'m> {
                 rt: self.rt,
                 options: self.options,
                 expose_ids: self.expose_ids,
+                slots: self.slots,
                 entries: std::collections::HashMap::new(),
                 base_ids,
                 base_exposes,
@@ -565,6 +573,7 @@ impl<'m> Program<'m> {
                 now.toc = g.toc;
                 now.code = g.code;
                 d.ids = g.ids;
+                d.slots = g.slots;
             }
             None => {
                 self.compile_growth(module, d, &mut now)?;
@@ -576,6 +585,7 @@ impl<'m> Program<'m> {
                     toc: now.toc.clone(),
                     code: now.code.clone(),
                     ids: d.ids.clone(),
+                    slots: d.slots.clone(),
                 };
                 self.grown.borrow_mut().insert(key, g);
             }
@@ -593,7 +603,7 @@ impl<'m> Program<'m> {
         {
             heap.globals.1.push((*off, g.ty));
         }
-        ctx.toc = now.toc.as_ptr() as u64;
+        self.fill_slots(&now);
         now.module = module;
         now.grown = true;
         now.chain = key;
@@ -647,6 +657,11 @@ impl<'m> Program<'m> {
                 None => None,
             };
             d.ids.push(body);
+            let slot = match body {
+                Some(_) => Some(slot_data(&mut d.jit, i, d.count)?),
+                None => None,
+            };
+            d.slots.push(slot);
             bodies.push((i, body));
             now.not_compiled.push(None);
         }
@@ -681,6 +696,7 @@ impl<'m> Program<'m> {
             cctx.func.signature = sig.clone();
             cctx.func.name = UserFuncName::user(0, i as u32);
             let before = now.traps.len();
+            let info = frame_table(&mut d.jit, i, d.count)?;
             let env = Env {
                 module,
                 jit: &d.jit,
@@ -692,15 +708,19 @@ impl<'m> Program<'m> {
                 traps: &mut now.traps,
                 fuel: d.options.fuel_checks,
                 client: true,
+                info: Some(info),
+                slots: &d.slots,
                 frontend: d.frontend,
             };
             let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
             let result = if f.body.is_none() && f.unsupported.is_none() {
-                lower::undefined_function(env, b, i as u32);
-                Ok(())
+                Ok(lower::undefined_function(env, b, i as u32))
             } else {
                 lower_function(env, b, f)
             };
+            // The table is defined even for a body that failed (nothing reads it).
+            define_table(&mut d.jit, info, result.as_deref().unwrap_or(&[0, 0]))?;
+            let result = result.map(|_| ());
             if let Err(e) = result {
                 now.traps.truncate(before);
                 now.not_compiled[i] = Some(e.0);
@@ -723,10 +743,8 @@ impl<'m> Program<'m> {
         for (i, id) in defined {
             now.toc[i] = d.jit.get_finalized_function(id) as u64;
         }
-        for (i, body) in &bodies {
-            now.code
-                .push(if body.is_some() { *i as u64 + 1 } else { 0 });
-        }
+        let new_slots: Vec<_> = bodies.iter().map(|(i, _)| d.slots[*i]).collect();
+        now.code.extend(slot_addresses(&d.jit, &new_slots));
         Ok(())
     }
 }
@@ -741,6 +759,7 @@ pub(crate) struct Grown {
     toc: Vec<u64>,
     code: Vec<u64>,
     ids: Vec<Option<ClFuncId>>,
+    slots: Vec<Option<cranelift_module::DataId>>,
 }
 
 /// The body of a function the fast VM cannot compile: it stops the run with
@@ -777,13 +796,13 @@ fn entry_body(
     module: &Module,
     i: usize,
     callee: ClFuncId,
-    client: bool,
+    slot: Option<cranelift_module::DataId>,
     fe: TargetFrontendConfig,
 ) -> Result<(), FastError> {
     let types = &module.types;
     let f = &module.funcs[i];
     cctx.func.signature = sysv(&[I64, I64], I32);
-    let callee = ccall::Callee::of(jit, &mut cctx.func, client, types, i as u32, f.sig, callee)
+    let callee = ccall::Callee::of(jit, &mut cctx.func, slot, types, f.sig, callee)
         .ok_or_else(|| bug(&"an entry point's signature"))?;
     let mut b = FunctionBuilder::new(&mut cctx.func, fctx);
     let blk = b.create_block();
@@ -816,8 +835,7 @@ fn entry_body(
         };
         argv.push(v);
     }
-    let ctxv = argv[0];
-    let call = callee.call(&mut b, ctxv, &argv);
+    let call = callee.call(&mut b, &argv);
     let st = b.inst_results(call)[0];
     // A normal return's first result word came in a register (a stop's
     // trap values are in the context already).
@@ -859,9 +877,9 @@ impl Program<'_> {
         let mut cctx = d.jit.make_context();
         let mut fctx = FunctionBuilderContext::new();
         let fe = d.frontend;
-        let client = d.options.client;
+        let slot = d.slots.get(g as usize).copied().flatten();
         entry_body(
-            &mut d.jit, &mut cctx, &mut fctx, module, g as usize, callee, client, fe,
+            &mut d.jit, &mut cctx, &mut fctx, module, g as usize, callee, slot, fe,
         )
         .ok()?;
         codecache::define(&mut d.jit, eid, &mut cctx).ok()?;
@@ -872,5 +890,72 @@ impl Program<'_> {
         let e = unsafe { std::mem::transmute::<*const u8, Entry>(p) };
         d.entries.insert(callee, e);
         Some(e)
+    }
+}
+
+/// Declares the frame table of function `i` (client mode; `n` tells the
+/// declarations of one program apart).
+fn frame_table(
+    jit: &mut JITModule,
+    i: usize,
+    n: usize,
+) -> Result<cranelift_module::DataId, FastError> {
+    jit.declare_data(&format!("frames{i}.{n}"), Linkage::Local, false, false)
+        .map_err(|e| bug(&e))
+}
+
+/// Defines a frame table with its words.
+fn define_table(
+    jit: &mut JITModule,
+    id: cranelift_module::DataId,
+    words: &[u64],
+) -> Result<(), FastError> {
+    let mut d = cranelift_module::DataDescription::new();
+    let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
+    d.define(bytes.into_boxed_slice());
+    d.set_align(8);
+    jit.define_data(id, &d).map_err(|e| bug(&e))
+}
+
+/// Declares the slot of function `i` (client mode; `n` tells the declarations
+/// of one program apart): a writable word the program fills (`fill_slots`).
+fn slot_data(
+    jit: &mut JITModule,
+    i: usize,
+    n: usize,
+) -> Result<cranelift_module::DataId, FastError> {
+    let id = jit
+        .declare_data(&format!("slot{i}.{n}"), Linkage::Local, true, false)
+        .map_err(|e| bug(&e))?;
+    let mut d = cranelift_module::DataDescription::new();
+    d.define_zeroinit(8);
+    d.set_align(8);
+    jit.define_data(id, &d).map_err(|e| bug(&e))?;
+    Ok(id)
+}
+
+/// The addresses of finalized slots (0 for none).
+fn slot_addresses(jit: &JITModule, slots: &[Option<cranelift_module::DataId>]) -> Vec<u64> {
+    slots
+        .iter()
+        .map(|s| s.map_or(0, |s| jit.get_finalized_data(s).0 as u64))
+        .collect()
+}
+
+impl Program<'_> {
+    /// Writes the code of each function's current version into its slot (client
+    /// mode): what `now` says.
+    pub(crate) fn fill_slots(&self, now: &Versions<'_>) {
+        if !self.client_mode {
+            return;
+        }
+        for (slot, code) in now.code.iter().zip(&now.toc) {
+            if *slot != 0 {
+                // SAFETY: `slot` is the address of a slot, an 8-byte writable data
+                // object of this program's JIT module, which lives as long as the
+                // program; no compiled code runs while it is written.
+                unsafe { (*slot as *mut u64).write(*code) };
+            }
+        }
     }
 }

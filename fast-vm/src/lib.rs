@@ -82,8 +82,10 @@ struct Dynamic {
     rt: lower::Runtime,
     options: Options,
     expose_ids: Vec<Option<ClFuncId>>,
-    /// Entry points compiled when a run first needed them, by the function (or
-    /// stub) they call.
+    /// Each function's slot (client mode).
+    slots: Vec<Option<cranelift_module::DataId>>,
+    /// Entry points compiled when a run first needed them, by the function they
+    /// call.
     entries: std::collections::HashMap<ClFuncId, Entry>,
     /// How many functions and exposures the compiled program has (a run's loads
     /// add after).
@@ -117,15 +119,9 @@ impl Dynamic {
             .ok()?;
         let mut cctx = self.jit.make_context();
         cctx.func.signature = cs;
-        let mu_fn = ccall::Callee::of(
-            &mut self.jit,
-            &mut cctx.func,
-            self.options.client,
-            &module.types,
-            func,
-            sig,
-            fid,
-        )?;
+        let slot = self.slots.get(func as usize).copied().flatten();
+        let mu_fn =
+            ccall::Callee::of(&mut self.jit, &mut cctx.func, slot, &module.types, sig, fid)?;
         let cur = self
             .jit
             .declare_func_in_func(self.current_id, &mut cctx.func);
@@ -639,9 +635,11 @@ impl<'m> Program<'m> {
         // run before is gone (as a new VM would have it).
         if self.now.borrow().grown {
             *self.now.borrow_mut() = self.base.clone();
+            self.fill_slots(&self.base);
             if let Ok(mut d) = self.jit.try_borrow_mut() {
                 let (ids, exposes) = (d.base_ids, d.base_exposes);
                 d.ids.truncate(ids);
+                d.slots.truncate(ids);
                 d.expose_ids.truncate(exposes);
                 // Functions past the compiled ones were the last run's.
                 d.wrappers.retain(|(f, _), _| (*f as usize) < ids);
@@ -714,7 +712,6 @@ impl<'m> Program<'m> {
             globals: globals.as_mut_ptr().cast(),
             roots: 0,
             frames: 0,
-            toc: self.now.borrow().toc.as_ptr() as u64,
             osr_target: 0,
             cookie: 0,
             cookie_depth: u64::MAX,

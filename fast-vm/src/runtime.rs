@@ -89,9 +89,6 @@ pub struct Ctx {
     /// The innermost frame record (client mode; 0: none): `[previous, function
     /// ID, version ID, instruction ID, depth]`, which the client's cursors walk.
     pub frames: u64,
-    /// The table of contents (client mode): the code of each function's current
-    /// version, by function.
-    pub toc: u64,
     /// On-stack replacement: the frame record the thread rebinds to, once the
     /// frames above it have returned `REPLACED` (0: none).
     pub osr_target: u64,
@@ -132,8 +129,6 @@ pub mod offsets {
     pub const ROOTS: i32 = std::mem::offset_of!(Ctx, roots) as i32;
     /// `Ctx::frames`
     pub const FRAMES: i32 = std::mem::offset_of!(Ctx, frames) as i32;
-    /// `Ctx::toc`
-    pub const TOC: i32 = std::mem::offset_of!(Ctx, toc) as i32;
     /// `Ctx::osr_target`
     pub const OSR_TARGET: i32 = std::mem::offset_of!(Ctx, osr_target) as i32;
     /// `Ctx::cookie`

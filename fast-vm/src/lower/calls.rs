@@ -183,25 +183,23 @@ impl Cx<'_, '_> {
     }
 
     /// The code a call of `callee` (a function, or a funcref value) runs, NULL
-    /// checked (`call.null-callee`). In client mode a funcref is its function's
-    /// index + 1, and the code is the function's slot in the table of contents
-    /// now: a later version retargets every call.
+    /// checked (`call.null-callee`). In client mode a funcref is the address of
+    /// the function's slot, which holds the code of its current version: a later
+    /// version retargets every call.
     pub(super) fn callee_code(&mut self, callee: Operand) -> Result<Value, NotCompiled> {
-        if let (true, Operand::Func(f)) = (self.env.client, callee) {
-            let toc = self.load_ctx(I64, offsets::TOC);
-            let off = i32::try_from(8 * u64::from(f)).unwrap_or(i32::MAX);
-            return Ok(self.b.ins().load(I64, MemFlagsData::trusted(), toc, off));
-        }
-        let fp = self.val(callee)?;
-        let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, fp, 0);
-        self.check_or_stop(nonnull, StopCode::NullCall);
+        let fp = match (self.env.client, callee) {
+            (true, Operand::Func(f)) => self.slot(f)?,
+            _ => {
+                let fp = self.val(callee)?;
+                let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, fp, 0);
+                self.check_or_stop(nonnull, StopCode::NullCall);
+                fp
+            }
+        };
         if !self.env.client {
             return Ok(fp);
         }
-        let toc = self.load_ctx(I64, offsets::TOC);
-        let at = self.b.ins().ishl_imm_u(fp, 3);
-        let at = self.b.ins().iadd(toc, at);
-        Ok(self.b.ins().load(I64, MemFlagsData::trusted(), at, -8))
+        Ok(self.b.ins().load(I64, MemFlagsData::trusted(), fp, 0))
     }
 
     /// The current values of frame slots `live` (an aggregate's leaves in order).

@@ -48,18 +48,25 @@ mod types;
 pub(crate) use analysis::uses;
 use analysis::{Accumulator, Src, accumulator_sites, base_case};
 pub use analysis::{live_refs, non_null};
-pub use stubs::{slot_offset, undefined_function};
+pub use stubs::undefined_function;
 pub use types::{cl_type, leaves, mu_signature, ref_leaves};
 
-/// Words in a frame record (client mode): previous record, function ID, version
-/// ID, instruction ID, depth.
+/// Words in a frame record (client mode): previous record, the function's frame
+/// table, unused, the site the frame is at (an index into the table; `NO_SITE`
+/// when it has not reached one), depth. The frame table is data of the function's
+/// own, `[function ID, version ID, (instruction ID, site word) per site]`: kept
+/// out of the code, the IDs (which depend on the whole program) leave the code the
+/// same across programs, so the code cache finds it.
 pub const RECORD_WORDS: usize = 5;
 
-/// The instruction word of a frame record at a CCALL carries this bit.
+/// A record's site before the frame reaches one.
+pub const NO_SITE: u64 = u64::MAX;
+
+/// The site word of a CCALL carries this bit.
 pub const IN_NATIVE: u64 = 1 << 32;
 
-/// The instruction word of a frame record at a CALL carries its signature + 1
-/// from this bit on (what a client popping to the frame resumes it with).
+/// The site word of a CALL carries its signature + 1 from this bit on (what a
+/// client popping to the frame resumes it with).
 pub const CALL_SIG_SHIFT: u32 = 33;
 
 /// What a frame waits in, as its record says (`Cx::mark`).
@@ -147,6 +154,12 @@ pub struct Env<'a> {
     /// Compiled for a client (`Options::client`): frame records, calls through
     /// the table of contents, nothing answered at a call site.
     pub client: bool,
+    /// The function's frame table (client mode), which the caller defines with
+    /// what lowering returns.
+    pub info: Option<cranelift_module::DataId>,
+    /// Each function's slot (client mode): a word of data holding the code of its
+    /// current version, which a call loads; its address is the funcref.
+    pub slots: &'a [Option<cranelift_module::DataId>],
     /// The target, for the function builder.
     pub frontend: cranelift_codegen::isa::TargetFrontendConfig,
 }
@@ -169,6 +182,8 @@ struct Cx<'a, 'b> {
     record: Option<cranelift_codegen::ir::StackSlot>,
     /// The Mu ID of the instruction being lowered (0: it has no name).
     inst_id: u32,
+    /// The frame table so far (client mode).
+    table: Vec<u64>,
     /// The references live after each instruction of the current block.
     live: Vec<Vec<u32>>,
     /// The index of the current instruction.
@@ -205,11 +220,12 @@ fn bits(t: ClType) -> u32 {
 }
 
 /// Lowers one Mu function into `b` (whose signature is already set).
+/// Returns the function's frame table (client mode; empty otherwise).
 pub fn lower_function(
     env: Env<'_>,
     b: FunctionBuilder<'_>,
     func: &Func,
-) -> Result<(), NotCompiled> {
+) -> Result<Vec<u64>, NotCompiled> {
     let Some(body) = &func.body else {
         return Err(NotCompiled(format!(
             "{} has no body muni can run",
@@ -228,6 +244,7 @@ pub fn lower_function(
         shadow: None,
         record: None,
         inst_id: 0,
+        table: Vec::new(),
         live: Vec::new(),
         cur: 0,
         non_null: non_null(body),
@@ -369,7 +386,7 @@ pub fn lower_function(
     cx.b.seal_all_blocks();
     let fe = cx.env.frontend;
     cx.b.finalize(fe);
-    Ok(())
+    Ok(cx.table)
 }
 
 fn unsupported(what: &str) -> NotCompiled {
@@ -423,9 +440,11 @@ impl Cx<'_, '_> {
         }
     }
 
-    /// Links this frame's record (client mode): its function and version IDs
-    /// `ids`, no instruction yet, and its depth.
+    /// Links this frame's record (client mode): its frame table (whose first
+    /// words are the function and version IDs `ids`), no site yet, and its depth.
     pub(crate) fn push_record(&mut self, ids: [u32; 2]) {
+        let Some(info) = self.env.info else { return };
+        self.table = ids.iter().map(|i| u64::from(*i)).collect();
         let rec = self
             .b
             .create_sized_stack_slot(cranelift_codegen::ir::StackSlotData::new(
@@ -435,12 +454,11 @@ impl Cx<'_, '_> {
             ));
         let prev = self.load_ctx(I64, offsets::FRAMES);
         self.b.ins().stack_store(I64, prev, rec, 0);
-        for (k, id) in ids.into_iter().enumerate() {
-            let v = self.b.ins().iconst(I64, i64::from(id));
-            self.b.ins().stack_store(I64, v, rec, 8 + 8 * k as i32);
-        }
-        let z = self.b.ins().iconst(I64, 0);
-        self.b.ins().stack_store(I64, z, rec, 24);
+        let gv = self.env.jit.declare_data_in_func(info, self.b.func);
+        let table = self.b.ins().symbol_value(I64, gv);
+        self.b.ins().stack_store(I64, table, rec, 8);
+        let none = self.b.ins().iconst(I64, NO_SITE as i64);
+        self.b.ins().stack_store(I64, none, rec, 24);
         self.b.ins().stack_store(I64, self.depth, rec, 32);
         let addr = self.b.ins().stack_addr(I64, rec, 0);
         self.store_ctx(addr, offsets::FRAMES);
@@ -452,15 +470,29 @@ impl Cx<'_, '_> {
     /// into Mu), or a CALL of signature `sig`.
     pub(super) fn mark(&mut self, site: Site) {
         if let Some(rec) = self.record {
-            let id = u64::from(self.inst_id)
-                | match site {
-                    Site::Trap => 0,
-                    Site::Native => IN_NATIVE,
-                    Site::Call(sig) => (u64::from(sig) + 1) << CALL_SIG_SHIFT,
-                };
-            let v = self.b.ins().iconst(I64, id as i64);
+            let word = match site {
+                Site::Trap => 0,
+                Site::Native => IN_NATIVE,
+                Site::Call(sig) => (u64::from(sig) + 1) << CALL_SIG_SHIFT,
+            };
+            let k = (self.table.len() - 2) / 2;
+            self.table.extend([u64::from(self.inst_id), word]);
+            let v = self.b.ins().iconst(I64, k as i64);
             self.b.ins().stack_store(I64, v, rec, 24);
         }
+    }
+
+    /// The address of function `f`'s slot (client mode).
+    pub(super) fn slot(&mut self, f: u32) -> Result<Value, NotCompiled> {
+        let id = self
+            .env
+            .slots
+            .get(f as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| unsupported("a call of a function with aggregate parameters"))?;
+        let gv = self.env.jit.declare_data_in_func(id, self.b.func);
+        Ok(self.b.ins().symbol_value(I64, gv))
     }
 
     /// This frame's record's address (client mode).
@@ -634,9 +666,8 @@ impl Cx<'_, '_> {
                     .ins()
                     .iadd_imm_s(base, self.env.global_offsets[g as usize] as i64)
             }
-            // In client mode a funcref is the function's index + 1 (its code is in
-            // the table of contents).
-            Operand::Func(f) if self.env.client => self.b.ins().iconst(I64, i64::from(f) + 1),
+            // In client mode a funcref is the address of the function's slot.
+            Operand::Func(f) if self.env.client => self.slot(f)?,
             Operand::Func(f) => {
                 let fr = self.func_ref(f);
                 self.b.ins().func_addr(I64, fr)

@@ -3,11 +3,6 @@
 
 use super::*;
 
-/// The offset of function `f`'s slot in the table of contents.
-pub fn slot_offset(f: u32) -> i32 {
-    i32::try_from(8 * u64::from(f)).unwrap_or(i32::MAX)
-}
-
 /// The hidden version of function `f`, which has none (uvm-ir.rest, "Function
 /// Definition and Declaration"): `TRAP <> KEEPALIVE(args)` then `TAILCALL` of
 /// `f` with the same arguments. Its frame has a record (version 0, no
@@ -15,7 +10,8 @@ pub fn slot_offset(f: u32) -> i32 {
 /// fuel; the trap is `rt_undefined`, which sees the arguments in the context's
 /// return words and answers NORMAL (call again), EXCEPTION (throw to the
 /// caller), STOP or REPLACED.
-pub fn undefined_function(env: Env<'_>, mut b: FunctionBuilder<'_>, f: u32) {
+/// Returns its frame table.
+pub fn undefined_function(env: Env<'_>, mut b: FunctionBuilder<'_>, f: u32) -> Vec<u64> {
     let module = env.module;
     let t = MemFlagsData::trusted();
     let blk = b.create_block();
@@ -56,11 +52,18 @@ pub fn undefined_function(env: Env<'_>, mut b: FunctionBuilder<'_>, f: u32) {
     let id = module
         .id_of(module.funcs[f as usize].name.as_str())
         .unwrap_or(0);
-    let fid = b.ins().iconst(I64, i64::from(id));
-    b.ins().stack_store(I64, fid, rec, 8);
+    let table = match env.info {
+        Some(info) => {
+            let gv = env.jit.declare_data_in_func(info, b.func);
+            b.ins().symbol_value(I64, gv)
+        }
+        None => b.ins().iconst(I64, 0),
+    };
+    b.ins().stack_store(I64, table, rec, 8);
     let z = b.ins().iconst(I64, 0);
     b.ins().stack_store(I64, z, rec, 16);
-    b.ins().stack_store(I64, z, rec, 24);
+    let none = b.ins().iconst(I64, NO_SITE as i64);
+    b.ins().stack_store(I64, none, rec, 24);
     b.ins().stack_store(I64, depth, rec, 32);
     let addr = b.ins().stack_addr(I64, rec, 0);
     b.ins().store(t, addr, ctx, offsets::FRAMES);
@@ -87,8 +90,15 @@ pub fn undefined_function(env: Env<'_>, mut b: FunctionBuilder<'_>, f: u32) {
         let w = b.ins().load(I64, t, ctx, offsets::RET + 8 * k as i32);
         argv.push(narrow(&mut b, w, *ty));
     }
-    let toc = b.ins().load(I64, t, ctx, offsets::TOC);
-    let fp = b.ins().load(I64, t, toc, slot_offset(f));
+    let slot = env.slots.get(f as usize).copied().flatten();
+    let fp = match slot {
+        Some(id) => {
+            let gv = env.jit.declare_data_in_func(id, b.func);
+            let at = b.ins().symbol_value(I64, gv);
+            b.ins().load(I64, t, at, 0)
+        }
+        None => b.ins().iconst(I64, 0),
+    };
     let sig = b.func.signature.clone();
     let sr = b.import_signature(sig);
     b.ins().return_call_indirect(sr, fp, &argv);
@@ -97,4 +107,6 @@ pub fn undefined_function(env: Env<'_>, mut b: FunctionBuilder<'_>, f: u32) {
     b.ins().return_(&[status, z]);
     b.seal_all_blocks();
     b.finalize(env.frontend);
+    // The hidden version: version 0, no sites.
+    vec![u64::from(id), 0]
 }
