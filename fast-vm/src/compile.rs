@@ -537,7 +537,7 @@ impl<'m> Build<'m> {
 impl<'m> Program<'m> {
     /// After the client loaded a bundle (client mode): `module` is the program
     /// now. Each function it gives a new version, and each function it adds, is
-    /// compiled into the JIT, and the table of contents points at the new code,
+    /// compiled into the JIT, and the functions' slots point at the new code,
     /// so that calls that start from now on run it; frames running older
     /// versions go on in their code, which stays. New global cells go after the
     /// old ones in the globals' memory.
@@ -738,7 +738,7 @@ impl<'m> Program<'m> {
             defined.push((i, id));
         }
         d.jit.finalize_definitions().map_err(|e| bug(&e))?;
-        // The new code in the table of contents, and the program as it is now.
+        // The new code for the slots, and the program as it is now.
         now.toc.resize(module.funcs.len(), 0);
         for (i, id) in defined {
             now.toc[i] = d.jit.get_finalized_function(id) as u64;

@@ -183,8 +183,9 @@ pub struct Options {
     pub trace_native: bool,
     /// Compiled for a client that looks at frames and loads bundles while a run
     /// goes on (spec/11): every Mu frame keeps a record the client's cursors
-    /// walk, every call of a Mu function goes through the function's slot in a
-    /// table of contents (which a later version retargets), and nothing is
+    /// walk, every call of a Mu function loads the function's slot (a word of
+    /// data holding its current version's code, which a later version
+    /// retargets; its address is the funcref), and nothing is
     /// inlined or answered at the call site, since any callee may change.
     pub client: bool,
 }
@@ -194,8 +195,8 @@ pub struct Options {
 struct Versions<'m> {
     /// The module of the bundles loaded so far.
     module: &'m Module,
-    /// The value of each function's funcref: its code, or in client mode its
-    /// stub, which calls the slot of the table of contents.
+    /// The value of each function's funcref: its code, or in client mode the
+    /// address of its slot.
     code: Vec<u64>,
     /// Why functions are not compiled.
     not_compiled: Vec<Option<String>>,
@@ -204,8 +205,8 @@ struct Versions<'m> {
     /// Each global cell's offset in the globals' memory, and its size.
     global_offsets: Vec<u64>,
     globals_size: u64,
-    /// The code of each function's current version (client mode): what each
-    /// run's table of contents starts as.
+    /// The code of each function's current version (client mode): what its slot
+    /// holds.
     toc: Vec<u64>,
     /// A bundle was loaded since the compilation.
     grown: bool,

@@ -152,7 +152,7 @@ pub struct Env<'a> {
     /// Whether to charge fuel (off when the run has no fuel budget).
     pub fuel: bool,
     /// Compiled for a client (`Options::client`): frame records, calls through
-    /// the table of contents, nothing answered at a call site.
+    /// the callees' slots, nothing answered at a call site.
     pub client: bool,
     /// The function's frame table (client mode), which the caller defines with
     /// what lowering returns.
