@@ -3,7 +3,7 @@
 //! through the scenarios of uvm-client-interface.rest and uvm-ir.rest, and every
 //! engine must show the client the same things and end the same way (spec/11).
 
-use spec_model::client::{ClientValue, MuCtx, TrapAnswer, TrapEvent, TrapHandler, TrapKind};
+use spec_model::client::{ClientValue, MuCtx, MuVM, TrapAnswer, TrapEvent, TrapHandler, TrapKind};
 use spec_model::{Budgets, Bundles, load};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -164,7 +164,7 @@ fn on_every_engine(func: &str, args: &[&str], step: Step) -> Vec<(String, String
     };
     let mut m = loaded.machine(Budgets::default());
     m.bundles = Some(&bundles);
-    m.client = Some(Box::new(client.clone()));
+    install(&mut m, &client);
     let o = match m.start(f, argv.clone()) {
         Ok(Some(o)) => o.to_string(),
         Ok(None) => m
@@ -179,14 +179,14 @@ fn on_every_engine(func: &str, args: &[&str], step: Step) -> Vec<(String, String
         trace_native: false,
         client: true,
     };
-    let program = fast_vm::Program::compile_with(&loaded.module, options).expect("compiles");
+    let mut program = fast_vm::Program::compile_with(&loaded.module, options).expect("compiles");
     program.set_bundles(Some(&bundles));
     for gc_stress in [false, true] {
         let client = Client {
             step,
             log: Rc::default(),
         };
-        program.set_trap_handler(Some(Box::new(client.clone())));
+        install(&mut program, &client);
         let o = program
             .run_with(f, &argv, Budgets::default(), gc_stress)
             .map_or_else(|e| format!("error {e}"), |(o, _)| o.to_string());
@@ -194,6 +194,47 @@ fn on_every_engine(func: &str, args: &[&str], step: Step) -> Vec<(String, String
         out.push((name.to_string(), o, client.log.take()));
     }
     out
+}
+
+/// Sets `client` as the handler of either engine (`MuVM`, the same code for both).
+fn install(vm: &mut dyn MuVM, client: &Client) {
+    vm.set_trap_handler(Some(Box::new(client.clone())));
+}
+
+/// What `MuVM` says of some names, on either engine.
+fn ids(vm: &dyn MuVM) -> Vec<String> {
+    [
+        "@i64",
+        "@count",
+        "@count.v1",
+        "@count.v1.entry.t",
+        "@inner.v1.entry.t",
+        "@nothing",
+    ]
+    .iter()
+    .map(|n| match vm.id_of(n) {
+        Some(id) => format!("{n} {id} {}", vm.name_of(id).unwrap_or_default()),
+        None => format!("{n} none"),
+    })
+    .collect()
+}
+
+#[test]
+fn both_engines_give_the_same_ids() {
+    let loaded = load(&[("client_api.uir", BUNDLE)]).unwrap_or_else(|e| panic!("{}", e.render()));
+    let m = loaded.machine(Budgets::default());
+    let program = fast_vm::Program::compile(&loaded.module, true).expect("compiles");
+    let (a, b) = (ids(&m), ids(&program));
+    assert_eq!(a, b);
+    // Each known name comes back from its ID; the unknown one has none.
+    assert!(
+        a[..5].iter().all(|l| {
+            let w: Vec<&str> = l.split(' ').collect();
+            w.len() == 3 && w[0] == w[2]
+        }),
+        "{a:?}"
+    );
+    assert_eq!(a[5], "@nothing none");
 }
 
 /// Every engine gave `outcome` and `log`.

@@ -18,7 +18,7 @@ use crate::lower::{CALL_SIG_SHIFT, IN_NATIVE, Kept, NO_SITE};
 use runtime::REPLACED;
 use spec_model::client::{
     AtomicRmwOp, CResult, ClientError, ClientValue, Cursor, Handle, MuCtx, MuId, TrapAnswer,
-    TrapEvent, TrapKind,
+    TrapEvent, TrapHandler, TrapKind,
 };
 
 /// What a held value is.
@@ -1263,5 +1263,19 @@ impl MuCtx for FastCtx<'_, '_> {
         }
         self.pushed = Some(g as u32);
         Ok(())
+    }
+}
+
+impl spec_model::client::MuVM for Program<'_> {
+    fn id_of(&self, name: &str) -> Option<MuId> {
+        self.module().id_of(name)
+    }
+
+    fn name_of(&self, id: MuId) -> Option<String> {
+        self.module().name_of(id)
+    }
+
+    fn set_trap_handler(&mut self, handler: Option<Box<dyn TrapHandler>>) {
+        Program::set_trap_handler(self, handler);
     }
 }

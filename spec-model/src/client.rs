@@ -72,6 +72,20 @@ pub enum AtomicRmwOp {
     UMin,
 }
 
+/// The VM as the client holds it between runs (`MuVM`, uvm-client-interface.rest):
+/// both engines implement it, so the same client code sets up either. A client
+/// context (`MuCtx`) exists while a trap handler runs; `new_context` outside a
+/// trap comes with threads and stacks.
+pub trait MuVM {
+    /// `id_of`: the ID of a name.
+    fn id_of(&self, name: &str) -> Option<MuId>;
+    /// `name_of`: the name of an ID.
+    fn name_of(&self, id: MuId) -> Option<String>;
+    /// `set_trap_handler`: the handler every trap of the runs to come calls
+    /// (`None`: the first trap stops the run).
+    fn set_trap_handler(&mut self, handler: Option<Box<dyn TrapHandler>>);
+}
+
 /// The client context a trap handler is given (`MuCtx`, uvm-client-interface.rest):
 /// the VM as the client sees it while the thread that trapped is unbound from its
 /// stack. Both engines implement it, so one handler drives either. Only one thread

@@ -993,3 +993,17 @@ impl MuCtx for ModelCtx<'_, '_> {
         Ok(())
     }
 }
+
+impl crate::client::MuVM for Machine<'_> {
+    fn id_of(&self, name: &str) -> Option<MuId> {
+        self.module.id_of(name)
+    }
+
+    fn name_of(&self, id: MuId) -> Option<String> {
+        self.module.name_of(id)
+    }
+
+    fn set_trap_handler(&mut self, handler: Option<Box<dyn crate::client::TrapHandler>>) {
+        self.client = handler;
+    }
+}
