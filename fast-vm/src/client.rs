@@ -17,8 +17,8 @@ use super::*;
 use crate::lower::{CALL_SIG_SHIFT, IN_NATIVE, Kept, NO_SITE};
 use runtime::REPLACED;
 use spec_model::client::{
-    AtomicRmwOp, CResult, ClientError, ClientValue, Cursor, Handle, MuCtx, MuId, TrapAnswer,
-    TrapEvent, TrapHandler, TrapKind,
+    AtomicRmwOp, CResult, ClientError, ClientValue, Cursor, Handle, MuCtx, MuId, Table, TrapAnswer,
+    TrapEvent, TrapHandler, TrapKind, shared,
 };
 
 /// What a held value is.
@@ -150,8 +150,8 @@ fn record(rec: u64) -> FrameRec {
 struct FastCtx<'a, 'm> {
     program: &'a Program<'m>,
     ctx: *mut Ctx,
-    handles: Vec<Option<Held>>,
-    cursors: Vec<Option<Pos>>,
+    handles: Table<Held>,
+    cursors: Table<Pos>,
     /// The trap's keep-alive values (an undefined function's arguments).
     kept: Vec<Held>,
     /// The IDs of the trap's frame (what a program without records shows).
@@ -167,7 +167,7 @@ fn err<T>(code: &'static str, message: impl Into<String>) -> CResult<T> {
     Err(ClientError::new(code, message))
 }
 
-impl<'m> FastCtx<'_, 'm> {
+impl<'a, 'm> FastCtx<'a, 'm> {
     #[allow(
         clippy::mut_from_ref,
         reason = "the context is the run's, not the handler's"
@@ -188,33 +188,46 @@ impl<'m> FastCtx<'_, 'm> {
         &self.program.module().types
     }
 
-    fn keep(&mut self, h: Held) -> Handle {
-        self.handles.push(Some(h));
-        Handle(u32::try_from(self.handles.len() - 1).unwrap_or(u32::MAX))
-    }
-
-    fn get(&self, h: Handle) -> CResult<&Held> {
-        match self.handles.get(h.0 as usize) {
-            Some(Some(x)) => Ok(x),
-            _ => err("client.bad-handle", format!("no value {}", h.0)),
+    /// A context for a trap of the run `ctx` of `program`: its keep-alive values,
+    /// the IDs of its frame and that frame's record (0: none).
+    fn new(
+        program: &'a Program<'m>,
+        ctx: *mut Ctx,
+        kept: Vec<Held>,
+        top_ids: [u32; 3],
+        top: u64,
+    ) -> Self {
+        FastCtx {
+            program,
+            ctx,
+            handles: Table::default(),
+            cursors: Table::default(),
+            kept,
+            top_ids,
+            top,
+            popped_to: None,
+            pushed: None,
         }
     }
 
-    fn type_of(&self, id: MuId) -> CResult<TypeId> {
-        let m = self.program.module();
-        m.name_of(id).and_then(|n| m.types.named(&n)).map_or_else(
-            || err("client.no-such-type", format!("ID {id} is not a type")),
-            Ok,
-        )
+    fn keep(&mut self, h: Held) -> Handle {
+        Handle(self.handles.push(h))
     }
 
-    fn type_like(&self, want: &Type) -> CResult<TypeId> {
-        match self.types().types.iter().position(|t| t == want) {
-            Some(i) => Ok(i as TypeId),
-            None => err(
-                "client.no-such-type",
-                format!("the bundles have no type {want:?}"),
-            ),
+    fn get(&self, h: Handle) -> CResult<&Held> {
+        match self.handles.get(h.0) {
+            Some(x) => Ok(x),
+            None => err("client.bad-handle", format!("no value {}", h.0)),
+        }
+    }
+
+    /// What a client value that names a held value (a keep-alive value or a
+    /// handle) holds.
+    fn held(&self, v: &ClientValue) -> Option<&Held> {
+        match v {
+            ClientValue::Kept(i) => self.kept.get(*i),
+            ClientValue::Handle(h) => self.handles.get(h.0),
+            _ => None,
         }
     }
 
@@ -236,12 +249,7 @@ impl<'m> FastCtx<'_, 'm> {
         let types = self.types();
         let size = layout::alloc_size(types, ty, len);
         let mut roots: Vec<*mut u64> = Vec::new();
-        for h in self
-            .handles
-            .iter_mut()
-            .flatten()
-            .chain(self.kept.iter_mut())
-        {
+        for h in self.handles.iter_mut().chain(self.kept.iter_mut()) {
             for i in h.ref_words(types) {
                 if let Some(w) = h.words.get_mut(i) {
                     roots.push(w);
@@ -302,9 +310,9 @@ impl<'m> FastCtx<'_, 'm> {
     }
 
     fn pos(&self, c: Cursor) -> CResult<Pos> {
-        match self.cursors.get(c.0 as usize) {
-            Some(Some(p)) => Ok(*p),
-            _ => err("client.bad-cursor", format!("no cursor {}", c.0)),
+        match self.cursors.get(c.0) {
+            Some(p) => Ok(*p),
+            None => err("client.bad-cursor", format!("no cursor {}", c.0)),
         }
     }
 
@@ -352,14 +360,7 @@ impl<'m> FastCtx<'_, 'm> {
             (ClientValue::Double(b), Type::Double) => vec![*b],
             (ClientValue::Null, Type::Ref(_) | Type::IRef(_) | Type::FuncRef(_)) => vec![0],
             (ClientValue::Kept(_) | ClientValue::Handle(_), t) => {
-                let h = match v {
-                    ClientValue::Kept(i) => self.kept.get(*i),
-                    ClientValue::Handle(h) => {
-                        self.handles.get(h.0 as usize).and_then(|x| x.as_ref())
-                    }
-                    _ => None,
-                };
-                let Some(h) = h.filter(|h| !h.words.is_empty()) else {
+                let Some(h) = self.held(v).filter(|h| !h.words.is_empty()) else {
                     return bad();
                 };
                 let fits = match (h.kind, t) {
@@ -407,23 +408,14 @@ impl<'m> FastCtx<'_, 'm> {
     fn exception(&self, v: &ClientValue) -> Result<u64, String> {
         match v {
             ClientValue::Null => Ok(0),
-            ClientValue::Kept(_) | ClientValue::Handle(_) => {
-                let h = match v {
-                    ClientValue::Kept(i) => self.kept.get(*i),
-                    ClientValue::Handle(h) => {
-                        self.handles.get(h.0 as usize).and_then(|x| x.as_ref())
-                    }
-                    _ => None,
-                };
-                match h {
-                    Some(Held {
-                        kind: Kind::Ref,
-                        words,
-                        ..
-                    }) => Ok(words[0]),
-                    _ => Err(format!("the client threw {v:?}, which is not a reference")),
-                }
-            }
+            ClientValue::Kept(_) | ClientValue::Handle(_) => match self.held(v) {
+                Some(Held {
+                    kind: Kind::Ref,
+                    words,
+                    ..
+                }) => Ok(words[0]),
+                _ => Err(format!("the client threw {v:?}, which is not a reference")),
+            },
             _ => Err(format!("the client threw {v:?}, not a reference")),
         }
     }
@@ -623,17 +615,8 @@ pub(crate) unsafe extern "C" fn rt_trap(ctx: *mut Ctx, index: u64) -> i32 {
             }),
         }
     }
-    let mut fx = FastCtx {
-        program,
-        ctx,
-        handles: Vec::new(),
-        cursors: Vec::new(),
-        kept,
-        top_ids: t.ids,
-        top: if program.client_mode { c.frames } else { 0 },
-        popped_to: None,
-        pushed: None,
-    };
+    let top = if program.client_mode { c.frames } else { 0 };
+    let mut fx = FastCtx::new(program, ctx, kept, t.ids, top);
     let keepalive = {
         let view = fx.view();
         let mut words = words.iter().copied();
@@ -682,17 +665,8 @@ pub(crate) unsafe extern "C" fn rt_undefined(ctx: *mut Ctx, f: u64) -> i32 {
         .enumerate()
         .map(|(k, t)| Held::of(types, *t, vec![c.ret[k]]))
         .collect();
-    let mut fx = FastCtx {
-        program,
-        ctx,
-        handles: Vec::new(),
-        cursors: Vec::new(),
-        kept,
-        top_ids: [module.id_of(func.name.as_str()).unwrap_or(0), 0, 0],
-        top: c.frames,
-        popped_to: None,
-        pushed: None,
-    };
+    let ids = [module.id_of(func.name.as_str()).unwrap_or(0), 0, 0];
+    let mut fx = FastCtx::new(program, ctx, kept, ids, c.frames);
     let keepalive = {
         let view = fx.view();
         let mut words = c.ret.iter().copied();
@@ -780,7 +754,7 @@ impl MuCtx for FastCtx<'_, '_> {
     }
 
     fn handle_from_int(&mut self, ty: MuId, bits: u64) -> CResult<Handle> {
-        let t = self.type_of(ty)?;
+        let t = shared::type_of(self.program.module(), ty)?;
         let h = match self.types().get(t) {
             Type::Int(n) => Held::word(Kind::Value, t, bits & mask(*n)),
             Type::UPtr(_) | Type::UFuncPtr(_) => Held::word(Kind::Ptr, t, bits),
@@ -790,12 +764,12 @@ impl MuCtx for FastCtx<'_, '_> {
     }
 
     fn handle_from_float(&mut self, v: f32) -> CResult<Handle> {
-        let ty = self.type_like(&Type::Float)?;
+        let ty = shared::type_like(self.types(), &Type::Float)?;
         Ok(self.keep(Held::word(Kind::Value, ty, u64::from(v.to_bits()))))
     }
 
     fn handle_from_double(&mut self, v: f64) -> CResult<Handle> {
-        let ty = self.type_like(&Type::Double)?;
+        let ty = shared::type_like(self.types(), &Type::Double)?;
         Ok(self.keep(Held::word(Kind::Value, ty, v.to_bits())))
     }
 
@@ -846,7 +820,7 @@ impl MuCtx for FastCtx<'_, '_> {
     }
 
     fn null(&mut self, ty: MuId) -> CResult<Handle> {
-        let t = self.type_of(ty)?;
+        let t = shared::type_of(self.program.module(), ty)?;
         match self.types().get(t) {
             Type::Ref(_) | Type::IRef(_) | Type::FuncRef(_) => {
                 let h = Held::of(self.types(), t, vec![0]);
@@ -897,27 +871,16 @@ impl MuCtx for FastCtx<'_, '_> {
     }
 
     fn delete_value(&mut self, h: Handle) {
-        if let Some(x) = self.handles.get_mut(h.0 as usize) {
-            *x = None;
-        }
+        self.handles.remove(h.0);
     }
 
     fn new_fixed(&mut self, ty: MuId) -> CResult<Handle> {
-        let t = self.type_of(ty)?;
-        if matches!(self.types().get(t), Type::Hybrid(..) | Type::Void) {
-            return err("client.type-mismatch", "new_fixed of a hybrid or void");
-        }
+        let t = shared::fixed_type(self.program.module(), ty)?;
         self.alloc(t, 0)
     }
 
     fn new_hybrid(&mut self, ty: MuId, len: u64) -> CResult<Handle> {
-        let t = self.type_of(ty)?;
-        if !matches!(self.types().get(t), Type::Hybrid(..)) {
-            return err(
-                "client.type-mismatch",
-                "new_hybrid of a type that is not a hybrid",
-            );
-        }
+        let t = shared::hybrid_type(self.program.module(), ty)?;
         self.alloc(t, len)
     }
 
@@ -932,47 +895,29 @@ impl MuCtx for FastCtx<'_, '_> {
 
     fn get_field_iref(&mut self, ir: Handle, field: usize) -> CResult<Handle> {
         let (a, ty) = self.iref(ir)?;
-        let types = self.types();
-        let (Type::Struct(fs) | Type::Hybrid(fs, _)) = types.get(ty) else {
-            return err("client.type-mismatch", "get_field_iref of a non-struct");
-        };
-        let Some(f) = fs.get(field) else {
-            return err("client.bad-index", format!("no field {field}"));
-        };
-        let off = layout::field_offset(types, fs, field);
-        self.moved(a, i128::from(off), *f)
+        let (delta, f) = shared::field_step(self.types(), ty, field)?;
+        self.moved(a, delta, f)
     }
 
     fn get_elem_iref(&mut self, ir: Handle, index: u64) -> CResult<Handle> {
         let (a, ty) = self.iref(ir)?;
-        let types = self.types();
-        let Type::Array(e, n) = *types.get(ty) else {
-            return err("client.type-mismatch", "get_elem_iref of a non-array");
-        };
-        if index >= n {
-            return err("client.undefined-behaviour", "mem.out-of-bounds");
-        }
-        let es = layout::layout(types, e).size;
-        self.moved(a, i128::from(index) * i128::from(es), e)
+        let (delta, e) = shared::elem_step(self.types(), ty, index)?;
+        self.moved(a, delta, e)
     }
 
     fn shift_iref(&mut self, ir: Handle, offset: i64) -> CResult<Handle> {
         let (a, ty) = self.iref(ir)?;
-        let size = layout::layout(self.types(), ty).size;
-        self.moved(a, i128::from(offset) * i128::from(size), ty)
+        let (delta, t) = shared::shift_step(self.types(), ty, offset);
+        self.moved(a, delta, t)
     }
 
     fn get_var_part_iref(&mut self, ir: Handle) -> CResult<Handle> {
         let (a, ty) = self.iref(ir)?;
-        let types = self.types();
-        let Type::Hybrid(fs, v) = types.get(ty) else {
-            return err("client.type-mismatch", "get_var_part_iref of a non-hybrid");
-        };
+        let (delta, v) = shared::var_part_step(self.types(), ty)?;
         if self.view().heap.find(a).is_some_and(|o| o.var_len == 0) {
             return err("client.undefined-behaviour", "mem.empty-var-part");
         }
-        let (_, var_off) = layout::hybrid_layout(types, fs, *v, 0);
-        self.moved(a, i128::from(var_off), *v)
+        self.moved(a, delta, v)
     }
 
     fn load(&mut self, ir: Handle) -> CResult<Handle> {
@@ -1013,7 +958,6 @@ impl MuCtx for FastCtx<'_, '_> {
     }
 
     fn atomicrmw(&mut self, op: AtomicRmwOp, ir: Handle, v: Handle) -> CResult<Handle> {
-        use spec_model::syntax::ast::RmwOp as R;
         let (a, ty) = self.access(ir)?;
         let types = self.types();
         let Some(n) = types.int_width(ty) else {
@@ -1022,20 +966,7 @@ impl MuCtx for FastCtx<'_, '_> {
         // SAFETY: as for load.
         let old = unsafe { load_words(types, a, ty) }.unwrap_or_default();
         let x = self.value_words(v, ty)?;
-        let rop = match op {
-            AtomicRmwOp::Xchg => R::Xchg,
-            AtomicRmwOp::Add => R::Add,
-            AtomicRmwOp::Sub => R::Sub,
-            AtomicRmwOp::And => R::And,
-            AtomicRmwOp::Nand => R::Nand,
-            AtomicRmwOp::Or => R::Or,
-            AtomicRmwOp::Xor => R::Xor,
-            AtomicRmwOp::Max => R::Max,
-            AtomicRmwOp::Min => R::Min,
-            AtomicRmwOp::UMax => R::Umax,
-            AtomicRmwOp::UMin => R::Umin,
-        };
-        let new = spec_model::machine::rmw(rop, n, old[0], x[0]);
+        let new = spec_model::machine::rmw(op, n, old[0], x[0]);
         // SAFETY: as for load.
         unsafe { store_words(types, a, ty, &[new]) };
         Ok(self.keep(Held::of(types, ty, old)))
@@ -1096,10 +1027,7 @@ impl MuCtx for FastCtx<'_, '_> {
 
     fn new_cursor(&mut self) -> CResult<Cursor> {
         let p = self.top_pos();
-        self.cursors.push(Some(p));
-        Ok(Cursor(
-            u32::try_from(self.cursors.len() - 1).unwrap_or(u32::MAX),
-        ))
+        Ok(Cursor(self.cursors.push(p)))
     }
 
     fn next_frame(&mut self, c: Cursor) -> CResult<()> {
@@ -1128,21 +1056,18 @@ impl MuCtx for FastCtx<'_, '_> {
             }
             Pos::Native(r) => Pos::Record(record(r).prev),
         };
-        self.cursors[c.0 as usize] = Some(next);
+        self.cursors.set(c.0, next);
         Ok(())
     }
 
     fn copy_cursor(&mut self, c: Cursor) -> CResult<Cursor> {
         let p = self.pos(c)?;
-        self.cursors.push(Some(p));
-        Ok(Cursor(
-            u32::try_from(self.cursors.len() - 1).unwrap_or(u32::MAX),
-        ))
+        Ok(Cursor(self.cursors.push(p)))
     }
 
     fn close_cursor(&mut self, c: Cursor) -> CResult<()> {
         self.pos(c)?;
-        self.cursors[c.0 as usize] = None;
+        self.cursors.remove(c.0);
         Ok(())
     }
 
@@ -1212,13 +1137,11 @@ impl MuCtx for FastCtx<'_, '_> {
         self.popped_to = Some(r);
         self.pushed = None;
         // Cursors above the frame are gone with their frames (stacks grow down).
-        for p in &mut self.cursors {
-            if matches!(p, Some(Pos::Record(x) | Pos::Native(x)) if *x < r)
-                || matches!(p, Some(Pos::Pushed(_)))
-            {
-                *p = None;
-            }
-        }
+        self.cursors.retain(|p| match p {
+            Pos::Record(x) | Pos::Native(x) => *x >= r,
+            Pos::Pushed(_) => false,
+            Pos::Top => true,
+        });
         Ok(())
     }
 

@@ -156,14 +156,7 @@ impl<'m> Build<'m> {
             global_offsets.push(off);
             end = off + l.size;
         }
-        let externs = module
-            .consts
-            .iter()
-            .map(|c| match &c.value {
-                ConstValue::Extern(s) => spec_model::machine::symbol(s),
-                _ => None,
-            })
-            .collect();
+        let externs = extern_addresses(module);
         let fe = jit.target_config();
         let cctx = jit.make_context();
         Ok(Build {
@@ -666,14 +659,7 @@ impl<'m> Program<'m> {
             now.not_compiled.push(None);
         }
         d.count += 1;
-        let externs: Vec<Option<u64>> = module
-            .consts
-            .iter()
-            .map(|c| match &c.value {
-                ConstValue::Extern(s) => spec_model::machine::symbol(s),
-                _ => None,
-            })
-            .collect();
+        let externs = extern_addresses(module);
         d.expose_ids.resize(module.exposes.len(), None);
         let mut fctx = FunctionBuilderContext::new();
         let mut cctx = d.jit.make_context();
@@ -958,4 +944,17 @@ impl Program<'_> {
             }
         }
     }
+}
+
+/// The address of each EXTERN constant's symbol, by constant id (`None`:
+/// unresolved, or not an EXTERN).
+fn extern_addresses(module: &Module) -> Vec<Option<u64>> {
+    module
+        .consts
+        .iter()
+        .map(|c| match &c.value {
+            ConstValue::Extern(s) => spec_model::machine::symbol(s),
+            _ => None,
+        })
+        .collect()
 }

@@ -55,21 +55,151 @@ impl std::error::Error for ClientError {}
 /// What a client interface call gives.
 pub type CResult<T> = Result<T, ClientError>;
 
-/// The binary operations of `atomicrmw` (`MuBinOptr`).
-#[allow(missing_docs)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AtomicRmwOp {
-    Xchg,
-    Add,
-    Sub,
-    And,
-    Nand,
-    Or,
-    Xor,
-    Max,
-    Min,
-    UMax,
-    UMin,
+/// The binary operations of `atomicrmw` (`MuBinOptr`): those of `ATOMICRMW`.
+pub use crate::syntax::ast::RmwOp as AtomicRmwOp;
+
+/// The values or cursors a client context holds, by number (`Handle`, `Cursor`).
+#[derive(Clone, Debug)]
+pub struct Table<T>(Vec<Option<T>>);
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table(Vec::new())
+    }
+}
+
+impl<T> Table<T> {
+    /// Keeps `x`; its number.
+    pub fn push(&mut self, x: T) -> u32 {
+        self.0.push(Some(x));
+        u32::try_from(self.0.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    /// The entry `k`, if it is there.
+    pub fn get(&self, k: u32) -> Option<&T> {
+        self.0.get(k as usize).and_then(Option::as_ref)
+    }
+
+    /// Replaces entry `k`, if it is there.
+    pub fn set(&mut self, k: u32, x: T) {
+        if let Some(Some(e)) = self.0.get_mut(k as usize) {
+            *e = x;
+        }
+    }
+
+    /// Drops entry `k`.
+    pub fn remove(&mut self, k: u32) {
+        if let Some(e) = self.0.get_mut(k as usize) {
+            *e = None;
+        }
+    }
+
+    /// Every entry, mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        self.0.iter_mut().flatten()
+    }
+
+    /// Drops the entries `keep` refuses.
+    pub fn retain(&mut self, keep: impl Fn(&T) -> bool) {
+        for e in &mut self.0 {
+            if e.as_ref().is_some_and(|x| !keep(x)) {
+                *e = None;
+            }
+        }
+    }
+}
+
+/// The part of the client interface that does not depend on how an engine holds
+/// values: both engines' contexts answer through these, so they refuse the same
+/// calls with the same codes and compute the same steps.
+pub mod shared {
+    use super::{CResult, ClientError, MuId};
+    use crate::ir::{Module, Type, TypeId, Types};
+    use crate::layout;
+
+    fn err<T>(code: &'static str, message: impl Into<String>) -> CResult<T> {
+        Err(ClientError::new(code, message))
+    }
+
+    /// The type an ID names.
+    pub fn type_of(m: &Module, id: MuId) -> CResult<TypeId> {
+        m.name_of(id).and_then(|n| m.types.named(&n)).map_or_else(
+            || err("client.no-such-type", format!("ID {id} is not a type")),
+            Ok,
+        )
+    }
+
+    /// A type of this form the bundles define (for values the client makes).
+    pub fn type_like(types: &Types, want: &Type) -> CResult<TypeId> {
+        match types.types.iter().position(|t| t == want) {
+            Some(i) => Ok(i as TypeId),
+            None => err(
+                "client.no-such-type",
+                format!("the bundles have no type {want:?}"),
+            ),
+        }
+    }
+
+    /// The type `new_fixed` of ID `id` allocates.
+    pub fn fixed_type(m: &Module, id: MuId) -> CResult<TypeId> {
+        let t = type_of(m, id)?;
+        if matches!(m.types.get(t), Type::Hybrid(..) | Type::Void) {
+            return err("client.type-mismatch", "new_fixed of a hybrid or void");
+        }
+        Ok(t)
+    }
+
+    /// The type `new_hybrid` of ID `id` allocates.
+    pub fn hybrid_type(m: &Module, id: MuId) -> CResult<TypeId> {
+        let t = type_of(m, id)?;
+        if !matches!(m.types.get(t), Type::Hybrid(..)) {
+            return err(
+                "client.type-mismatch",
+                "new_hybrid of a type that is not a hybrid",
+            );
+        }
+        Ok(t)
+    }
+
+    /// `get_field_iref` on an iref to a `ty`: the byte step and the field's type.
+    pub fn field_step(types: &Types, ty: TypeId, field: usize) -> CResult<(i128, TypeId)> {
+        let (Type::Struct(fs) | Type::Hybrid(fs, _)) = types.get(ty) else {
+            return err("client.type-mismatch", "get_field_iref of a non-struct");
+        };
+        let Some(f) = fs.get(field) else {
+            return err("client.bad-index", format!("no field {field}"));
+        };
+        Ok((i128::from(layout::field_offset(types, fs, field)), *f))
+    }
+
+    /// `get_elem_iref`: the step to element `index` of an array `ty`, and the
+    /// element type (an index past the end is `mem.out-of-bounds`).
+    pub fn elem_step(types: &Types, ty: TypeId, index: u64) -> CResult<(i128, TypeId)> {
+        let Type::Array(e, n) = *types.get(ty) else {
+            return err("client.type-mismatch", "get_elem_iref of a non-array");
+        };
+        if index >= n {
+            return err("client.undefined-behaviour", "mem.out-of-bounds");
+        }
+        let es = layout::layout(types, e).size;
+        Ok((i128::from(index) * i128::from(es), e))
+    }
+
+    /// `shift_iref`: the step of `offset` elements of type `ty`.
+    pub fn shift_step(types: &Types, ty: TypeId, offset: i64) -> (i128, TypeId) {
+        let size = layout::layout(types, ty).size;
+        (i128::from(offset) * i128::from(size), ty)
+    }
+
+    /// `get_var_part_iref` on an iref to a hybrid `ty`: the step to its variable
+    /// part and the element type.
+    pub fn var_part_step(types: &Types, ty: TypeId) -> CResult<(i128, TypeId)> {
+        let Type::Hybrid(fs, v) = types.get(ty) else {
+            return err("client.type-mismatch", "get_var_part_iref of a non-hybrid");
+        };
+        let (_, var_off) = layout::hybrid_layout(types, fs, *v, 0);
+        Ok((i128::from(var_off), *v))
+    }
 }
 
 /// The VM as the client holds it between runs (`MuVM`, uvm-client-interface.rest):

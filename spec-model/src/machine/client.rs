@@ -12,8 +12,8 @@
 
 use super::*;
 use crate::client::{
-    AtomicRmwOp, CResult, ClientError, ClientValue, Cursor, Handle, MuCtx, MuId, TrapAnswer,
-    TrapEvent, TrapKind,
+    AtomicRmwOp, CResult, ClientError, ClientValue, Cursor, Handle, MuCtx, MuId, Table, TrapAnswer,
+    TrapEvent, TrapKind, shared,
 };
 
 /// The fuel an undefined function's hidden version costs: its one block has two
@@ -134,8 +134,8 @@ impl<'m> Machine<'m> {
         };
         let mut cx = ModelCtx {
             m: self,
-            handles: Vec::new(),
-            cursors: Vec::new(),
+            handles: Table::default(),
+            cursors: Table::default(),
         };
         let answer = client.on_trap(&mut cx, &event);
         let handles = cx.handles;
@@ -143,7 +143,7 @@ impl<'m> Machine<'m> {
         let held = |v: &ClientValue| -> Option<Held> {
             match v {
                 ClientValue::Kept(i) => kept.get(*i).cloned(),
-                ClientValue::Handle(h) => handles.get(h.0 as usize).cloned().flatten(),
+                ClientValue::Handle(h) => handles.get(h.0).cloned(),
                 _ => None,
             }
         };
@@ -382,8 +382,8 @@ enum Pos {
 /// The model's client context for one trap.
 struct ModelCtx<'a, 'm> {
     m: &'a mut Machine<'m>,
-    handles: Vec<Option<Held>>,
-    cursors: Vec<Option<Pos>>,
+    handles: Table<Held>,
+    cursors: Table<Pos>,
 }
 
 fn err<T>(code: &'static str, message: impl Into<String>) -> CResult<T> {
@@ -396,39 +396,18 @@ fn ub<T>(rule: RuleId) -> CResult<T> {
 
 impl<'m> ModelCtx<'_, 'm> {
     fn keep(&mut self, h: Held) -> Handle {
-        self.handles.push(Some(h));
-        Handle(u32::try_from(self.handles.len() - 1).unwrap_or(u32::MAX))
+        Handle(self.handles.push(h))
     }
 
     fn get(&self, h: Handle) -> CResult<&Held> {
-        match self.handles.get(h.0 as usize) {
-            Some(Some(x)) => Ok(x),
-            _ => err("client.bad-handle", format!("no value {}", h.0)),
+        match self.handles.get(h.0) {
+            Some(x) => Ok(x),
+            None => err("client.bad-handle", format!("no value {}", h.0)),
         }
     }
 
     fn types(&self) -> &'m Types {
         &self.m.module.types
-    }
-
-    /// The type an ID names.
-    fn type_of(&self, id: MuId) -> CResult<TypeId> {
-        let m = self.m.module;
-        m.name_of(id).and_then(|n| m.types.named(&n)).map_or_else(
-            || err("client.no-such-type", format!("ID {id} is not a type")),
-            Ok,
-        )
-    }
-
-    /// A type of this form the bundles define (for values the client makes).
-    fn type_like(&self, want: &Type) -> CResult<TypeId> {
-        match self.types().types.iter().position(|t| t == want) {
-            Some(i) => Ok(i as TypeId),
-            None => err(
-                "client.no-such-type",
-                format!("the bundles have no type {want:?}"),
-            ),
-        }
     }
 
     /// The location an `iref` handle holds, and its referent type.
@@ -491,9 +470,9 @@ impl<'m> ModelCtx<'_, 'm> {
     }
 
     fn pos(&self, c: Cursor) -> CResult<Pos> {
-        match self.cursors.get(c.0 as usize) {
-            Some(Some(p)) => Ok(*p),
-            _ => err("client.bad-cursor", format!("no cursor {}", c.0)),
+        match self.cursors.get(c.0) {
+            Some(p) => Ok(*p),
+            None => err("client.bad-cursor", format!("no cursor {}", c.0)),
         }
     }
 
@@ -546,7 +525,7 @@ impl MuCtx for ModelCtx<'_, '_> {
     }
 
     fn handle_from_int(&mut self, ty: MuId, bits: u64) -> CResult<Handle> {
-        let t = self.type_of(ty)?;
+        let t = shared::type_of(self.m.module, ty)?;
         let value = match self.types().get(t) {
             Type::Int(n) => Value::Int(bits & value::mask(*n)),
             Type::UPtr(_) | Type::UFuncPtr(_) => Value::Ptr(bits),
@@ -556,7 +535,7 @@ impl MuCtx for ModelCtx<'_, '_> {
     }
 
     fn handle_from_float(&mut self, v: f32) -> CResult<Handle> {
-        let ty = self.type_like(&Type::Float)?;
+        let ty = shared::type_like(self.types(), &Type::Float)?;
         Ok(self.keep(Held {
             ty,
             value: Value::Float(v),
@@ -564,7 +543,7 @@ impl MuCtx for ModelCtx<'_, '_> {
     }
 
     fn handle_from_double(&mut self, v: f64) -> CResult<Handle> {
-        let ty = self.type_like(&Type::Double)?;
+        let ty = shared::type_like(self.types(), &Type::Double)?;
         Ok(self.keep(Held {
             ty,
             value: Value::Double(v),
@@ -599,7 +578,7 @@ impl MuCtx for ModelCtx<'_, '_> {
     }
 
     fn null(&mut self, ty: MuId) -> CResult<Handle> {
-        let t = self.type_of(ty)?;
+        let t = shared::type_of(self.m.module, ty)?;
         let types = self.types();
         match types.get(t) {
             Type::Ref(_) | Type::IRef(_) | Type::FuncRef(_) => {
@@ -639,27 +618,16 @@ impl MuCtx for ModelCtx<'_, '_> {
     }
 
     fn delete_value(&mut self, h: Handle) {
-        if let Some(x) = self.handles.get_mut(h.0 as usize) {
-            *x = None;
-        }
+        self.handles.remove(h.0);
     }
 
     fn new_fixed(&mut self, ty: MuId) -> CResult<Handle> {
-        let t = self.type_of(ty)?;
-        if matches!(self.types().get(t), Type::Hybrid(..) | Type::Void) {
-            return err("client.type-mismatch", "new_fixed of a hybrid or void");
-        }
+        let t = shared::fixed_type(self.m.module, ty)?;
         self.alloc(t, 0)
     }
 
     fn new_hybrid(&mut self, ty: MuId, len: u64) -> CResult<Handle> {
-        let t = self.type_of(ty)?;
-        if !matches!(self.types().get(t), Type::Hybrid(..)) {
-            return err(
-                "client.type-mismatch",
-                "new_hybrid of a type that is not a hybrid",
-            );
-        }
+        let t = shared::hybrid_type(self.m.module, ty)?;
         self.alloc(t, len)
     }
 
@@ -682,47 +650,29 @@ impl MuCtx for ModelCtx<'_, '_> {
 
     fn get_field_iref(&mut self, ir: Handle, field: usize) -> CResult<Handle> {
         let (l, ty) = self.iref(ir)?;
-        let types = self.types();
-        let (Type::Struct(fs) | Type::Hybrid(fs, _)) = types.get(ty) else {
-            return err("client.type-mismatch", "get_field_iref of a non-struct");
-        };
-        let Some(f) = fs.get(field) else {
-            return err("client.bad-index", format!("no field {field}"));
-        };
-        let off = layout::field_offset(types, fs, field);
-        self.moved(l, i128::from(off), *f)
+        let (delta, f) = shared::field_step(self.types(), ty, field)?;
+        self.moved(l, delta, f)
     }
 
     fn get_elem_iref(&mut self, ir: Handle, index: u64) -> CResult<Handle> {
         let (l, ty) = self.iref(ir)?;
-        let types = self.types();
-        let Type::Array(e, n) = *types.get(ty) else {
-            return err("client.type-mismatch", "get_elem_iref of a non-array");
-        };
-        if index >= n {
-            return ub(RuleId::OutOfBounds);
-        }
-        let es = layout::layout(types, e).size;
-        self.moved(l, i128::from(index) * i128::from(es), e)
+        let (delta, e) = shared::elem_step(self.types(), ty, index)?;
+        self.moved(l, delta, e)
     }
 
     fn shift_iref(&mut self, ir: Handle, offset: i64) -> CResult<Handle> {
         let (l, ty) = self.iref(ir)?;
-        let size = layout::layout(self.types(), ty).size;
-        self.moved(l, i128::from(offset) * i128::from(size), ty)
+        let (delta, t) = shared::shift_step(self.types(), ty, offset);
+        self.moved(l, delta, t)
     }
 
     fn get_var_part_iref(&mut self, ir: Handle) -> CResult<Handle> {
         let (l, ty) = self.iref(ir)?;
-        let types = self.types();
-        let Type::Hybrid(fs, v) = types.get(ty) else {
-            return err("client.type-mismatch", "get_var_part_iref of a non-hybrid");
-        };
+        let (delta, v) = shared::var_part_step(self.types(), ty)?;
         if self.m.mem.objs[l.obj as usize].var_len == 0 {
             return ub(RuleId::EmptyVarPart);
         }
-        let (_, var_off) = layout::hybrid_layout(types, fs, *v, 0);
-        self.moved(l, i128::from(var_off), *v)
+        self.moved(l, delta, v)
     }
 
     fn load(&mut self, ir: Handle) -> CResult<Handle> {
@@ -757,26 +707,12 @@ impl MuCtx for ModelCtx<'_, '_> {
     }
 
     fn atomicrmw(&mut self, op: AtomicRmwOp, ir: Handle, v: Handle) -> CResult<Handle> {
-        use crate::syntax::ast::RmwOp as R;
         let (l, ty) = self.access(ir)?;
         let types = self.types();
         let old = self.m.mem.load(types, l, ty);
         let v = self.value_of(v, ty)?;
-        let rop = match op {
-            AtomicRmwOp::Xchg => R::Xchg,
-            AtomicRmwOp::Add => R::Add,
-            AtomicRmwOp::Sub => R::Sub,
-            AtomicRmwOp::And => R::And,
-            AtomicRmwOp::Nand => R::Nand,
-            AtomicRmwOp::Or => R::Or,
-            AtomicRmwOp::Xor => R::Xor,
-            AtomicRmwOp::Max => R::Max,
-            AtomicRmwOp::Min => R::Min,
-            AtomicRmwOp::UMax => R::Umax,
-            AtomicRmwOp::UMin => R::Umin,
-        };
-        let new = match (rop, types.int_width(ty)) {
-            (R::Xchg, _) => v,
+        let new = match (op, types.int_width(ty)) {
+            (AtomicRmwOp::Xchg, _) => v,
             (op, Some(n)) => Value::Int(arith::rmw(op, n, old.bits(), v.bits())),
             (_, None) => return err("client.type-mismatch", "atomicrmw of a non-integer"),
         };
@@ -845,10 +781,7 @@ impl MuCtx for ModelCtx<'_, '_> {
         let Some(top) = self.m.frames.len().checked_sub(1) else {
             return err("client.no-frame", "the stack has no frames");
         };
-        self.cursors.push(Some(Pos::Mu(top)));
-        Ok(Cursor(
-            u32::try_from(self.cursors.len() - 1).unwrap_or(u32::MAX),
-        ))
+        Ok(Cursor(self.cursors.push(Pos::Mu(top))))
     }
 
     fn next_frame(&mut self, c: Cursor) -> CResult<()> {
@@ -857,21 +790,18 @@ impl MuCtx for ModelCtx<'_, '_> {
             Pos::Mu(i) | Pos::Native(i) if i > 0 => Pos::Mu(i - 1),
             _ => return err("client.no-frame", "the cursor is at the bottom frame"),
         };
-        self.cursors[c.0 as usize] = Some(next);
+        self.cursors.set(c.0, next);
         Ok(())
     }
 
     fn copy_cursor(&mut self, c: Cursor) -> CResult<Cursor> {
         let p = self.pos(c)?;
-        self.cursors.push(Some(p));
-        Ok(Cursor(
-            u32::try_from(self.cursors.len() - 1).unwrap_or(u32::MAX),
-        ))
+        Ok(Cursor(self.cursors.push(p)))
     }
 
     fn close_cursor(&mut self, c: Cursor) -> CResult<()> {
         self.pos(c)?;
-        self.cursors[c.0 as usize] = None;
+        self.cursors.remove(c.0);
         Ok(())
     }
 
@@ -954,11 +884,8 @@ impl MuCtx for ModelCtx<'_, '_> {
             self.m.pop_frame();
         }
         // Cursors above the frame are gone with their frames.
-        for p in &mut self.cursors {
-            if matches!(p, Some(Pos::Mu(k) | Pos::Native(k)) if *k > i) {
-                *p = None;
-            }
-        }
+        self.cursors
+            .retain(|p| !matches!(p, Pos::Mu(k) | Pos::Native(k) if *k > i));
         self.m.rule_counts[RuleId::Osr as usize] += 1;
         Ok(())
     }
