@@ -834,6 +834,64 @@ impl<'m> Program<'m> {
     }
 }
 
+impl From<FastError> for spec_model::run::RunError {
+    fn from(e: FastError) -> Self {
+        use spec_model::run::RunError;
+        match e {
+            FastError::Unsupported(s) => RunError::Unsupported(s),
+            FastError::Usage(s) => RunError::Usage(s),
+            FastError::Bug(s) => RunError::Failed(format!("fast VM bug: {s}")),
+        }
+    }
+}
+
+impl spec_model::run::Engine for Program<'_> {
+    fn name(&self) -> &'static str {
+        "fast"
+    }
+
+    fn run(
+        &mut self,
+        r: &spec_model::run::Request<'_>,
+    ) -> Result<spec_model::run::Observation, spec_model::run::RunError> {
+        use spec_model::run::{Observation, Observe};
+        if r.trace && !self.trace_native {
+            return Err(FastError::Usage(
+                "the program was compiled without the native trace".into(),
+            )
+            .into());
+        }
+        let cells: Vec<(u32, bool)> = match &r.observe {
+            Observe::Outcome => Vec::new(),
+            Observe::Globals(cells) => cells.clone(),
+            Observe::Heap { .. } => (0..self.base.module.globals.len() as u32)
+                .map(|g| (g, false))
+                .collect(),
+        };
+        let mut objects = Vec::new();
+        let (outcome, _, trace, globals) = self.run_inner_with(
+            r.func,
+            r.args,
+            r.budgets,
+            r.gc_stress,
+            r.trace,
+            &cells,
+            |view| {
+                if let Observe::Heap { max_objects } = r.observe {
+                    objects = view.reachable(max_objects);
+                }
+            },
+        )?;
+        Ok(Observation {
+            outcome,
+            trace,
+            globals,
+            objects,
+            rules: None,
+        })
+    }
+}
+
 /// Bytes of global cells that bundles a client loads during a run may add
 /// (client mode).
 pub const GLOBALS_RESERVE: u64 = 64 << 10;

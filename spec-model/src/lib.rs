@@ -26,6 +26,7 @@ pub mod layout;
 pub mod machine;
 pub mod outcome;
 pub mod rules;
+pub mod run;
 pub mod syntax;
 pub mod verify;
 

@@ -262,6 +262,100 @@ impl Outcome {
     }
 }
 
+/// Whether the outcome line `want`, as a conformance script or an outside
+/// implementation writes it, denotes `got`: the same kind of end, and each value
+/// a literal of the value's own type equal to it, so `return 0x2a` and `return 42`
+/// both denote a return of the `int<64>` 42, `return -1` and `return 255` both
+/// denote the `int<8>` of bits 0xff, any NaN literal denotes any NaN, and
+/// `obj#N` names objects by first appearance (one renaming for the line).
+pub fn denotes(want: &str, got: &Outcome) -> bool {
+    let words = split_values(want.trim());
+    let (head, rest) = match words.split_first() {
+        Some((h, r)) => (h.as_str(), r),
+        None => return false,
+    };
+    let mut r = Renamer::default();
+    match got {
+        Outcome::Return(vs) => head == "return" && values_denote(rest, vs, &mut r),
+        Outcome::ClientTrap { name, values } => {
+            head == "client_trap"
+                && rest
+                    .first()
+                    .is_some_and(|n| n.trim_start_matches('@') == name.trim_start_matches('@'))
+                && values_denote(&rest[1..], values, &mut r)
+        }
+        other => words.join(" ") == other.to_string(),
+    }
+}
+
+/// Whether the literal `want` denotes the value `got` (see [`denotes`]); objects
+/// are numbered in the renaming `r`.
+pub fn value_denotes(want: &str, got: &OutValue, r: &mut Renamer) -> bool {
+    use crate::syntax::ast::ConstCtor;
+    let want = want.trim();
+    match got {
+        OutValue::Int { width, bits } => {
+            let mask = if *width >= 64 {
+                u64::MAX
+            } else {
+                (1u64 << width) - 1
+            };
+            match crate::load::parse_literal(want) {
+                // Two's complement at the value's width: -1 and 255 are one int<8>.
+                Ok(ConstCtor::Int(i)) => (i as u64) & mask == *bits & mask,
+                _ => false,
+            }
+        }
+        OutValue::Float(b) => match crate::load::parse_literal(want) {
+            Ok(ConstCtor::Float(w)) => {
+                w == *b || (f32::from_bits(w).is_nan() && f32::from_bits(*b).is_nan())
+            }
+            _ => false,
+        },
+        OutValue::Double(b) => match crate::load::parse_literal(want) {
+            Ok(ConstCtor::Double(w)) => {
+                w == *b || (f64::from_bits(w).is_nan() && f64::from_bits(*b).is_nan())
+            }
+            _ => false,
+        },
+        OutValue::Agg(vs) => match want.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+            Some(inner) => values_denote(&split_values(inner), vs, r),
+            None => false,
+        },
+        other => want == render_value_in(other, r),
+    }
+}
+
+fn values_denote(want: &[String], got: &[OutValue], r: &mut Renamer) -> bool {
+    want.len() == got.len() && want.iter().zip(got).all(|(w, v)| value_denotes(w, v, r))
+}
+
+/// The space-separated words of an outcome line or a struct's fields, a `{…}`
+/// aggregate being one word.
+fn split_values(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut depth = 0usize;
+    for c in text.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if c.is_whitespace() && depth == 0 {
+            if !word.is_empty() {
+                out.push(std::mem::take(&mut word));
+            }
+        } else {
+            word.push(c);
+        }
+    }
+    if !word.is_empty() {
+        out.push(word);
+    }
+    out
+}
+
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.render_in(&mut Renamer::default()))
