@@ -50,7 +50,7 @@ fn main() {
             .filter(|i| {
                 models[*i]
                     .as_ref()
-                    .is_ok_and(|m| m.observed.outcome != "exhausted fuel")
+                    .is_ok_and(|m| m.observed.outcome.to_string() != "exhausted fuel")
             })
             .collect();
         let f = l.func(&p.entry).expect("entry");

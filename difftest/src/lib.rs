@@ -22,12 +22,14 @@ pub use config::Config;
 use generate::Program;
 use generate::clib::Library;
 use proptest::strategy::Strategy;
+use spec_model::client::MuVM;
 use spec_model::ir::Type;
 use spec_model::machine::Profile;
 use spec_model::outcome::{
-    NativeEvent, OutValue, Outcome, Renamer, reachable, renamed, renamed_event, render_trace_in,
+    Budget, NativeEvent, OutValue, Outcome, Renamer, renamed, renamed_event, render_trace_in,
     render_value, render_value_in,
 };
+use spec_model::run::{Engine, Model, Observation, Observe, Request, RunError};
 use spec_model::{Budgets, Loaded, load};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -157,8 +159,8 @@ impl Build {
 /// a difference or to write a reproducer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observed {
-    /// The outcome line.
-    pub outcome: String,
+    /// How the run ended, its values renamed.
+    pub outcome: Outcome,
     /// Every global cell: its name and value.
     globals: Vec<(String, OutValue)>,
     /// The objects the cells reach, breadth first: number and contents.
@@ -170,26 +172,28 @@ pub struct Observed {
 }
 
 impl Observed {
-    fn new(
-        outcome: &Outcome,
-        names: &[String],
-        globals: &[OutValue],
-        objects: &[(u32, OutValue)],
-        trace: Option<&[NativeEvent]>,
-        client: Vec<String>,
-    ) -> Observed {
+    /// What `seen`, a run with [`Observe::Heap`], shows: every cell named by
+    /// `names`, in order; `client` is the client's log of the run.
+    fn new(seen: &Observation, names: &[String], client: Vec<String>) -> Observed {
         let mut r = Renamer::default();
-        let outcome = outcome.render_in(&mut r);
+        let outcome = seen.outcome.renamed(&mut r);
         let globals = names
             .iter()
-            .zip(globals)
-            .map(|(n, v)| (n.clone(), renamed(v, &mut r)))
+            .zip(&seen.globals)
+            .map(|(n, v)| {
+                let v = v.clone().unwrap_or(OutValue::Dangling);
+                (n.clone(), renamed(&v, &mut r))
+            })
             .collect();
-        let objects = objects
+        let objects = seen
+            .objects
             .iter()
             .map(|(o, v)| (r.get(*o), renamed(v, &mut r)))
             .collect();
-        let trace = trace.map(|t| t.iter().map(|e| renamed_event(e, &mut r)).collect());
+        let trace = seen
+            .trace
+            .as_ref()
+            .map(|t| t.iter().map(|e| renamed_event(e, &mut r)).collect());
         Observed {
             outcome,
             globals,
@@ -205,7 +209,7 @@ impl Observed {
         // The values are renamed already: a renaming in the same order numbers
         // them the same.
         let mut r = Renamer::default();
-        let _ = render_in_order(&self.outcome, &mut r);
+        let _ = self.outcome.render_in(&mut r);
         let mut out: Vec<String> = self
             .globals
             .iter()
@@ -221,7 +225,7 @@ impl Observed {
     /// The native trace, one event a line.
     pub fn trace(&self) -> Option<Vec<String>> {
         let mut r = Renamer::default();
-        let _ = render_in_order(&self.outcome, &mut r);
+        let _ = self.outcome.render_in(&mut r);
         for (_, v) in &self.globals {
             let _ = render_value_in(v, &mut r);
         }
@@ -291,22 +295,6 @@ impl Observed {
     }
 }
 
-/// Numbers the objects of an outcome line in `r` in the order the line shows them
-/// (`obj#1`, `&obj#2+8`): the renaming `Observed::new` made with the outcome.
-fn render_in_order(outcome: &str, r: &mut Renamer) -> usize {
-    let mut n = 0;
-    let mut rest = outcome;
-    while let Some(i) = rest.find("obj#") {
-        rest = &rest[i + 4..];
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        if let Ok(k) = digits.parse::<u32>() {
-            r.get(k);
-            n += 1;
-        }
-    }
-    n
-}
-
 /// How one program fared.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -359,58 +347,63 @@ pub struct ModelRun {
 /// Runs `p` on the model with the arguments `input`, recording its trace and
 /// profile.
 pub fn run_model(l: &Loaded, p: &Program, input: &[String]) -> Result<ModelRun, String> {
-    run_model_with(l, p, input, &spec_model::Bundles::new(l))
+    run_model_on(&mut Model::new(l).profiling(), l, p, input)
 }
 
-/// [`run_model`] with the bundles the client loads kept in `bundles` (shared by
-/// the runs of one program, which then parse each bundle once).
-pub fn run_model_with(
+/// [`run_model`] on `model`, a model made with [`Model::profiling`]: the runs of
+/// one program share it, and with it the bundles its client loads, which are
+/// then parsed once.
+pub fn run_model_on(
+    model: &mut Model<'_>,
     l: &Loaded,
     p: &Program,
     input: &[String],
-    bundles: &spec_model::Bundles<'_>,
 ) -> Result<ModelRun, String> {
     let f = l.func(&p.entry)?;
     let args: Vec<&str> = input.iter().map(String::as_str).collect();
     let argv = l.args(f, &args)?;
+    let (seen, observed) =
+        observe(model, l, p, f, &argv, true, false).map_err(|e| e.to_string())?;
+    Ok(ModelRun {
+        observed,
+        rules: seen.rules.unwrap_or_default(),
+        profile: model.profile().cloned().unwrap_or_default(),
+        events: seen.trace.unwrap_or_default(),
+    })
+}
+
+/// The one run of every engine: `f` with `argv`, `p`'s client answering its
+/// traps, observing the heap the globals reach.
+fn observe(
+    engine: &mut dyn Engine,
+    l: &Loaded,
+    p: &Program,
+    f: u32,
+    argv: &[spec_model::machine::Value],
+    trace: bool,
+    gc_stress: bool,
+) -> Result<(Observation, Observed), RunError> {
     let client = client::Client::new(std::rc::Rc::new(p.client.clone()));
-    let mut m = l.machine(BUDGETS);
-    m.trace = Some(Vec::new());
-    m.profile = Some(Profile::new(&l.module));
-    m.bundles = Some(bundles);
-    m.client = Some(Box::new(client.clone()));
-    let o = match m.start(f, argv) {
-        Ok(Some(o)) => o,
-        Ok(None) => m.run().map_err(|e| e.to_string())?,
-        Err(e) => return Err(e.to_string()),
+    engine.set_trap_handler(Some(Box::new(client.clone())));
+    let request = Request {
+        trace,
+        gc_stress,
+        observe: Observe::Heap {
+            max_objects: MAX_OBJECTS,
+        },
+        ..Request::new(f, argv, BUDGETS)
     };
-    let module = &l.module;
-    let names: Vec<String> = module
+    let seen = engine.run(&request);
+    engine.set_trap_handler(None);
+    let seen = seen?;
+    let names: Vec<String> = l
+        .module
         .globals
         .iter()
         .map(|g| g.name.as_str().to_string())
         .collect();
-    let globals: Vec<OutValue> = (0..module.globals.len() as u32)
-        .map(|g| m.global_out(g))
-        .collect();
-    let objects = reachable(&globals, MAX_OBJECTS, |o| {
-        m.object_out(&OutValue::Ref(Some(o)))
-    });
-    let events = m.trace.take().unwrap_or_default();
-    let observed = Observed::new(
-        &o,
-        &names,
-        &globals,
-        &objects,
-        Some(&events),
-        client.take_log(),
-    );
-    Ok(ModelRun {
-        observed,
-        rules: m.rule_counts.clone(),
-        profile: m.profile.take().unwrap_or_default(),
-        events,
-    })
+    let observed = Observed::new(&seen, &names, client.take_log());
+    Ok((seen, observed))
 }
 
 /// The final state of a run of `p` on the model with `input`, as `after:` lines of
@@ -420,34 +413,37 @@ pub fn after_lines(l: &Loaded, p: &Program, input: &[String]) -> Result<Vec<Stri
     let f = l.func(&p.entry)?;
     let args: Vec<&str> = input.iter().map(String::as_str).collect();
     let argv = l.args(f, &args)?;
-    let bundles = spec_model::Bundles::new(l);
-    let mut m = l.machine(BUDGETS);
-    m.bundles = Some(&bundles);
-    m.client = Some(Box::new(client::Client::new(std::rc::Rc::new(
-        p.client.clone(),
-    ))));
-    match m.start(f, argv) {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            m.run().map_err(|e| e.to_string())?;
-        }
-        Err(e) => return Err(e.to_string()),
-    }
     let module = &l.module;
-    let mut after = Vec::new();
-    for (g, cell) in module.globals.iter().enumerate() {
-        let v = m.global_out(g as u32);
-        let n = cell.name.as_str();
-        if matches!(module.types.get(cell.ty), Type::Ref(_)) {
-            let o = m
-                .object_out(&v)
-                .map_or_else(|| "none".to_string(), |o| render_value(&o));
-            after.push(format!("@{n} -> {o}"));
-        } else {
-            after.push(format!("@{n} == {}", render_value(&v)));
-        }
-    }
-    Ok(after)
+    let cells: Vec<(u32, bool)> = (0..module.globals.len() as u32)
+        .map(|g| {
+            let ty = module.globals[g as usize].ty;
+            (g, matches!(module.types.get(ty), Type::Ref(_)))
+        })
+        .collect();
+    let mut model = Model::new(l);
+    model.set_trap_handler(Some(Box::new(client::Client::new(std::rc::Rc::new(
+        p.client.clone(),
+    )))));
+    let request = Request {
+        observe: Observe::Globals(cells.clone()),
+        ..Request::new(f, &argv, BUDGETS)
+    };
+    let seen = model.run(&request).map_err(|e| e.to_string())?;
+    Ok(cells
+        .iter()
+        .zip(&seen.globals)
+        .map(|(&(g, deref), v)| {
+            let n = module.globals[g as usize].name.as_str();
+            match (deref, v) {
+                (true, Some(o)) => format!("@{n} -> {}", render_value(o)),
+                (true, None) => format!("@{n} -> none"),
+                (false, v) => {
+                    let v = v.clone().unwrap_or(OutValue::Dangling);
+                    format!("@{n} == {}", render_value(&v))
+                }
+            }
+        })
+        .collect())
 }
 
 /// Compiles `p` as `trace` and `fuel` say, and runs it on each of `inputs` (by
@@ -460,8 +456,8 @@ pub fn run_fast(
     fuel: bool,
     stresses: &[bool],
     inputs: &[usize],
-) -> Result<Vec<(Build, usize, Observed)>, fast_vm::FastError> {
-    let f = l.func(&p.entry).map_err(fast_vm::FastError::Usage)?;
+) -> Result<Vec<(Build, usize, Observed)>, RunError> {
+    let f = l.func(&p.entry).map_err(RunError::Usage)?;
     let options = fast_vm::Options {
         fuel_checks: fuel,
         trace_native: trace,
@@ -482,37 +478,20 @@ pub fn run_fast(
             })
         }));
     }
-    let program = fast_vm::Program::compile_roots(&l.module, options, &roots)?;
     let bundles = spec_model::Bundles::new(l);
+    let mut program = fast_vm::Program::compile_roots(&l.module, options, &roots)?;
     program.set_bundles(Some(&bundles));
-    let plan = std::rc::Rc::new(p.client.clone());
-    let names: Vec<String> = l
-        .module
-        .globals
-        .iter()
-        .map(|g| g.name.as_str().to_string())
-        .collect();
     let mut out = Vec::new();
     for &i in inputs {
         let args: Vec<&str> = p.inputs[i].iter().map(String::as_str).collect();
-        let argv = l.args(f, &args).map_err(fast_vm::FastError::Usage)?;
+        let argv = l.args(f, &args).map_err(RunError::Usage)?;
         for &stress in stresses {
-            let client = client::Client::new(plan.clone());
-            program.set_trap_handler(Some(Box::new(client.clone())));
-            let o = program.run_observed(f, &argv, BUDGETS, stress, MAX_OBJECTS)?;
+            let (_, seen) = observe(&mut program, l, p, f, &argv, trace, stress)?;
             let build = Build {
                 trace,
                 fuel,
                 stress,
             };
-            let seen = Observed::new(
-                &o.outcome,
-                &names,
-                &o.globals,
-                &o.objects,
-                o.trace.as_deref(),
-                client.take_log(),
-            );
             out.push((build, i, seen));
         }
     }
@@ -539,9 +518,9 @@ pub fn check(p: &Program, gc_stress: bool) -> Checked {
         }
     };
     let mut models = Vec::new();
-    let bundles = spec_model::Bundles::new(&l);
+    let mut model = Model::new(&l).profiling();
     for input in &p.inputs {
-        match run_model_with(&l, p, input, &bundles) {
+        match run_model_on(&mut model, &l, p, input) {
             Ok(m) => models.push(m),
             Err(e) => {
                 c.verdict = Verdict::Rejected(format!("the model cannot run it: {e}"));
@@ -554,13 +533,13 @@ pub fn check(p: &Program, gc_stress: bool) -> Checked {
     c.executed = stats::executed(&l.module, &profiles);
     for m in &models {
         c.rules.iter_mut().zip(&m.rules).for_each(|(a, b)| *a += b);
-        c.outcomes.push(m.observed.outcome.clone());
+        c.outcomes.push(m.observed.outcome.to_string());
         c.c_calls.extend(m.events.iter().filter_map(|e| match e {
             NativeEvent::CCall { callee, .. } if callee.starts_with("mu_r") => Some(callee.clone()),
             _ => None,
         }));
-        if m.observed.outcome.starts_with("ub ") {
-            c.verdict = Verdict::GeneratorUb(m.observed.outcome.clone());
+        if let Outcome::Ub(_) = m.observed.outcome {
+            c.verdict = Verdict::GeneratorUb(m.observed.outcome.to_string());
             return c;
         }
         if let Some(l) = m.observed.client.iter().find(|l| l.contains(" load: ")) {
@@ -574,7 +553,7 @@ pub fn check(p: &Program, gc_stress: bool) -> Checked {
     let fueled: Vec<usize> = all
         .iter()
         .copied()
-        .filter(|i| models[*i].observed.outcome != "exhausted fuel")
+        .filter(|i| models[*i].observed.outcome != Outcome::Exhausted(Budget::Fuel))
         .collect();
     c.out_of_fuel = (all.len() - fueled.len()) as u64;
     let stresses: &[bool] = if gc_stress { &[false, true] } else { &[false] };
@@ -604,7 +583,7 @@ pub fn check(p: &Program, gc_stress: bool) -> Checked {
                     }
                 }
             }
-            Err(fast_vm::FastError::Unsupported(why)) => {
+            Err(RunError::Unsupported(why)) => {
                 c.verdict = Verdict::NotCompiled(format!("{why} (fast VM {what})"));
                 return c;
             }
@@ -645,7 +624,8 @@ pub fn reproducer(p: &Program, why: &str, clib: &str) -> String {
                 continue;
             };
             let call = format!("{}({})", p.entry, input.join(" "));
-            let outcome = &m.observed.outcome;
+            let outcome = m.observed.outcome.to_string();
+            let outcome = outcome.as_str();
             let (kw, rest) = outcome.split_once(' ').unwrap_or((outcome, ""));
             let kw = match kw {
                 "return" => "assert_return",
@@ -707,14 +687,14 @@ mod tests {
             0,
         ))))];
         let names = ["g".to_string(), "h".to_string(), "d".to_string()];
-        Observed::new(
-            &outcome,
-            &names,
-            &globals,
-            &objects,
-            Some(&trace),
-            Vec::new(),
-        )
+        let seen = Observation {
+            outcome,
+            trace: Some(trace.to_vec()),
+            globals: globals.into_iter().map(Some).collect(),
+            objects: objects.to_vec(),
+            rules: None,
+        };
+        Observed::new(&seen, &names, Vec::new())
     }
 
     /// Objects compare up to one renaming across the outcome, the globals, the
@@ -743,7 +723,14 @@ mod tests {
     #[test]
     fn a_reference_to_no_object_prints_as_dangling() {
         let outcome = Outcome::Return(vec![OutValue::Dangling]);
-        let o = Observed::new(&outcome, &[], &[], &[], None, Vec::new());
-        assert_eq!(o.outcome, "return dangling");
+        let seen = Observation {
+            outcome,
+            trace: None,
+            globals: Vec::new(),
+            objects: Vec::new(),
+            rules: None,
+        };
+        let o = Observed::new(&seen, &[], Vec::new());
+        assert_eq!(o.outcome.to_string(), "return dangling");
     }
 }

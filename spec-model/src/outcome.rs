@@ -356,6 +356,22 @@ fn split_values(text: &str) -> Vec<String> {
     out
 }
 
+impl Outcome {
+    /// The outcome with its values [`renamed`] in `r`: two outcomes that render
+    /// alike under one renaming are equal once so renamed.
+    pub fn renamed(&self, r: &mut Renamer) -> Outcome {
+        let list = |vs: &[OutValue], r: &mut Renamer| vs.iter().map(|v| renamed(v, r)).collect();
+        match self {
+            Outcome::Return(vs) => Outcome::Return(list(vs, r)),
+            Outcome::ClientTrap { name, values } => Outcome::ClientTrap {
+                name: name.clone(),
+                values: list(values, r),
+            },
+            other => other.clone(),
+        }
+    }
+}
+
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.render_in(&mut Renamer::default()))

@@ -522,7 +522,7 @@ fn against(campaign: &Campaign, base: &Path) -> ExitCode {
                     .iter()
                     .map(|input| {
                         difftest::run_model(&l, &p, input)
-                            .map(|m| m.observed.outcome)
+                            .map(|m| m.observed.outcome.to_string())
                             .unwrap_or_default()
                     })
                     .collect::<Vec<_>>()
