@@ -10,6 +10,7 @@
 //! with and without GC stress.
 
 use spec_model::outcome::render_trace;
+use spec_model::run::{Engine, Model, Request};
 use spec_model::{Budgets, load, load_library};
 use std::fmt::Write;
 use std::process::Command;
@@ -363,7 +364,7 @@ fn ccall_agrees_with_gcc() {
         trace_native: true,
         client: false,
     };
-    let traced =
+    let mut traced =
         fast_vm::Program::compile_with(&loaded.module, options).expect("the fast VM compiles it");
     let mut failures = Vec::new();
     let mut runs = 0;
@@ -387,17 +388,22 @@ fn ccall_agrees_with_gcc() {
             }
         }
         // Both engines trace the same calls with the same struct values.
-        let mut m = loaded.machine(Budgets::default());
-        m.trace = Some(Vec::new());
-        if let Ok(None) = m.start(f, args.clone()) {
-            let _ = m.run();
-        }
-        let model = render_trace(m.trace.as_deref().unwrap_or_default());
+        let request = Request {
+            trace: true,
+            ..Request::new(f, &args, Budgets::default())
+        };
+        let model = match Model::new(&loaded).run(&request) {
+            Ok(seen) => render_trace(seen.trace.as_deref().unwrap_or_default()),
+            Err(e) => {
+                failures.push(format!("model {func}({seed}) traced: {e}"));
+                Vec::new()
+            }
+        };
         if model.is_empty() {
             failures.push(format!("model {func}({seed}): no CCALL traced"));
         }
-        match traced.run_traced(f, &args, Budgets::default(), false) {
-            Ok((_, events)) if render_trace(&events) == model => {}
+        match traced.run(&request) {
+            Ok(seen) if render_trace(seen.trace.as_deref().unwrap_or_default()) == model => {}
             other => failures.push(format!(
                 "fast VM trace {func}({seed}): model {model:?}, fast VM {other:?}"
             )),

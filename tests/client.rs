@@ -4,6 +4,7 @@
 
 use spec_model::client::{ClientValue, Scripted, TrapAnswer, TrapEvent};
 use spec_model::outcome::OutValue;
+use spec_model::run::{Engine, Model, Request};
 use spec_model::{Budgets, load};
 
 const BUNDLE: &str = r#"
@@ -101,23 +102,23 @@ fn both(
     let argv = loaded.args(f, args).expect("arguments");
     let mut out = Vec::new();
 
-    let client = Scripted::new(answers.to_vec());
-    let mut m = loaded.machine(Budgets::default());
-    m.client = Some(Box::new(client.clone()));
-    let o = match m.start(f, argv.clone()).expect("starts") {
-        Some(o) => o,
-        None => m.run().expect("the model runs"),
-    };
-    out.push(("model".to_string(), o.to_string(), client.seen()));
-
     let program = fast_vm::Program::compile(&loaded.module, true).expect("compiles");
-    for gc_stress in [false, true] {
+    let mut engines: Vec<Box<dyn Engine + '_>> =
+        vec![Box::new(Model::new(&loaded)), Box::new(program)];
+    for (engine, gc_stress) in [(0, false), (1, false), (1, true)] {
+        let vm = &mut *engines[engine];
         let client = Scripted::new(answers.to_vec());
-        program.set_trap_handler(Some(Box::new(client.clone())));
-        let (o, _) = program
-            .run_with(f, &argv, Budgets::default(), gc_stress)
-            .expect("the fast VM runs");
-        let name = if gc_stress { "fast, gc stress" } else { "fast" };
+        vm.set_trap_handler(Some(Box::new(client.clone())));
+        let request = Request {
+            gc_stress,
+            ..Request::new(f, &argv, Budgets::default())
+        };
+        let o = vm.run(&request).expect("the engine runs it").outcome;
+        let name = match (vm.name(), gc_stress) {
+            ("spec", _) => "model",
+            (_, false) => "fast",
+            (_, true) => "fast, gc stress",
+        };
         out.push((name.to_string(), o.to_string(), client.seen()));
     }
     out

@@ -4,6 +4,7 @@
 //! engine must show the client the same things and end the same way (spec/11).
 
 use spec_model::client::{ClientValue, MuCtx, MuVM, TrapAnswer, TrapEvent, TrapHandler, TrapKind};
+use spec_model::run::{Engine, Model, Request};
 use spec_model::{Budgets, Bundles, load};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -158,39 +159,35 @@ fn on_every_engine(func: &str, args: &[&str], step: Step) -> Vec<(String, String
     let argv = loaded.args(f, args).expect("arguments");
     let mut out = Vec::new();
 
-    let client = Client {
-        step,
-        log: Rc::default(),
-    };
-    let mut m = loaded.machine(Budgets::default());
-    m.bundles = Some(&bundles);
-    install(&mut m, &client);
-    let o = match m.start(f, argv.clone()) {
-        Ok(Some(o)) => o.to_string(),
-        Ok(None) => m
-            .run()
-            .map_or_else(|e| format!("error {e:?}"), |o| o.to_string()),
-        Err(e) => format!("error {e:?}"),
-    };
-    out.push(("model".to_string(), o, client.log.take()));
-
     let options = fast_vm::Options {
         fuel_checks: true,
         trace_native: false,
         client: true,
     };
-    let mut program = fast_vm::Program::compile_with(&loaded.module, options).expect("compiles");
+    let program = fast_vm::Program::compile_with(&loaded.module, options).expect("compiles");
     program.set_bundles(Some(&bundles));
-    for gc_stress in [false, true] {
+    let mut engines: Vec<Box<dyn Engine + '_>> =
+        vec![Box::new(Model::new(&loaded)), Box::new(program)];
+    // The same client code on every engine, through `Engine` and `MuVM` alone.
+    for (engine, gc_stress) in [(0, false), (1, false), (1, true)] {
+        let vm = &mut *engines[engine];
         let client = Client {
             step,
             log: Rc::default(),
         };
-        install(&mut program, &client);
-        let o = program
-            .run_with(f, &argv, Budgets::default(), gc_stress)
-            .map_or_else(|e| format!("error {e}"), |(o, _)| o.to_string());
-        let name = if gc_stress { "fast, gc stress" } else { "fast" };
+        install(vm, &client);
+        let request = Request {
+            gc_stress,
+            ..Request::new(f, &argv, Budgets::default())
+        };
+        let o = vm
+            .run(&request)
+            .map_or_else(|e| format!("error {e}"), |seen| seen.outcome.to_string());
+        let name = match (vm.name(), gc_stress) {
+            ("spec", _) => "model",
+            (_, false) => "fast",
+            (_, true) => "fast, gc stress",
+        };
         out.push((name.to_string(), o, client.log.take()));
     }
     out

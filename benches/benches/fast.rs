@@ -8,12 +8,13 @@ use fast_vm::Program;
 use muni_benches::{KERNELS, REPORT_BUDGETS, REPORT_MU, build_c_kernels, c_kernel};
 use spec_model::load;
 use spec_model::machine::Value;
+use spec_model::run::{Engine, Request};
 use std::hint::black_box;
 
 fn fast_vs_gcc(c: &mut Criterion) {
     build_c_kernels();
     let loaded = load(&[("report.uir", REPORT_MU)]).unwrap_or_else(|e| panic!("{}", e.render()));
-    let program = Program::compile(&loaded.module, false).expect("compiles");
+    let mut program = Program::compile(&loaded.module, false).expect("compiles");
     let budgets = REPORT_BUDGETS;
     for &(_, k, n) in KERNELS {
         let f = loaded.func(&format!("@k_{k}")).expect("kernel exists");
@@ -23,7 +24,7 @@ fn fast_vs_gcc(c: &mut Criterion) {
         g.bench_function("fast_vm", |b| {
             b.iter(|| {
                 program
-                    .run(f, &[Value::Int(black_box(n))], budgets)
+                    .run(&Request::new(f, &[Value::Int(black_box(n))], budgets))
                     .expect("runs")
             });
         });
@@ -36,7 +37,7 @@ fn fast_vs_gcc(c: &mut Criterion) {
         .bench_function("fast_vm_1M_pairs", |b| {
             b.iter(|| {
                 program
-                    .run(f, &[Value::Int(1_000_000)], budgets)
+                    .run(&Request::new(f, &[Value::Int(1_000_000)], budgets))
                     .expect("runs")
             });
         });

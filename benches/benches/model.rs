@@ -4,6 +4,7 @@
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use muni_benches::{FIB, HEAP_LOOP, SUM_LOOP};
 use spec_model::machine::Value;
+use spec_model::run::{Engine, Model, Request};
 use spec_model::{Budgets, load};
 use std::hint::black_box;
 
@@ -11,13 +12,15 @@ use std::hint::black_box;
 fn steps(text: &str, func: &str, arg: u64) -> u64 {
     let l = load(&[("bench.uir", text)]).expect("bench kernel loads");
     let f = l.func(func).expect("function exists");
-    let mut m = l.machine(Budgets {
+    let budgets = Budgets {
         fuel: u64::MAX,
         ..Budgets::default()
-    });
-    m.start(f, vec![Value::Int(arg)]).expect("starts");
-    m.run().expect("runs");
-    m.steps
+    };
+    let seen = Model::new(&l)
+        .run(&Request::new(f, &[Value::Int(arg)], budgets))
+        .expect("runs");
+    // Every step applies exactly one rule.
+    seen.rules.expect("the model counts rules").iter().sum()
 }
 
 fn bench_kernel(c: &mut Criterion, name: &str, text: &str, func: &str, arg: u64) {
@@ -25,15 +28,15 @@ fn bench_kernel(c: &mut Criterion, name: &str, text: &str, func: &str, arg: u64)
     let f = l.func(func).expect("function exists");
     let mut g = c.benchmark_group("model");
     g.throughput(Throughput::Elements(steps(text, func, arg)));
+    let budgets = Budgets {
+        fuel: u64::MAX,
+        ..Budgets::default()
+    };
+    let mut model = Model::new(&l);
     g.bench_function(name, |b| {
         b.iter(|| {
-            let mut m = l.machine(Budgets {
-                fuel: u64::MAX,
-                ..Budgets::default()
-            });
-            m.start(f, vec![Value::Int(black_box(arg))])
-                .expect("starts");
-            black_box(m.run().expect("runs"))
+            let args = [Value::Int(black_box(arg))];
+            black_box(model.run(&Request::new(f, &args, budgets)).expect("runs"))
         })
     });
     g.finish();

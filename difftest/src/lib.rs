@@ -583,7 +583,7 @@ pub fn check(p: &Program, gc_stress: bool) -> Checked {
                     }
                 }
             }
-            Err(RunError::Unsupported(why)) => {
+            Err(RunError::Unsupported { why, .. }) => {
                 c.verdict = Verdict::NotCompiled(format!("{why} (fast VM {what})"));
                 return c;
             }

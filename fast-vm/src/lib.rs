@@ -517,13 +517,11 @@ impl<'m> Program<'m> {
         self.now.borrow().code.iter().position(|c| *c == w)
     }
 
-    /// Runs function `f` with `args` under `budgets`, on fresh state.
-    pub fn run(&self, f: u32, args: &[Value], budgets: Budgets) -> Result<Outcome, FastError> {
-        self.run_with(f, args, budgets, false).map(|(o, _)| o)
-    }
-
-    /// Like [`Program::run`]; with `gc_stress`, the collector runs at every
-    /// allocation and moves every unpinned object. Also returns what it did.
+    /// Runs function `f` with `args` under `budgets`, on fresh state, and gives
+    /// the outcome with what the collector did: the collector's own tests look at
+    /// its figures. Every run path goes through [`spec_model::run::Engine::run`];
+    /// with `gc_stress`, the collector runs at every allocation and moves every
+    /// unpinned object.
     pub fn run_with(
         &self,
         f: u32,
@@ -533,79 +531,6 @@ impl<'m> Program<'m> {
     ) -> Result<(Outcome, GcStats), FastError> {
         self.run_inner(f, args, budgets, gc_stress, false, &[])
             .map(|(o, s, _, _)| (o, s))
-    }
-
-    /// Like [`Program::run_with`], also reading global cells after the run, as the
-    /// model's `Machine::global_out` and `Machine::object_out` do: for each
-    /// `(global, deref)`, the cell's value, or with `deref` the contents of the
-    /// object its reference points to (`None` if it points to none).
-    pub fn run_observing(
-        &self,
-        f: u32,
-        args: &[Value],
-        budgets: Budgets,
-        gc_stress: bool,
-        observe: &[(u32, bool)],
-    ) -> Result<(Outcome, Vec<Option<OutValue>>), FastError> {
-        self.run_inner(f, args, budgets, gc_stress, false, observe)
-            .map(|(o, _, _, seen)| (o, seen))
-    }
-
-    /// Everything a run shows, what the differential tester compares: the
-    /// outcome, the native trace (when the program was compiled with it), every
-    /// global cell, and the objects the cells reach, breadth first, at most
-    /// `max_objects` of them (see [`Observation`]).
-    pub fn run_observed(
-        &self,
-        f: u32,
-        args: &[Value],
-        budgets: Budgets,
-        gc_stress: bool,
-        max_objects: usize,
-    ) -> Result<Observation, FastError> {
-        let all: Vec<(u32, bool)> = (0..self.module().globals.len() as u32)
-            .map(|g| (g, false))
-            .collect();
-        let mut objects = Vec::new();
-        let (outcome, _, trace, seen) = self.run_inner_with(
-            f,
-            args,
-            budgets,
-            gc_stress,
-            self.trace_native,
-            &all,
-            |view| {
-                objects = view.reachable(max_objects);
-            },
-        )?;
-        Ok(Observation {
-            outcome,
-            trace,
-            globals: seen
-                .into_iter()
-                .map(|v| v.unwrap_or(OutValue::Dangling))
-                .collect(),
-            objects,
-        })
-    }
-
-    /// Like [`Program::run_with`], also recording the native trace (the events of
-    /// the model's `--trace-native`). The program must have been compiled with
-    /// [`Options::trace_native`].
-    pub fn run_traced(
-        &self,
-        f: u32,
-        args: &[Value],
-        budgets: Budgets,
-        gc_stress: bool,
-    ) -> Result<(Outcome, Vec<NativeEvent>), FastError> {
-        if !self.trace_native {
-            return Err(FastError::Usage(
-                "the program was compiled without the native trace".into(),
-            ));
-        }
-        self.run_inner(f, args, budgets, gc_stress, true, &[])
-            .map(|(o, _, t, _)| (o, t.unwrap_or_default()))
     }
 
     fn run_inner(
@@ -838,7 +763,10 @@ impl From<FastError> for spec_model::run::RunError {
     fn from(e: FastError) -> Self {
         use spec_model::run::RunError;
         match e {
-            FastError::Unsupported(s) => RunError::Unsupported(s),
+            FastError::Unsupported(why) => RunError::Unsupported {
+                code: "fast-vm",
+                why,
+            },
             FastError::Usage(s) => RunError::Usage(s),
             FastError::Bug(s) => RunError::Failed(format!("fast VM bug: {s}")),
         }

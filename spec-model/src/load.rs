@@ -232,27 +232,29 @@ pub fn parse_literal(text: &str) -> Result<ConstCtor, String> {
 }
 
 impl Loaded {
-    /// Runs `func` (e.g. `@main`) on the model with literal arguments.
+    /// Runs `func` (e.g. `@main`) on the model with literal arguments (through
+    /// [`crate::run::Model`], as every run path does).
     pub fn run(&self, func: &str, args: &[&str], budgets: Budgets) -> Result<Outcome, ModelError> {
-        self.run_counting(func, args, budgets).map(|(o, _)| o)
-    }
-
-    /// Like [`Loaded::run`], also returning how often each rule fired
-    /// (indexed by `RuleId as usize`).
-    pub fn run_counting(
-        &self,
-        func: &str,
-        args: &[&str],
-        budgets: Budgets,
-    ) -> Result<(Outcome, Vec<u64>), ModelError> {
-        let mut m = self.machine(budgets);
         let f = self.func(func).map_err(ModelError::Usage)?;
         let args = self.args(f, args).map_err(ModelError::Usage)?;
-        let o = match m.start(f, args)? {
-            Some(o) => o,
-            None => m.run()?,
-        };
-        Ok((o, m.rule_counts))
+        self.run_values(f, &args, budgets)
+    }
+
+    fn run_values(
+        &self,
+        f: u32,
+        args: &[crate::machine::Value],
+        budgets: Budgets,
+    ) -> Result<Outcome, ModelError> {
+        use crate::run::{Engine, Model, Request, RunError};
+        match Model::new(self).run(&Request::new(f, args, budgets)) {
+            Ok(seen) => Ok(seen.outcome),
+            Err(RunError::Unsupported { code, why }) => {
+                Err(ModelError::Unsupported { code, message: why })
+            }
+            Err(RunError::Usage(s)) => Err(ModelError::Usage(s)),
+            Err(RunError::Failed(s)) => Err(ModelError::Bug(s)),
+        }
     }
 
     /// Runs every function the model can run, with zero arguments, each on a fresh
@@ -265,19 +267,13 @@ impl Loaded {
                 continue;
             }
             let types = &self.module.types;
-            let args = types
+            let args: Vec<_> = types
                 .sig(f.sig)
                 .params
                 .iter()
                 .map(|t| crate::machine::zero_value(types, *t))
                 .collect();
-            let mut m = self.machine(budgets);
-            let r = match m.start(i, args) {
-                Ok(Some(o)) => Ok(o),
-                Ok(None) => m.run(),
-                Err(e) => Err(e),
-            };
-            out.push((i, r));
+            out.push((i, self.run_values(i, &args, budgets)));
         }
         out
     }

@@ -528,3 +528,54 @@ pub fn reachable(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(width: u32, bits: u64) -> OutValue {
+        OutValue::Int { width, bits }
+    }
+
+    /// An outcome line denotes a run's outcome when each literal, read at the type
+    /// of the value in its place, is that value: any integer notation, two's
+    /// complement at the width, any NaN for a NaN, objects up to renaming.
+    #[test]
+    fn lines_denote_outcomes_as_values() {
+        let ret = |vs: Vec<OutValue>| Outcome::Return(vs);
+        assert!(denotes("return 42", &ret(vec![int(64, 42)])));
+        assert!(denotes("return 0x2a", &ret(vec![int(64, 42)])));
+        assert!(denotes("return -1", &ret(vec![int(8, 0xff)])));
+        assert!(denotes("return 255", &ret(vec![int(8, 0xff)])));
+        assert!(!denotes("return 254", &ret(vec![int(8, 0xff)])));
+        assert!(!denotes("return 42", &ret(vec![int(64, 42), int(64, 1)])));
+        assert!(!denotes("trap null_ref", &ret(vec![])));
+        assert!(denotes("return", &ret(vec![])));
+        let nan = OutValue::Double(0x7ff8_0000_0000_0001);
+        assert!(denotes("return nand", &ret(vec![nan.clone()])));
+        assert!(!denotes("return 1.5d", &ret(vec![nan])));
+        assert!(denotes(
+            "return 1.5d",
+            &ret(vec![OutValue::Double(1.5f64.to_bits())])
+        ));
+        let agg = OutValue::Agg(vec![int(32, 7), OutValue::Ref(Some(9))]);
+        assert!(denotes(
+            "return {7 obj#1} obj#1",
+            &ret(vec![agg.clone(), OutValue::Ref(Some(9))])
+        ));
+        assert!(!denotes(
+            "return {7 obj#1} obj#2",
+            &ret(vec![agg, OutValue::Ref(Some(9))])
+        ));
+        assert!(denotes(
+            "trap div_by_zero",
+            &Outcome::Trap(TrapCode::DivByZero)
+        ));
+        let trap = Outcome::ClientTrap {
+            name: "f.v1.entry.t".into(),
+            values: vec![int(64, 3)],
+        };
+        assert!(denotes("client_trap @f.v1.entry.t 0x3", &trap));
+        assert!(!denotes("client_trap @g.v1.entry.t 3", &trap));
+    }
+}

@@ -99,9 +99,15 @@ pub enum RunError {
     /// the interface that ends the run.
     #[error("{0}")]
     Usage(String),
-    /// The engine cannot run something the program reaches.
-    #[error("unsupported: {0}")]
-    Unsupported(String),
+    /// The engine cannot run something the program reaches; `code` is the
+    /// outcome line's word for it (`not-runnable`, `native-interface`, `fast-vm`).
+    #[error("unsupported: {why}")]
+    Unsupported {
+        /// `unsupported CODE`.
+        code: &'static str,
+        /// What was reached.
+        why: String,
+    },
     /// The engine failed: a bug in it.
     #[error("{0}")]
     Failed(String),
@@ -187,7 +193,9 @@ impl<'l> Model<'l> {
         self.profile = m.profile.take();
         let outcome = ended.map_err(|e| match e {
             ModelError::Usage(s) => RunError::Usage(s),
-            ModelError::Unsupported { message, .. } => RunError::Unsupported(message),
+            ModelError::Unsupported { code, message } => {
+                RunError::Unsupported { code, why: message }
+            }
             ModelError::Bug(s) => RunError::Failed(format!("model bug: {s}")),
         })?;
         let (globals, objects) = match &r.observe {

@@ -3,6 +3,7 @@
 
 use super::*;
 use spec_model::Budgets;
+use spec_model::run::{Observe, Request};
 
 /// `muni impl`: one request of the conformance protocol, answered by a muni engine.
 pub(crate) fn implementation(
@@ -82,75 +83,29 @@ pub(crate) fn implementation(
         .iter()
         .any(|a| muni::conform::client_step(a).is_ok_and(|(acts, _)| !acts.is_empty()));
     let bundles = spec_model::Bundles::new(&loaded);
-    let (outcome, events, seen) = if engine == "fast" {
-        let options = fast_vm::Options {
-            fuel_checks: true,
-            trace_native: trace,
-            client: client.is_some() && muni::conform::for_a_client(&loaded.module, acting),
-        };
-        let program = match fast_vm::Program::compile_with(&loaded.module, options) {
-            Ok(p) => p,
-            Err(e) => {
-                eprintln!("muni: {e}");
-                return ExitCode::from(2);
-            }
-        };
-        program.set_bundles(Some(&bundles));
-        if let Some(c) = &client {
-            program.set_trap_handler(Some(Box::new(c.clone())));
+    let options = fast_vm::Options {
+        fuel_checks: true,
+        trace_native: trace,
+        client: client.is_some() && muni::conform::for_a_client(&loaded.module, acting),
+    };
+    let mut vm = match open_engine(engine, &loaded, &bundles, options) {
+        Ok(vm) => vm,
+        Err(e) => {
+            eprintln!("muni: {e}");
+            return ExitCode::from(2);
         }
-        let pairs: Vec<(u32, bool)> = observe.iter().map(|(g, d, _)| (*g, *d)).collect();
-        let run = program
-            .run_observing(f, &argv, budgets, false, &pairs)
-            .and_then(|(o, seen)| {
-                let events = if trace {
-                    // A client of its own for the second run, whose traps are the
-                    // first's again.
-                    let again =
-                        (!answers.is_empty()).then(|| muni::conform::scripted_from(&answers, &dir));
-                    program.set_trap_handler(again.map(|c| Box::new(c) as Box<_>));
-                    program.run_traced(f, &argv, budgets, false)?.1
-                } else {
-                    Vec::new()
-                };
-                Ok((o, events, seen))
-            });
-        match run {
-            Ok(x) => x,
-            Err(e) => {
-                eprintln!("muni: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    } else {
-        let mut m = loaded.machine(budgets);
-        if trace {
-            m.trace = Some(Vec::new());
-        }
-        m.bundles = Some(&bundles);
-        if let Some(c) = &client {
-            m.client = Some(Box::new(c.clone()));
-        }
-        let o = match m.start(f, argv) {
-            Ok(Some(o)) => o,
-            Ok(None) => match m.run() {
-                Ok(o) => o,
-                Err(e) => return model_error(e),
-            },
-            Err(e) => return model_error(e),
-        };
-        let seen = observe
-            .iter()
-            .map(|(g, deref, _)| {
-                let cell = m.global_out(*g);
-                if *deref {
-                    m.object_out(&cell)
-                } else {
-                    Some(cell)
-                }
-            })
-            .collect();
-        (o, m.trace.take().unwrap_or_default(), seen)
+    };
+    if let Some(c) = &client {
+        vm.set_trap_handler(Some(Box::new(c.clone())));
+    }
+    let request = Request {
+        trace,
+        observe: Observe::Globals(observe.iter().map(|(g, d, _)| (*g, *d)).collect()),
+        ..Request::new(f, &argv, budgets)
+    };
+    let (outcome, events, seen) = match vm.run(&request) {
+        Ok(o) => (o.outcome, o.trace.unwrap_or_default(), o.globals),
+        Err(e) => return run_error(e),
     };
     for e in spec_model::outcome::render_trace(&events) {
         println!("| {e}");

@@ -10,7 +10,8 @@ pub mod layout;
 pub mod reduce;
 pub mod run;
 
-use spec_model::{LoadError, Loaded, ModelError, Outcome, load};
+use spec_model::run::{Engine, Model, RunError};
+use spec_model::{Bundles, LoadError, Loaded, Outcome, load};
 use std::process::ExitCode;
 
 pub(crate) fn read_files(names: &[String]) -> Result<Vec<(String, String)>, String> {
@@ -79,14 +80,34 @@ pub(crate) fn print_crash(c: &fast_vm::crash::Crash, at: &str, json: bool) {
     }
 }
 
-pub(crate) fn model_error(e: ModelError) -> ExitCode {
-    match &e {
-        ModelError::Unsupported { code, message } => {
-            eprintln!("muni: {message}");
+/// The engine `name` (`spec` or `fast`) over `loaded`: the model, or the fast VM
+/// compiled as `options` say, loading what its client loads into `bundles`.
+pub(crate) fn open_engine<'l>(
+    name: &str,
+    loaded: &'l Loaded,
+    bundles: &'l Bundles<'l>,
+    options: fast_vm::Options,
+) -> Result<Box<dyn Engine + 'l>, String> {
+    if name == "fast" {
+        let program =
+            fast_vm::Program::compile_with(&loaded.module, options).map_err(|e| e.to_string())?;
+        program.set_bundles(Some(bundles));
+        Ok(Box::new(program))
+    } else {
+        Ok(Box::new(Model::new(loaded)))
+    }
+}
+
+/// Reports a run that did not end in an outcome: `unsupported CODE` on stdout
+/// when the engine cannot run it, the reason on stderr; exit status 2.
+pub(crate) fn run_error(e: RunError) -> ExitCode {
+    match e {
+        RunError::Unsupported { code, why } => {
+            eprintln!("muni: {why}");
             println!("unsupported {code}");
         }
-        ModelError::Usage(s) => eprintln!("muni: {s}"),
-        ModelError::Bug(s) => {
+        RunError::Usage(s) => eprintln!("muni: {s}"),
+        RunError::Failed(s) => {
             eprintln!("muni: internal error (a bug in muni, please report it): {s}")
         }
     }

@@ -4,6 +4,7 @@
 use super::*;
 use clap::Args;
 use spec_model::Budgets;
+use spec_model::run::{Engine, Model, Observation, Request, RunError};
 use std::io::Write;
 
 #[derive(Args, Debug)]
@@ -82,6 +83,11 @@ pub(crate) fn run(a: &RunArgs, trace: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let request = Request {
+        trace: a.trace_native,
+        gc_stress: a.gc_stress,
+        ..Request::new(f, &args, budgets)
+    };
     if a.engine == "fast" {
         if trace {
             eprintln!("muni: the step trace is the reference model's (--engine spec)");
@@ -92,7 +98,7 @@ pub(crate) fn run(a: &RunArgs, trace: bool) -> ExitCode {
             trace_native: a.trace_native,
             client: false,
         };
-        let program = match fast_vm::Program::compile_with(&loaded.module, options) {
+        let mut program = match fast_vm::Program::compile_with(&loaded.module, options) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("muni: {e}");
@@ -103,31 +109,9 @@ pub(crate) fn run(a: &RunArgs, trace: bool) -> ExitCode {
         // on in a copy of this process, and a fatal signal is reported as the
         // run's end (which signal, and where) instead of killing muni.
         let contained = fast_vm::crash::contain(|| {
-            let run = if a.trace_native {
-                program.run_traced(f, &args, budgets, a.gc_stress)
-            } else {
-                program
-                    .run_with(f, &args, budgets, a.gc_stress)
-                    .map(|(o, _)| (o, Vec::new()))
-            };
-            match run {
-                Ok((o, events)) => {
-                    for line in spec_model::outcome::render_trace(&events) {
-                        println!("{line}");
-                    }
-                    print_outcome(&o, a.json);
-                    0
-                }
-                Err(fast_vm::FastError::Unsupported(why)) => {
-                    eprintln!("muni: {why}");
-                    println!("unsupported fast-vm");
-                    2
-                }
-                Err(e) => {
-                    eprintln!("muni: {e}");
-                    2
-                }
-            }
+            let code = show(program.run(&request), a.json);
+            let _ = std::io::stdout().flush();
+            code
         });
         return match contained {
             Ok(Ok(code)) => ExitCode::from(u8::try_from(code).unwrap_or(2)),
@@ -141,41 +125,38 @@ pub(crate) fn run(a: &RunArgs, trace: bool) -> ExitCode {
             }
         };
     }
-    let mut m = loaded.machine(budgets);
-    if a.trace_native {
-        m.trace = Some(Vec::new());
-    }
-    let out = std::io::stdout();
-    let mut out = std::io::BufWriter::new(out.lock());
-    let outcome = match m.start(f, args) {
-        Err(e) => return model_error(e),
-        Ok(Some(o)) => o,
-        Ok(None) => loop {
-            let span = m.current_span();
-            match m.step() {
-                Err(e) => {
-                    let _ = out.flush();
-                    return model_error(e);
-                }
-                Ok(s) => {
-                    if trace {
-                        let text = span.map(|s| loaded.snippet(s)).unwrap_or_default();
-                        let _ = writeln!(out, "{:<22} {}", s.rule.id(), text);
-                    }
-                    if let Some(o) = s.outcome {
-                        break o;
-                    }
-                }
-            }
-        },
+    let mut model = Model::new(&loaded);
+    let seen = if trace {
+        // The step trace: each rule as it applies, with the instruction's text.
+        let out = std::io::stdout();
+        let mut out = std::io::BufWriter::new(out.lock());
+        let seen = model.run_stepping(&request, |rule, span| {
+            let text = span.map(|s| loaded.snippet(s)).unwrap_or_default();
+            let _ = writeln!(out, "{:<22} {}", rule.id(), text);
+        });
+        let _ = out.flush();
+        seen
+    } else {
+        model.run(&request)
     };
-    if let Some(events) = &m.trace {
-        for line in spec_model::outcome::render_trace(events) {
-            let _ = writeln!(out, "{line}");
+    ExitCode::from(u8::try_from(show(seen, a.json)).unwrap_or(2))
+}
+
+/// Prints what a run shows, its native trace and then its outcome, and gives the
+/// exit status: 0, or 2 if the run did not end in an outcome.
+fn show(seen: Result<Observation, RunError>, json: bool) -> i32 {
+    match seen {
+        Ok(seen) => {
+            for line in spec_model::outcome::render_trace(seen.trace.as_deref().unwrap_or_default())
+            {
+                println!("{line}");
+            }
+            print_outcome(&seen.outcome, json);
+            0
+        }
+        Err(e) => {
+            let _ = run_error(e);
+            2
         }
     }
-    let _ = out.flush();
-    drop(out);
-    print_outcome(&outcome, a.json);
-    ExitCode::SUCCESS
 }

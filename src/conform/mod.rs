@@ -422,7 +422,7 @@ impl SectionCx<'_> {
             }
             let seen = match result {
                 Ok(seen) => seen,
-                Err(RunError::Unsupported(why)) if *self.engine != Engine::Spec => {
+                Err(RunError::Unsupported { why, .. }) if *self.engine != Engine::Spec => {
                     verdict = Verdict::Skip(format!("{NOT_COMPILED}: {why}"));
                     break;
                 }

@@ -6,6 +6,7 @@ use fast_vm::Program;
 use muni_benches::{KERNELS, REPORT_BUDGETS, REPORT_MU, build_c_kernels, c_kernel};
 use spec_model::load;
 use spec_model::machine::Value;
+use spec_model::run::{Engine, Request};
 use std::time::{Duration, Instant};
 
 fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
@@ -23,7 +24,7 @@ fn best<T>(reps: usize, mut f: impl FnMut() -> T) -> (Duration, T) {
 fn main() {
     build_c_kernels();
     let loaded = load(&[("report.uir", REPORT_MU)]).unwrap_or_else(|e| panic!("{}", e.render()));
-    let program = Program::compile(&loaded.module, false).expect("compiles");
+    let mut program = Program::compile(&loaded.module, false).expect("compiles");
     let budgets = REPORT_BUDGETS;
     println!("| kernel | gcc -O2 | fast VM | fast / gcc | model | model / fast |");
     println!("|---|---|---|---|---|---|");
@@ -33,8 +34,9 @@ fn main() {
         let ck = c_kernel(k);
         let (tf, rf) = best(5, || {
             program
-                .run(f, &[Value::Int(n)], budgets)
+                .run(&Request::new(f, &[Value::Int(n)], budgets))
                 .expect("fast VM runs")
+                .outcome
                 .to_string()
         });
         // SAFETY: the kernel takes and returns a long.
@@ -56,7 +58,7 @@ fn main() {
             });
             let (tfs, _) = best(5, || {
                 program
-                    .run(f, &[Value::Int(n_model)], budgets)
+                    .run(&Request::new(f, &[Value::Int(n_model)], budgets))
                     .expect("fast VM runs")
             });
             format!(
@@ -80,7 +82,7 @@ fn main() {
     let f = loaded.func("@k_pin").expect("kernel exists");
     let (tp, _) = best(5, || {
         program
-            .run(f, &[Value::Int(1_000_000)], budgets)
+            .run(&Request::new(f, &[Value::Int(1_000_000)], budgets))
             .expect("runs")
     });
     println!(
