@@ -326,6 +326,121 @@ pub fn value_denotes(want: &str, got: &OutValue, r: &mut Renamer) -> bool {
     }
 }
 
+/// The value an outside implementation's answer `text` gives at type `ty`, read
+/// as outcome lines print values (the inverse of rendering, see [`denotes`]): an
+/// integer or float literal at the type's width, an aggregate field by field,
+/// and the references and pointers in their printed forms (`obj#N`, `obj#N+OFF`,
+/// `@g+OFF`, `&obj#N+OFF`, `&@g+OFF`, `@f`, `exposed@f`, `NULL`, an address).
+/// `None`: the text is no value of the type.
+pub fn read_value(types: &crate::ir::Types, ty: crate::ir::TypeId, text: &str) -> Option<OutValue> {
+    use crate::ir::Type;
+    use crate::syntax::ast::ConstCtor;
+    let text = text.trim();
+    let lit = || crate::load::parse_literal(text).ok();
+    match types.get(ty) {
+        Type::Int(w) => match lit()? {
+            ConstCtor::Int(i) => {
+                let mask = if *w >= 64 { u64::MAX } else { (1u64 << w) - 1 };
+                Some(OutValue::Int {
+                    width: *w,
+                    bits: (i as u64) & mask,
+                })
+            }
+            _ => None,
+        },
+        Type::Float => match lit()? {
+            ConstCtor::Float(b) => Some(OutValue::Float(b)),
+            _ => None,
+        },
+        Type::Double => match lit()? {
+            ConstCtor::Double(b) => Some(OutValue::Double(b)),
+            _ => None,
+        },
+        Type::Struct(fs) => {
+            let words = split_values(text.strip_prefix('{')?.strip_suffix('}')?);
+            (words.len() == fs.len())
+                .then(|| {
+                    words
+                        .iter()
+                        .zip(fs)
+                        .map(|(w, t)| read_value(types, *t, w))
+                        .collect()
+                })
+                .flatten()
+                .map(OutValue::Agg)
+        }
+        Type::Array(e, n) => {
+            let words = split_values(text.strip_prefix('{')?.strip_suffix('}')?);
+            (words.len() as u64 == *n)
+                .then(|| words.iter().map(|w| read_value(types, *e, w)).collect())
+                .flatten()
+                .map(OutValue::Agg)
+        }
+        _ => read_printed(text),
+    }
+}
+
+/// A reference or pointer in its printed form (see [`read_value`]).
+fn read_printed(text: &str) -> Option<OutValue> {
+    let obj = |t: &str| t.strip_prefix("obj#")?.parse::<u32>().ok();
+    let based = |t: &str| -> Option<(String, u64)> {
+        let (base, off) = t.rsplit_once('+')?;
+        Some((base.to_string(), off.parse().ok()?))
+    };
+    if text == "NULL" {
+        return Some(OutValue::Ref(None));
+    }
+    if text == "dangling" {
+        return Some(OutValue::Dangling);
+    }
+    if let Some(f) = text.strip_prefix("exposed@") {
+        return Some(OutValue::Exposed(f.to_string()));
+    }
+    if let Some(p) = text.strip_prefix('&') {
+        let (base, off) = based(p)?;
+        return match (obj(&base), base.strip_prefix('@')) {
+            (Some(o), _) => Some(OutValue::MuPtr(o, off)),
+            (None, Some(g)) => Some(OutValue::GlobalPtr(g.to_string(), off)),
+            _ => None,
+        };
+    }
+    if let Some(o) = obj(text) {
+        return Some(OutValue::Ref(Some(o)));
+    }
+    if let Some((base, off)) = based(text) {
+        return match (obj(&base), base.strip_prefix('@')) {
+            (Some(o), _) => Some(OutValue::IRef(Some((IRefBase::Obj(o), off)))),
+            (None, Some(g)) => Some(OutValue::IRef(Some((IRefBase::Global(g.to_string()), off)))),
+            _ => None,
+        };
+    }
+    if let Some(f) = text.strip_prefix('@') {
+        return Some(OutValue::FuncRef(Some(f.to_string())));
+    }
+    let hex = text.strip_prefix("0x")?;
+    u64::from_str_radix(hex, 16).ok().map(OutValue::Ptr)
+}
+
+/// The outcome an outside implementation's answer `text` gives for a function
+/// whose results have types `rets`: a `return` line read at those types, or
+/// `None` (any other kind of line compares as text).
+pub fn read_return(
+    types: &crate::ir::Types,
+    rets: &[crate::ir::TypeId],
+    text: &str,
+) -> Option<Outcome> {
+    let words = split_values(text.trim());
+    let (head, rest) = words.split_first()?;
+    if head != "return" || rest.len() != rets.len() {
+        return None;
+    }
+    rest.iter()
+        .zip(rets)
+        .map(|(w, t)| read_value(types, *t, w))
+        .collect::<Option<Vec<_>>>()
+        .map(Outcome::Return)
+}
+
 fn values_denote(want: &[String], got: &[OutValue], r: &mut Renamer) -> bool {
     want.len() == got.len() && want.iter().zip(got).all(|(w, v)| value_denotes(w, v, r))
 }
@@ -577,5 +692,35 @@ mod tests {
         };
         assert!(denotes("client_trap @f.v1.entry.t 0x3", &trap));
         assert!(!denotes("client_trap @g.v1.entry.t 3", &trap));
+    }
+
+    /// An answer read back at its types is the value it prints: reading what an
+    /// engine rendered and judging it with `denotes` agrees with the engine.
+    #[test]
+    fn answers_read_back_at_their_types() {
+        let mut types = crate::ir::Types::default();
+        let i8t = types.anon(crate::ir::Type::Int(8));
+        let dt = types.anon(crate::ir::Type::Double);
+        let st = types.anon(crate::ir::Type::Struct(vec![i8t, dt]));
+        let o = read_return(&types, &[i8t, st], "return -1 {0x10 nand}").expect("reads");
+        assert_eq!(
+            o,
+            Outcome::Return(vec![
+                int(8, 0xff),
+                OutValue::Agg(vec![int(8, 16), OutValue::Double(0x7ff8_0000_0000_0000)])
+            ])
+        );
+        assert!(denotes("return 255 {16 nand}", &o));
+        assert!(read_return(&types, &[i8t], "return 1.5d").is_none());
+        assert!(read_return(&types, &[i8t], "trap null_ref").is_none());
+        let rt = types.anon(crate::ir::Type::Ref(i8t));
+        assert_eq!(
+            read_value(&types, rt, "obj#2"),
+            Some(OutValue::Ref(Some(2)))
+        );
+        assert_eq!(
+            read_value(&types, rt, "@g+8"),
+            Some(OutValue::IRef(Some((IRefBase::Global("g".into()), 8))))
+        );
     }
 }
