@@ -101,6 +101,8 @@ enum Command {
 
 fn main() -> ExitCode {
     fast_vm::crash::die_on_broken_pipe();
+    // Best effort: where the kernel refuses, muni only runs slower.
+    let _ = fast_vm::jitmem::no_transparent_huge_pages();
     let cli = Cli::parse();
     match cli.command {
         Command::Check { files } => cli::check::check(&files),

@@ -181,3 +181,17 @@ fn unmap(base: usize, len: usize) {
     // no code or data of the module is used after `free_memory`.
     unsafe { libc::munmap(base as *mut libc::c_void, len) };
 }
+
+/// Asks the kernel not to back this process's anonymous memory with transparent
+/// huge pages (`prctl(PR_SET_THP_DISABLE)`), as mimalloc does when told
+/// `MIMALLOC_ALLOW_THP=0`. Where THP is `always`, every fresh page the allocator
+/// touches is a 2 MiB one the kernel zeroes first; a differential-testing run
+/// allocates and frees small blocks at a high rate (Cranelift's per-function data,
+/// the model's frames and values) and spent an eighth of its time in that zeroing
+/// (`perf`, `clear_page_erms`). The `muni` command calls it first thing. Returns
+/// whether the kernel agreed.
+pub fn no_transparent_huge_pages() -> bool {
+    // SAFETY: PR_SET_THP_DISABLE takes one integer flag and no pointers; it changes
+    // only how the kernel backs later page faults of this process.
+    unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0 }
+}

@@ -24,7 +24,7 @@ pub mod codecache;
 mod compile;
 pub mod crash;
 mod inline;
-mod jitmem;
+pub mod jitmem;
 mod lower;
 pub mod runtime;
 
