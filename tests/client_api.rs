@@ -3,7 +3,9 @@
 //! through the scenarios of uvm-client-interface.rest and uvm-ir.rest, and every
 //! engine must show the client the same things and end the same way (spec/11).
 
-use spec_model::client::{ClientValue, MuCtx, MuVM, TrapAnswer, TrapEvent, TrapHandler, TrapKind};
+use spec_model::client::{
+    ClientValue, MuCtx, MuVM, NewThread, TrapAnswer, TrapEvent, TrapHandler, TrapKind,
+};
 use spec_model::run::{Engine, Model, Request};
 use spec_model::{Budgets, Bundles, load};
 use std::cell::RefCell;
@@ -101,6 +103,21 @@ const BUNDLE: &str = r#"
         [%done] TRAP <> KEEPALIVE(%o %fp)
         RET %r
 }
+
+// Threads the client makes, which run after the run's own.
+.global @acc <@i64>
+.funcdef @spawner VERSION %v1 <@i_i> {
+    %entry(<@i64> %x):
+        [%t] TRAP <> KEEPALIVE(%x)
+        RET %x
+}
+.funcdef @addto VERSION %v1 <@i_i> {
+    %entry(<@i64> %x):
+        %a = LOAD <@i64> @acc
+        %b = ADD <@i64> %a %x
+        STORE <@i64> @acc %b
+        RET %b
+}
 "#;
 
 /// The client code of one scenario: it sees the context, the trap and a log,
@@ -180,9 +197,18 @@ fn on_every_engine(func: &str, args: &[&str], step: Step) -> Vec<(String, String
             gc_stress,
             ..Request::new(f, &argv, Budgets::default())
         };
-        let o = vm
-            .run(&request)
-            .map_or_else(|e| format!("error {e}"), |seen| seen.outcome.to_string());
+        let o = vm.run(&request).map_or_else(
+            |e| format!("error {e}"),
+            |seen| {
+                // The threads the client made, after the run's own outcome.
+                let threads: Vec<String> = seen.threads.iter().map(|o| o.to_string()).collect();
+                if threads.is_empty() {
+                    seen.outcome.to_string()
+                } else {
+                    format!("{} | threads: {}", seen.outcome, threads.join(", "))
+                }
+            },
+        );
         let name = match (vm.name(), gc_stress) {
             ("spec", _) => "model",
             (_, false) => "fast",
@@ -446,6 +472,60 @@ fn the_client_pins_unpins_exposes_and_unexposes() {
             "trap @native.v1.entry.done",
             "unpin again: client.undefined-behaviour",
             "unexpose again: native.unexpose-unknown",
+        ],
+    );
+}
+
+#[test]
+fn a_handler_makes_stacks_and_threads_that_run_after_the_runs_own() {
+    let runs = on_every_engine("@spawner", &["5"], |ctx, _, log| {
+        let i64t = ctx.id_of("@i64").unwrap();
+        let addto = ctx.handle_from_id(ctx.id_of("@addto").unwrap()).unwrap();
+        fn code<T>(r: Result<T, spec_model::client::ClientError>) -> String {
+            match r {
+                Ok(_) => "ok".to_string(),
+                Err(e) => e.code.to_string(),
+            }
+        }
+        let s1 = ctx.new_stack(addto).unwrap();
+        let three = ctx.handle_from_int(i64t, 3).unwrap();
+        let pass = |v| NewThread::PassValues(vec![v]);
+        log.push(code(ctx.new_thread(s1, pass(ClientValue::Handle(three)))));
+        // A stack is bound once; then it is not READY.
+        log.push(code(ctx.new_thread(s1, pass(ClientValue::Int(1)))));
+        // The wrong values leave the stack READY, to be killed.
+        let s2 = ctx.new_stack(addto).unwrap();
+        log.push(code(ctx.new_thread(s2, NewThread::PassValues(Vec::new()))));
+        log.push(code(ctx.kill_stack(s2)));
+        log.push(code(ctx.new_thread(s2, pass(ClientValue::Int(1)))));
+        // Thrown to, the bottom frame, not started, re-throws.
+        let s3 = ctx.new_stack(addto).unwrap();
+        log.push(code(
+            ctx.new_thread(s3, NewThread::ThrowExc(ClientValue::Null)),
+        ));
+        let lazy = ctx.handle_from_id(ctx.id_of("@lazy").unwrap()).unwrap();
+        log.push(code(ctx.new_stack(lazy)));
+        log.push(code(ctx.new_stack(three)));
+        let s4 = ctx.new_stack(addto).unwrap();
+        log.push(code(ctx.new_thread(s4, pass(ClientValue::Int(4)))));
+        log.push(code(ctx.handle_to_int(s4)));
+        TrapAnswer::Resume(Vec::new())
+    });
+    assert_all(
+        &runs,
+        "return 5 | threads: return 3, trap uncaught_exception, return 7",
+        &[
+            "trap @spawner.v1.entry.t",
+            "ok",
+            "client.stack-not-ready",
+            "client.type-mismatch",
+            "ok",
+            "client.stack-not-ready",
+            "ok",
+            "client.undefined-function",
+            "client.not-a-function",
+            "ok",
+            "client.type-mismatch",
         ],
     );
 }

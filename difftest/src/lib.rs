@@ -161,6 +161,8 @@ impl Build {
 pub struct Observed {
     /// How the run ended, its values renamed.
     pub outcome: Outcome,
+    /// How the threads its client made ended, in order.
+    threads: Vec<Outcome>,
     /// Every global cell: its name and value.
     globals: Vec<(String, OutValue)>,
     /// The objects the cells reach, breadth first: number and contents.
@@ -177,6 +179,7 @@ impl Observed {
     fn new(seen: &Observation, names: &[String], client: Vec<String>) -> Observed {
         let mut r = Renamer::default();
         let outcome = seen.outcome.renamed(&mut r);
+        let threads = seen.threads.iter().map(|o| o.renamed(&mut r)).collect();
         let globals = names
             .iter()
             .zip(&seen.globals)
@@ -196,6 +199,7 @@ impl Observed {
             .map(|t| t.iter().map(|e| renamed_event(e, &mut r)).collect());
         Observed {
             outcome,
+            threads,
             globals,
             objects,
             trace,
@@ -210,6 +214,9 @@ impl Observed {
         // them the same.
         let mut r = Renamer::default();
         let _ = self.outcome.render_in(&mut r);
+        for t in &self.threads {
+            let _ = t.render_in(&mut r);
+        }
         let mut out: Vec<String> = self
             .globals
             .iter()
@@ -226,6 +233,9 @@ impl Observed {
     pub fn trace(&self) -> Option<Vec<String>> {
         let mut r = Renamer::default();
         let _ = self.outcome.render_in(&mut r);
+        for t in &self.threads {
+            let _ = t.render_in(&mut r);
+        }
         for (_, v) in &self.globals {
             let _ = render_value_in(v, &mut r);
         }
@@ -256,6 +266,19 @@ impl Observed {
         }
         if self.outcome != other.outcome {
             return Some(format!("outcome `{}` vs `{}`", other.outcome, self.outcome));
+        }
+        if self.threads != other.threads {
+            let show = |ts: &[Outcome]| {
+                ts.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Some(format!(
+                "the client's threads ended `{}` vs `{}`",
+                show(&other.threads),
+                show(&self.threads)
+            ));
         }
         if self.globals != other.globals || self.objects != other.objects {
             let (a, b) = (other.state(), self.state());
@@ -689,6 +712,7 @@ mod tests {
         let names = ["g".to_string(), "h".to_string(), "d".to_string()];
         let seen = Observation {
             outcome,
+            threads: Vec::new(),
             trace: Some(trace.to_vec()),
             globals: globals.into_iter().map(Some).collect(),
             objects: objects.to_vec(),
@@ -725,6 +749,7 @@ mod tests {
         let outcome = Outcome::Return(vec![OutValue::Dangling]);
         let seen = Observation {
             outcome,
+            threads: Vec::new(),
             trace: None,
             globals: Vec::new(),
             objects: Vec::new(),

@@ -16,9 +16,10 @@
 use super::*;
 use crate::lower::{CALL_SIG_SHIFT, IN_NATIVE, Kept, NO_SITE};
 use runtime::REPLACED;
+use runtime::Words;
 use spec_model::client::{
-    AtomicRmwOp, CResult, ClientError, ClientValue, Cursor, Handle, MuCtx, MuId, Table, TrapAnswer,
-    TrapEvent, TrapHandler, TrapKind, shared,
+    AtomicRmwOp, CResult, ClientError, ClientValue, Cursor, Handle, MuCtx, MuId, NewThread, Start,
+    Table, TrapAnswer, TrapEvent, TrapHandler, TrapKind, shared,
 };
 
 /// What a held value is.
@@ -34,6 +35,10 @@ enum Kind {
     Func,
     /// A `uptr` or `ufuncptr`.
     Ptr,
+    /// A `stackref` the client made: the stack's number.
+    Stack,
+    /// A `threadref` the client made: the thread's number.
+    Thread,
 }
 
 /// A value the client holds.
@@ -70,7 +75,7 @@ impl Held {
         match self.kind {
             Kind::Ref | Kind::IRef => vec![0],
             Kind::Value => lower::ref_leaves(types, self.ty),
-            Kind::Func | Kind::Ptr => Vec::new(),
+            Kind::Func | Kind::Ptr | Kind::Stack | Kind::Thread => Vec::new(),
         }
     }
 }
@@ -857,6 +862,12 @@ impl MuCtx for FastCtx<'_, '_> {
             Kind::IRef => view.leaf(&Type::IRef(0), w),
             Kind::Func => view.leaf(&Type::FuncRef(0), w),
             Kind::Ptr => view.leaf(&Type::UPtr(0), w),
+            Kind::Stack | Kind::Thread => {
+                return err(
+                    "client.type-mismatch",
+                    "a stackref or threadref shows no value",
+                );
+            }
         })
     }
 
@@ -1186,6 +1197,84 @@ impl MuCtx for FastCtx<'_, '_> {
         }
         self.pushed = Some(g as u32);
         Ok(())
+    }
+
+    fn new_stack(&mut self, func: Handle) -> CResult<Handle> {
+        let x = self.get(func)?;
+        let (Kind::Func, Some(&code)) = (x.kind, x.words.first()) else {
+            return err(
+                "client.not-a-function",
+                "new_stack takes a non-NULL funcref",
+            );
+        };
+        let Some(g) = self.program.func_of_code(code) else {
+            return err("client.not-a-function", "no such function");
+        };
+        if self.program.module().funcs[g].body.is_none() {
+            return err(
+                "client.undefined-function",
+                "new_stack of a function with no version",
+            );
+        }
+        let s = self.heap().threads.new_stack(g as u32);
+        Ok(self.keep(Held::word(Kind::Stack, 0, u64::from(s))))
+    }
+
+    fn new_thread(&mut self, stack: Handle, how: NewThread) -> CResult<Handle> {
+        let x = self.get(stack)?;
+        let (Kind::Stack, Some(&s)) = (x.kind, x.words.first()) else {
+            return err("client.not-a-stack", "the value is not a stackref");
+        };
+        let s = s as u32;
+        let f = self.heap().threads.ready(s)?;
+        let types = self.types();
+        let start = match &how {
+            NewThread::PassValues(vs) => {
+                let m = self.program.module();
+                let params = &types.sig(m.funcs[f as usize].sig).params;
+                if params.len() != vs.len() {
+                    return err(
+                        "client.type-mismatch",
+                        format!(
+                            "{} takes {} values, {} given",
+                            m.funcs[f as usize].name,
+                            params.len(),
+                            vs.len()
+                        ),
+                    );
+                }
+                let mut vals = Vec::new();
+                for (v, t) in vs.iter().zip(params) {
+                    let words = self
+                        .words_of(v, *t)
+                        .map_err(|e| ClientError::new("client.type-mismatch", e))?;
+                    vals.push(Words {
+                        words,
+                        refs: lower::ref_leaves(types, *t),
+                    });
+                }
+                Start::Values(vals)
+            }
+            NewThread::ThrowExc(v) => {
+                let e = self
+                    .exception(v)
+                    .map_err(|e| ClientError::new("client.type-mismatch", e))?;
+                Start::Exc(Words {
+                    words: vec![e],
+                    refs: vec![0],
+                })
+            }
+        };
+        let t = self.heap().threads.bind(s, start)?;
+        Ok(self.keep(Held::word(Kind::Thread, 0, u64::from(t))))
+    }
+
+    fn kill_stack(&mut self, stack: Handle) -> CResult<()> {
+        let x = self.get(stack)?;
+        let (Kind::Stack, Some(&s)) = (x.kind, x.words.first()) else {
+            return err("client.not-a-stack", "the value is not a stackref");
+        };
+        self.heap().threads.kill(s as u32)
     }
 }
 

@@ -530,7 +530,7 @@ impl<'m> Program<'m> {
         gc_stress: bool,
     ) -> Result<(Outcome, GcStats), FastError> {
         self.run_inner(f, args, budgets, gc_stress, false, &[])
-            .map(|(o, s, _, _)| (o, s))
+            .map(|(o, s, ..)| (o, s))
     }
 
     fn run_inner(
@@ -587,6 +587,7 @@ impl<'m> Program<'m> {
                 Outcome::Exhausted(Budget::Stack),
                 GcStats::default(),
                 trace.then(Vec::new),
+                Vec::new(),
                 Vec::new(),
             ));
         }
@@ -654,12 +655,116 @@ impl<'m> Program<'m> {
             unsafe { entry(&mut *ctx, words.as_ptr()) }
         };
         heap.flush(ctx.bump);
+        let outcome = self.ended(status, &ctx, &heap, globals.as_ptr() as u64, f)?;
+        // Then each thread the client made, one at a time.
+        let mut threads = Vec::new();
+        while let Some(p) = heap.threads.next_to_start() {
+            let func = p.func;
+            let o = match self.run_thread(p, &mut ctx)? {
+                Ok(status) => {
+                    heap.flush(ctx.bump);
+                    self.ended(status, &ctx, &heap, globals.as_ptr() as u64, func)?
+                }
+                Err(o) => o,
+            };
+            threads.push(o);
+        }
         let view = View {
             program: self,
             heap: &heap,
             globals: globals.as_ptr() as u64,
         };
-        let outcome = match status {
+        let seen = observe
+            .iter()
+            .map(|&(g, deref)| {
+                let g = g as usize;
+                let addr = view.globals + self.base.global_offsets.get(g).copied().unwrap_or(0);
+                let ty = module.globals.get(g)?.ty;
+                let v = view.read(addr, ty);
+                if !deref {
+                    return Some(v);
+                }
+                let target = match types.get(ty) {
+                    Type::Ref(_) | Type::IRef(_) => {
+                        // SAFETY: `addr` is the global's cell inside `globals`, which
+                        // is still alive; cells are 8-aligned for references.
+                        unsafe { (addr as *const u64).read() }
+                    }
+                    _ => 0,
+                };
+                let o = self.heap_object(&heap, target)?;
+                Some(view.object(&o))
+            })
+            .collect::<Vec<_>>();
+        after(&view);
+        let stats = heap.stats;
+        Ok((outcome, stats, heap.trace.take(), seen, threads))
+    }
+
+    /// `client.new-thread`: the thread `p` the client made runs on the run's heap
+    /// and globals, with the fuel and allocation budget the threads before it
+    /// left, on a stack of its own, until it ends. An exception thrown to it is
+    /// re-thrown by its bottom frame, which has not started. Gives the status its
+    /// entry returned, or the outcome if it ended before it ran.
+    fn run_thread(
+        &self,
+        p: spec_model::client::Pending<runtime::Words>,
+        ctx: &mut Ctx,
+    ) -> Result<Result<i32, Outcome>, FastError> {
+        let values = match p.start {
+            spec_model::client::Start::Exc(_) => {
+                return Ok(Err(Outcome::Trap(TrapCode::UncaughtException)));
+            }
+            spec_model::client::Start::Values(vs) => vs,
+        };
+        let Some(entry) = self.entry_of(p.func) else {
+            return Err(FastError::Unsupported(
+                self.not_compiled(p.func)
+                    .unwrap_or_else(|| "no such function".into()),
+            ));
+        };
+        if ctx.max_depth == 0 {
+            return Ok(Err(Outcome::Exhausted(Budget::Stack)));
+        }
+        let words: Vec<u64> = values.into_iter().flat_map(|v| v.words).collect();
+        ctx.depth = 1;
+        ctx.stop = 0;
+        ctx.detail = 0;
+        ctx.exc = 0;
+        ctx.roots = 0;
+        ctx.frames = 0;
+        ctx.osr_target = 0;
+        ctx.cookie = 0;
+        ctx.cookie_depth = u64::MAX;
+        let status = {
+            let _current = runtime::enter(ctx);
+            // SAFETY: `entry` was compiled for the function's parameters, which
+            // `words` holds in order (the client's values were checked against
+            // them); `ctx` and the heap and globals it points to live across the
+            // call, and callbacks from C find the context through `enter`.
+            unsafe { entry(ctx, words.as_ptr()) }
+        };
+        Ok(Ok(status))
+    }
+
+    /// How a thread whose bottom function is `f` ended, from the status its
+    /// entry returned and what the context holds.
+    fn ended(
+        &self,
+        status: i32,
+        ctx: &Ctx,
+        heap: &Heap<'m>,
+        globals: u64,
+        f: u32,
+    ) -> Result<Outcome, FastError> {
+        let module = self.base.module;
+        let types = &module.types;
+        let view = View {
+            program: self,
+            heap,
+            globals,
+        };
+        Ok(match status {
             NORMAL => {
                 let rets = &types.sig(module.funcs[f as usize].sig).rets;
                 let mut words = ctx.ret.iter().copied();
@@ -726,32 +831,7 @@ impl<'m> Program<'m> {
                 }
                 other => return Err(FastError::Bug(format!("unknown stop code {other}"))),
             },
-        };
-        let seen = observe
-            .iter()
-            .map(|&(g, deref)| {
-                let g = g as usize;
-                let addr = view.globals + self.base.global_offsets.get(g).copied().unwrap_or(0);
-                let ty = module.globals.get(g)?.ty;
-                let v = view.read(addr, ty);
-                if !deref {
-                    return Some(v);
-                }
-                let target = match types.get(ty) {
-                    Type::Ref(_) | Type::IRef(_) => {
-                        // SAFETY: `addr` is the global's cell inside `globals`, which
-                        // is still alive; cells are 8-aligned for references.
-                        unsafe { (addr as *const u64).read() }
-                    }
-                    _ => 0,
-                };
-                let o = self.heap_object(&heap, target)?;
-                Some(view.object(&o))
-            })
-            .collect::<Vec<_>>();
-        after(&view);
-        let stats = heap.stats;
-        Ok((outcome, stats, heap.trace.take(), seen))
+        })
     }
 
     fn heap_object(&self, heap: &Heap<'_>, addr: u64) -> Option<runtime::ObjInfo> {
@@ -797,7 +877,7 @@ impl spec_model::run::Engine for Program<'_> {
                 .collect(),
         };
         let mut objects = Vec::new();
-        let (outcome, _, trace, globals) = self.run_inner_with(
+        let (outcome, _, trace, globals, threads) = self.run_inner_with(
             r.func,
             r.args,
             r.budgets,
@@ -812,6 +892,7 @@ impl spec_model::run::Engine for Program<'_> {
         )?;
         Ok(Observation {
             outcome,
+            threads,
             trace,
             globals,
             objects,
@@ -845,6 +926,7 @@ type RunResult = (
     GcStats,
     Option<Vec<NativeEvent>>,
     Vec<Option<OutValue>>,
+    Vec<Outcome>,
 );
 
 /// The target: this machine, Cranelift's `speed` level, frame pointers kept; made

@@ -267,6 +267,18 @@ pub struct Heap<'m> {
     nursery: Vec<usize>,
     /// The chunk compiled code bumps in, and how far its objects are registered.
     current: Option<(usize, u64)>,
+    /// The stacks and threads the client made in this run; the arguments of the
+    /// threads waiting to start are roots.
+    pub threads: spec_model::client::Threads<Words>,
+}
+
+/// A value as words, with the indices of those that are references.
+#[derive(Clone, Debug, Default)]
+pub struct Words {
+    /// The leaves' words.
+    pub words: Vec<u64>,
+    /// Which of them are references (roots while the value waits).
+    pub refs: Vec<usize>,
 }
 
 impl<'m> Heap<'m> {
@@ -294,6 +306,7 @@ impl<'m> Heap<'m> {
             chunks: Vec::new(),
             nursery: Vec::new(),
             current: None,
+            threads: spec_model::client::Threads::default(),
         }
     }
 
@@ -482,6 +495,21 @@ impl<'m> Heap<'m> {
         self.stats.collections += 1;
         self.since_gc = 0;
         let mut all_roots: Vec<*mut u64> = roots.to_vec();
+        // The values of the threads waiting to start.
+        for p in self.threads.pending.iter_mut() {
+            let vs: Vec<&mut Words> = match &mut p.start {
+                spec_model::client::Start::Values(vs) => vs.iter_mut().collect(),
+                spec_model::client::Start::Exc(v) => vec![v],
+            };
+            for v in vs {
+                let Words { words, refs } = v;
+                for &i in refs.iter() {
+                    if let Some(w) = words.get_mut(i) {
+                        all_roots.push(w);
+                    }
+                }
+            }
+        }
         let (gbase, gtypes) = self.globals.clone();
         for (off, ty) in gtypes {
             let mut rs = Vec::new();

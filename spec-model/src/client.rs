@@ -10,6 +10,7 @@
 //! (`MU_THREAD_EXIT`), or stop the run there, which is what the simplest client,
 //! [`EndAtFirstTrap`], does: the run's outcome is `client_trap NAME V…`.
 
+use crate::ir::FuncId;
 use crate::outcome::OutValue;
 
 /// A Mu ID (uvm-client-interface.rest, "Identifiers"): every name a bundle
@@ -319,10 +320,125 @@ pub trait MuCtx {
     /// `push_frame`: a new frame of the current version of `func` (a `funcref`)
     /// on top; the answer's values are its arguments.
     fn push_frame(&mut self, func: Handle) -> CResult<()>;
+
+    /// `new_stack`: a stack whose bottom frame will run the function `func` (a
+    /// funcref handle) from its start, `READY` with its parameter types; the
+    /// handle is a `stackref`.
+    fn new_stack(&mut self, func: Handle) -> CResult<Handle>;
+    /// `new_thread_nor` / `new_thread_exc` (with a NULL thread-local): a thread
+    /// bound to `stack`, which must be `READY`, passing it values of its
+    /// parameter types or throwing it an exception; the handle is a `threadref`.
+    /// One thread runs at a time: it starts when the threads before it have
+    /// ended, the run's own first (`client.new-thread`).
+    fn new_thread(&mut self, stack: Handle, how: NewThread) -> CResult<Handle>;
+    /// `kill_stack`: a `READY` stack becomes `DEAD`.
+    fn kill_stack(&mut self, stack: Handle) -> CResult<()>;
+}
+
+/// How a thread the client makes starts (`new_thread_nor`, `new_thread_exc`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum NewThread {
+    /// Pass these values, of the bottom function's parameter types.
+    PassValues(Vec<ClientValue>),
+    /// Throw this reference: the bottom frame, which has not started, re-throws
+    /// it, and the thread ends with `trap uncaught_exception`.
+    ThrowExc(ClientValue),
+}
+
+/// The state of a stack the client made (threads-stacks.rest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StackState {
+    /// Its bottom frame waits for a thread.
+    Ready,
+    /// A thread is bound to it.
+    Active,
+    /// Killed.
+    Dead,
+}
+
+/// What a thread the client made starts with, in an engine's values `V`.
+#[derive(Clone, Debug)]
+pub enum Start<V> {
+    /// The bottom function's arguments.
+    Values(Vec<V>),
+    /// The exception thrown to it.
+    Exc(V),
+}
+
+/// A thread waiting for the threads before it to end.
+#[derive(Clone, Debug)]
+pub struct Pending<V> {
+    /// The bottom function of its stack.
+    pub func: FuncId,
+    /// How it starts.
+    pub start: Start<V>,
+}
+
+/// The stacks and threads the client made in one run (spec/11 §11.7), kept by
+/// each engine with its own values `V`; the bookkeeping and its errors are the
+/// same in both.
+#[derive(Clone, Debug)]
+pub struct Threads<V> {
+    stacks: Vec<(FuncId, StackState)>,
+    /// The threads made and not started, first made first.
+    pub pending: std::collections::VecDeque<Pending<V>>,
+    made: u32,
+}
+
+impl<V> Default for Threads<V> {
+    fn default() -> Self {
+        Threads {
+            stacks: Vec::new(),
+            pending: std::collections::VecDeque::new(),
+            made: 0,
+        }
+    }
+}
+
+impl<V> Threads<V> {
+    /// A new `READY` stack for `func`: its number.
+    pub fn new_stack(&mut self, func: FuncId) -> u32 {
+        self.stacks.push((func, StackState::Ready));
+        (self.stacks.len() - 1) as u32
+    }
+
+    /// The bottom function of stack `s`, which must be `READY` (Mu: binding a
+    /// stack in another state is undefined; the client gets an error).
+    pub fn ready(&self, s: u32) -> CResult<FuncId> {
+        match self.stacks.get(s as usize) {
+            Some((f, StackState::Ready)) => Ok(*f),
+            Some((_, state)) => Err(ClientError::new(
+                "client.stack-not-ready",
+                format!("the stack is {state:?}, not READY"),
+            )),
+            None => Err(ClientError::new("client.bad-handle", "no such stack")),
+        }
+    }
+
+    /// Binds a new thread to `READY` stack `s`: it waits to start. Its number.
+    pub fn bind(&mut self, s: u32, start: Start<V>) -> CResult<u32> {
+        let func = self.ready(s)?;
+        self.stacks[s as usize].1 = StackState::Active;
+        self.pending.push_back(Pending { func, start });
+        self.made += 1;
+        Ok(self.made)
+    }
+
+    /// `kill_stack` of `READY` stack `s`.
+    pub fn kill(&mut self, s: u32) -> CResult<()> {
+        self.ready(s)?;
+        self.stacks[s as usize].1 = StackState::Dead;
+        Ok(())
+    }
+
+    /// The next thread to start, if any.
+    pub fn next_to_start(&mut self) -> Option<Pending<V>> {
+        self.pending.pop_front()
+    }
 }
 
 /// A value the client passes into the VM.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ClientValue {
     /// An integer or pointer of the receiving type (its low bits).
     Int(u64),
@@ -406,6 +522,9 @@ pub enum ScriptAction {
     Pop(usize),
     /// `push_frame` of the newest version of the function of this name.
     Push(String),
+    /// `new_stack` of the function of this name, then `new_thread` passing it
+    /// these values.
+    Thread(String, Vec<ClientValue>),
 }
 
 /// A client that answers the traps of a run in order from a script, doing what
@@ -478,6 +597,15 @@ fn act(ctx: &mut dyn MuCtx, a: &ScriptAction) -> CResult<()> {
                 .ok_or_else(|| ClientError::new("client.no-such-id", format!("no {f}")))?;
             let h = ctx.handle_from_id(id)?;
             ctx.push_frame(h)
+        }
+        ScriptAction::Thread(f, values) => {
+            let id = ctx
+                .id_of(f)
+                .ok_or_else(|| ClientError::new("client.no-such-id", format!("no {f}")))?;
+            let func = ctx.handle_from_id(id)?;
+            let stack = ctx.new_stack(func)?;
+            ctx.new_thread(stack, NewThread::PassValues(values.clone()))
+                .map(|_| ())
         }
     }
 }

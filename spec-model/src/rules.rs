@@ -176,6 +176,9 @@ rules! {
     /// (`pop_frames_to`) or pushes a frame of a function's newest version
     /// (`push_frame`).
     Osr = "client.osr",
+    /// A thread the client made with `new_thread` starts once the threads before
+    /// it have ended, on the stack it was bound to (spec/11 §11.7).
+    ClientNewThread = "client.new-thread",
     /// A block is entered with less fuel than its length: `exhausted fuel`.
     FuelExhausted = "budget.fuel",
     /// `@uvm.native.pin`: one more instance of the location in the pin multiset; the

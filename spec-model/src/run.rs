@@ -76,8 +76,11 @@ pub enum Observe {
 /// What a run shows, as values.
 #[derive(Clone, Debug)]
 pub struct Observation {
-    /// How the thread ended.
+    /// How the run's thread ended.
     pub outcome: Outcome,
+    /// How each thread the client made (`new_thread`) ended, in the order they
+    /// ran (one at a time, after the run's own).
+    pub threads: Vec<Outcome>,
     /// The native trace, when asked for.
     pub trace: Option<Vec<NativeEvent>>,
     /// The cells [`Observe`] asked for, in its order (`None`: a reference that
@@ -175,20 +178,23 @@ impl<'l> Model<'l> {
         if self.profiling {
             m.profile = Some(Profile::new(module));
         }
-        let mut thread = || -> Result<Outcome, ModelError> {
-            if let Some(o) = m.start(r.func, r.args.to_vec())? {
-                return Ok(o);
+        // The run's thread, then each thread its client made, one at a time.
+        let first = m.start(r.func, r.args.to_vec());
+        let mut ended = drive(&mut m, first, &mut on_step);
+        let mut threads = Vec::new();
+        while let Ok(o) = &ended {
+            // Undefined behaviour ends the run.
+            if matches!(o, Outcome::Ub(_)) {
+                break;
             }
-            loop {
-                let span = m.current_span();
-                let s = m.step()?;
-                on_step(s.rule, span);
-                if let Some(o) = s.outcome {
-                    return Ok(o);
-                }
+            let Some(started) = m.start_next() else {
+                break;
+            };
+            match drive(&mut m, started, &mut on_step) {
+                Ok(o) => threads.push(o),
+                Err(e) => ended = Err(e),
             }
-        };
-        let ended = thread();
+        }
         self.client = m.client.take();
         self.profile = m.profile.take();
         let outcome = ended.map_err(|e| match e {
@@ -222,11 +228,31 @@ impl<'l> Model<'l> {
         };
         Ok(Observation {
             outcome,
+            threads,
             trace: m.trace.take(),
             globals,
             objects,
             rules: Some(m.rule_counts.clone()),
         })
+    }
+}
+
+/// Runs a thread that `started` (an outcome if it ended at once) to its end.
+fn drive(
+    m: &mut Machine<'_>,
+    started: Result<Option<Outcome>, ModelError>,
+    on_step: &mut impl FnMut(RuleId, Option<Span>),
+) -> Result<Outcome, ModelError> {
+    if let Some(o) = started? {
+        return Ok(o);
+    }
+    loop {
+        let span = m.current_span();
+        let s = m.step()?;
+        on_step(s.rule, span);
+        if let Some(o) = s.outcome {
+            return Ok(o);
+        }
     }
 }
 

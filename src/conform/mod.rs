@@ -1092,27 +1092,15 @@ pub enum Action {
     Pop(usize),
     /// Push a frame of this function's newest version.
     Push(String),
+    /// Make a stack for this function and a thread on it passing these values
+    /// (`new_stack`, `new_thread`).
+    Thread(String, Vec<ClientValue>),
 }
 
 /// A client line's actions and answer (`load f.uir; pop 1; push @g; resume $0`).
 pub fn client_step(text: &str) -> Result<(Vec<Action>, TrapAnswer), String> {
     let mut parts: Vec<&str> = text.split(';').map(str::trim).collect();
     let text = parts.pop().unwrap_or("");
-    let mut actions = Vec::new();
-    for p in parts {
-        let (word, arg) = p.split_once(' ').unwrap_or((p, ""));
-        let arg = arg.trim();
-        actions.push(match word {
-            "load" if !arg.is_empty() => Action::Load(arg.to_string()),
-            "pop" => Action::Pop(
-                arg.parse()
-                    .map_err(|_| format!("`{p}`: pop takes a number of frames"))?,
-            ),
-            "push" if arg.starts_with('@') => Action::Push(arg.to_string()),
-            _ => return Err(format!("`{p}` is not load FILE, pop N or push @f")),
-        });
-    }
-    let mut words = text.split_whitespace();
     let value = |w: &str| -> Result<ClientValue, String> {
         if let Some(n) = w.strip_prefix('$') {
             return n
@@ -1129,6 +1117,30 @@ pub fn client_step(text: &str) -> Result<(Vec<Action>, TrapAnswer), String> {
             _ => Err(format!("`{w}` is not a value a client passes")),
         }
     };
+    let mut actions = Vec::new();
+    for p in parts {
+        let (word, arg) = p.split_once(' ').unwrap_or((p, ""));
+        let arg = arg.trim();
+        actions.push(match word {
+            "load" if !arg.is_empty() => Action::Load(arg.to_string()),
+            "pop" => Action::Pop(
+                arg.parse()
+                    .map_err(|_| format!("`{p}`: pop takes a number of frames"))?,
+            ),
+            "push" if arg.starts_with('@') => Action::Push(arg.to_string()),
+            "thread" if arg.starts_with('@') => {
+                let mut ws = arg.split_whitespace();
+                let f = ws.next().unwrap_or_default().to_string();
+                Action::Thread(f, ws.map(value).collect::<Result<_, _>>()?)
+            }
+            _ => {
+                return Err(format!(
+                    "`{p}` is not load FILE, pop N, push @f or thread @f V…"
+                ));
+            }
+        });
+    }
+    let mut words = text.split_whitespace();
     let answer = match words.next() {
         Some("resume") => TrapAnswer::Resume(words.by_ref().map(value).collect::<Result<_, _>>()?),
         Some("throw") => {
@@ -1174,6 +1186,7 @@ pub fn scripted_from(answers: &[String], dir: &Path) -> Scripted {
                 }
                 Action::Pop(n) => ScriptAction::Pop(n),
                 Action::Push(f) => ScriptAction::Push(f),
+                Action::Thread(f, vs) => ScriptAction::Thread(f, vs),
             })
             .collect();
         client.actions.push(actions);

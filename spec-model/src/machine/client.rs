@@ -12,8 +12,8 @@
 
 use super::*;
 use crate::client::{
-    AtomicRmwOp, CResult, ClientError, ClientValue, Cursor, Handle, MuCtx, MuId, Table, TrapAnswer,
-    TrapEvent, TrapKind, shared,
+    AtomicRmwOp, CResult, ClientError, ClientValue, Cursor, Handle, MuCtx, MuId, NewThread, Start,
+    Table, TrapAnswer, TrapEvent, TrapKind, shared,
 };
 
 /// The fuel an undefined function's hidden version costs: its one block has two
@@ -136,6 +136,8 @@ impl<'m> Machine<'m> {
             m: self,
             handles: Table::default(),
             cursors: Table::default(),
+            kept: kept.clone(),
+            stacks: HashMap::new(),
         };
         let answer = client.on_trap(&mut cx, &event);
         let handles = cx.handles;
@@ -379,11 +381,60 @@ enum Pos {
     Native(usize),
 }
 
+impl<'m> Machine<'m> {
+    /// `client.new-thread`: once the thread before it has ended, the next thread
+    /// the client made starts on its stack, whose bottom frame receives the
+    /// values (entering the function) or the exception (which the frame, not yet
+    /// started, re-throws: `trap uncaught_exception`). Fuel and allocation go on
+    /// from the threads before; the stack budget is the new stack's own. `None`:
+    /// no thread waits; otherwise an outcome if the thread ends at once.
+    pub fn start_next(&mut self) -> Option<R<Option<Outcome>>> {
+        let p = self.threads.next_to_start()?;
+        self.frames.clear();
+        self.rule_counts[RuleId::ClientNewThread as usize] += 1;
+        let m = self.module;
+        let f = &m.funcs[p.func as usize];
+        let Some(body) = &f.body else {
+            return Some(Err(not_runnable(f)));
+        };
+        if self.stack_max == 0 {
+            self.rule_counts[RuleId::CallStackExhausted as usize] += 1;
+            return Some(Ok(Some(Outcome::Exhausted(Budget::Stack))));
+        }
+        self.frames.push(Frame {
+            func: p.func,
+            body: Some(body),
+            fresh: false,
+            block: 0,
+            pc: 0,
+            slots: vec![Value::Int(0); body.slots as usize],
+            allocas: Vec::new(),
+            cookie: None,
+        });
+        Some(match p.start {
+            Start::Values(args) => Ok(self.enter(0, args, None)),
+            Start::Exc(e) => self.throw(e).map(|s| s.outcome),
+        })
+    }
+}
+
 /// The model's client context for one trap.
 struct ModelCtx<'a, 'm> {
     m: &'a mut Machine<'m>,
     handles: Table<Held>,
     cursors: Table<Pos>,
+    /// The trap's keep-alive values (`ClientValue::Kept`).
+    kept: Vec<Held>,
+    /// The handles that are stackrefs or threadrefs (their `Held` is a
+    /// placeholder): which stack or thread.
+    stacks: HashMap<u32, Made>,
+}
+
+/// A stack or a thread the client made, as a handle names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Made {
+    Stack(u32),
+    Thread(u32),
 }
 
 fn err<T>(code: &'static str, message: impl Into<String>) -> CResult<T> {
@@ -589,6 +640,9 @@ impl MuCtx for ModelCtx<'_, '_> {
     }
 
     fn handle_to_int(&self, h: Handle) -> CResult<u64> {
+        if self.stacks.contains_key(&h.0) {
+            return err("client.type-mismatch", "not an integer or pointer");
+        }
         match self.get(h)?.value {
             Value::Int(b) | Value::Ptr(b) => Ok(b),
             _ => err("client.type-mismatch", "not an integer or pointer"),
@@ -604,6 +658,12 @@ impl MuCtx for ModelCtx<'_, '_> {
     }
 
     fn show(&self, h: Handle) -> CResult<OutValue> {
+        if self.stacks.contains_key(&h.0) {
+            return err(
+                "client.type-mismatch",
+                "a stackref or threadref shows no value",
+            );
+        }
         let x = self.get(h)?;
         Ok(self.m.out(x.ty, &x.value))
     }
@@ -918,6 +978,108 @@ impl MuCtx for ModelCtx<'_, '_> {
         });
         self.m.rule_counts[RuleId::Osr as usize] += 1;
         Ok(())
+    }
+
+    fn new_stack(&mut self, func: Handle) -> CResult<Handle> {
+        let Value::FuncRef(Some(f)) = self.get(func)?.value else {
+            return err(
+                "client.not-a-function",
+                "new_stack takes a non-NULL funcref",
+            );
+        };
+        if self.m.module.funcs[f as usize].body.is_none() {
+            return err(
+                "client.undefined-function",
+                "new_stack of a function with no version",
+            );
+        }
+        let s = self.m.threads.new_stack(f);
+        Ok(self.made(Made::Stack(s)))
+    }
+
+    fn new_thread(&mut self, stack: Handle, how: NewThread) -> CResult<Handle> {
+        let s = self.stack(stack)?;
+        let f = self.m.threads.ready(s)?;
+        let m = self.m.module;
+        let start = match &how {
+            NewThread::PassValues(vs) => {
+                let params = &m.types.sig(m.funcs[f as usize].sig).params;
+                if params.len() != vs.len() {
+                    return err(
+                        "client.type-mismatch",
+                        format!(
+                            "{} takes {} values, {} given",
+                            m.funcs[f as usize].name,
+                            params.len(),
+                            vs.len()
+                        ),
+                    );
+                }
+                let vals = params
+                    .iter()
+                    .zip(vs)
+                    .map(|(t, v)| self.passed(v, *t))
+                    .collect::<CResult<Vec<_>>>()?;
+                Start::Values(vals)
+            }
+            NewThread::ThrowExc(v) => {
+                let held = match v {
+                    ClientValue::Null => Some(Value::Ref(None)),
+                    ClientValue::Kept(i) => self.kept.get(*i).map(|h| h.value.clone()),
+                    ClientValue::Handle(h) if !self.stacks.contains_key(&h.0) => {
+                        self.handles.get(h.0).map(|h| h.value.clone())
+                    }
+                    _ => None,
+                };
+                match held {
+                    Some(e @ Value::Ref(_)) => Start::Exc(e),
+                    _ => return err("client.type-mismatch", "new_thread throws a reference"),
+                }
+            }
+        };
+        let t = self.m.threads.bind(s, start)?;
+        Ok(self.made(Made::Thread(t)))
+    }
+
+    fn kill_stack(&mut self, stack: Handle) -> CResult<()> {
+        let s = self.stack(stack)?;
+        self.m.threads.kill(s)
+    }
+}
+
+impl ModelCtx<'_, '_> {
+    /// A handle naming a stack or thread the client made.
+    fn made(&mut self, x: Made) -> Handle {
+        let h = self.keep(Held {
+            ty: 0,
+            value: Value::Int(0),
+        });
+        self.stacks.insert(h.0, x);
+        h
+    }
+
+    fn stack(&self, h: Handle) -> CResult<u32> {
+        match self.stacks.get(&h.0) {
+            Some(Made::Stack(s)) => Ok(*s),
+            _ => {
+                self.get(h)?;
+                err("client.not-a-stack", "the value is not a stackref")
+            }
+        }
+    }
+
+    /// A client value as the model's value of type `t`.
+    fn passed(&self, v: &ClientValue, t: TypeId) -> CResult<Value> {
+        let held = match v {
+            ClientValue::Kept(i) => self.kept.get(*i).cloned(),
+            ClientValue::Handle(h) if !self.stacks.contains_key(&h.0) => {
+                self.handles.get(h.0).cloned()
+            }
+            _ => None,
+        };
+        self.m
+            .client_value(&(v.clone(), held), t)
+            .map_err(|e| ClientError::new("client.type-mismatch", e.to_string()))
     }
 }
 

@@ -199,6 +199,9 @@ pub struct Machine<'m> {
     pub client: Option<Box<dyn TrapHandler>>,
     /// Where the client's `load_bundle` loads (without: it is an error).
     pub bundles: Option<&'m crate::load::Bundles<'m>>,
+    /// The stacks and threads the client made in this run (`new_stack`,
+    /// `new_thread`); each thread starts when the one before it has ended.
+    pub threads: crate::client::Threads<Value>,
     /// Whether the client loaded a bundle in this run (the profile counts only
     /// the first module's versions).
     loaded: bool,
@@ -339,6 +342,7 @@ impl<'m> Machine<'m> {
             pending_error: None,
             client: None,
             bundles: None,
+            threads: crate::client::Threads::default(),
             loaded: false,
         }
     }
@@ -349,6 +353,7 @@ impl<'m> Machine<'m> {
         if let Some(b) = self.bundles {
             b.restart();
         }
+        self.threads = crate::client::Threads::default();
         let m = self.module;
         let f = &m.funcs[func as usize];
         let Some(body) = &f.body else {
