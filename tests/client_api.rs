@@ -143,6 +143,7 @@ impl TrapHandler for Client {
         let kind = match trap.kind {
             TrapKind::Trap => "trap",
             TrapKind::UndefinedFunction => "undefined",
+            TrapKind::Watchpoint => "watchpoint",
         };
         log.push(format!("{kind} {}", trap.name));
         (self.step)(ctx, trap, &mut log)

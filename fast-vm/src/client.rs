@@ -634,7 +634,11 @@ pub(crate) unsafe extern "C" fn rt_trap(ctx: *mut Ctx, index: u64) -> i32 {
             .collect()
     };
     let event = TrapEvent {
-        kind: TrapKind::Trap,
+        kind: if t.watch {
+            TrapKind::Watchpoint
+        } else {
+            TrapKind::Trap
+        },
         name: format!("@{}", t.name),
         keepalive,
     };
@@ -1275,6 +1279,14 @@ impl MuCtx for FastCtx<'_, '_> {
             return err("client.not-a-stack", "the value is not a stackref");
         };
         self.heap().threads.kill(s as u32)
+    }
+
+    fn enable_watchpoint(&mut self, wpid: u64) {
+        self.heap().watchpoints.insert(wpid);
+    }
+
+    fn disable_watchpoint(&mut self, wpid: u64) {
+        self.heap().watchpoints.remove(&wpid);
     }
 }
 

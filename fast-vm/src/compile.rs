@@ -96,6 +96,7 @@ impl<'m> Build<'m> {
         jb.symbol("muni_rt_current", runtime::rt_current as *const u8);
         jb.symbol("muni_rt_expose", rt_expose as *const u8);
         jb.symbol("muni_rt_unexpose", rt_unexpose as *const u8);
+        jb.symbol("muni_rt_watch", rt_watch as *const u8);
         jb.symbol("muni_rt_unpin", runtime::rt_unpin as *const u8);
         jb.symbol("muni_rt_fmod", runtime::rt_fmod as *const u8);
         jb.symbol("muni_rt_fmodf", runtime::rt_fmodf as *const u8);
@@ -122,6 +123,7 @@ impl<'m> Build<'m> {
         })?;
         let expose = import("muni_rt_expose", &sysv(&[I64, I64, I64], I64))?;
         let unexpose = import("muni_rt_unexpose", &sysv(&[I64, I64], I64))?;
+        let watch = import("muni_rt_watch", &sysv(&[I64, I64], I64))?;
         let trace = if options.trace_native {
             let mut s = Signature::new(CallConv::SystemV);
             s.params.extend([I64; 5].map(AbiParam::new));
@@ -139,6 +141,7 @@ impl<'m> Build<'m> {
             pin,
             expose,
             unexpose,
+            watch,
             unpin,
             fmod,
             fmodf,

@@ -387,6 +387,17 @@ unsafe extern "C" fn rt_unexpose(ctx: *mut Ctx, addr: u64) -> u64 {
     }
 }
 
+/// `rt_watch(ctx, wpid) -> 0 | 1` (`trap.watchpoint`, `ctl.watchpoint-off`,
+/// `ctl.wpbranch`): whether the client enabled watchpoint `wpid` in this run.
+///
+/// # Safety
+/// `ctx` must point to the run's live [`Ctx`].
+unsafe extern "C" fn rt_watch(ctx: *mut Ctx, wpid: u64) -> u64 {
+    // SAFETY: as for rt_expose.
+    let heap = unsafe { &*(*ctx).heap };
+    u64::from(heap.watchpoints.contains(&wpid))
+}
+
 impl std::fmt::Debug for Program<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Program")

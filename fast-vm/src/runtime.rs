@@ -270,6 +270,8 @@ pub struct Heap<'m> {
     /// The stacks and threads the client made in this run; the arguments of the
     /// threads waiting to start are roots.
     pub threads: spec_model::client::Threads<Words>,
+    /// The watchpoint IDs the client enabled in this run.
+    pub watchpoints: rustc_hash::FxHashSet<u64>,
 }
 
 /// A value as words, with the indices of those that are references.
@@ -307,6 +309,7 @@ impl<'m> Heap<'m> {
             nursery: Vec::new(),
             current: None,
             threads: spec_model::client::Threads::default(),
+            watchpoints: rustc_hash::FxHashSet::default(),
         }
     }
 

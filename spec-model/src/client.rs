@@ -333,6 +333,12 @@ pub trait MuCtx {
     fn new_thread(&mut self, stack: Handle, how: NewThread) -> CResult<Handle>;
     /// `kill_stack`: a `READY` stack becomes `DEAD`.
     fn kill_stack(&mut self, stack: Handle) -> CResult<()>;
+
+    /// `enable_watchpoint`: every `WATCHPOINT` and `WPBRANCH` of this ID is
+    /// enabled from now on in this run.
+    fn enable_watchpoint(&mut self, wpid: u64);
+    /// `disable_watchpoint`: they are disabled again.
+    fn disable_watchpoint(&mut self, wpid: u64);
 }
 
 /// How a thread the client makes starts (`new_thread_nor`, `new_thread_exc`).
@@ -481,6 +487,9 @@ pub enum TrapKind {
     /// are the arguments; resuming with no values calls the function again (its
     /// newest version, if the handler loaded one); throwing throws to the caller.
     UndefinedFunction,
+    /// A `WATCHPOINT` whose ID the client enabled: a TRAP that, resumed with
+    /// values, goes on to its `ena` destination.
+    Watchpoint,
 }
 
 /// A trap handed to the client.
@@ -525,6 +534,10 @@ pub enum ScriptAction {
     /// `new_stack` of the function of this name, then `new_thread` passing it
     /// these values.
     Thread(String, Vec<ClientValue>),
+    /// `enable_watchpoint` of this ID.
+    Enable(u64),
+    /// `disable_watchpoint` of this ID.
+    Disable(u64),
 }
 
 /// A client that answers the traps of a run in order from a script, doing what
@@ -606,6 +619,14 @@ fn act(ctx: &mut dyn MuCtx, a: &ScriptAction) -> CResult<()> {
             let stack = ctx.new_stack(func)?;
             ctx.new_thread(stack, NewThread::PassValues(values.clone()))
                 .map(|_| ())
+        }
+        ScriptAction::Enable(w) => {
+            ctx.enable_watchpoint(*w);
+            Ok(())
+        }
+        ScriptAction::Disable(w) => {
+            ctx.disable_watchpoint(*w);
+            Ok(())
         }
     }
 }

@@ -306,6 +306,17 @@ pub struct Dest {
     pub args: Vec<Operand>,
 }
 
+/// A `WATCHPOINT`'s ID and destinations.
+#[derive(Clone, Debug)]
+pub struct Watch {
+    /// The watchpoint ID the client enables and disables.
+    pub wpid: u64,
+    /// Where it branches, disabled.
+    pub dis: Dest,
+    /// Where it goes on, enabled and resumed with values.
+    pub ena: Dest,
+}
+
 /// An exception clause.
 #[derive(Clone, Debug)]
 pub struct Exc {
@@ -550,6 +561,16 @@ pub enum Op {
         tys: Vec<TypeId>,
         exc: Option<Exc>,
         keepalive: Vec<Operand>,
+        /// A `WATCHPOINT`: its ID and its destinations. Enabled, it traps as a
+        /// TRAP does and goes on to `ena` with the results (its `WPEXC` is the
+        /// `exc` clause, `nor` being `ena`); disabled, it branches to `dis`.
+        watch: Option<Box<Watch>>,
+    },
+    /// `WPBRANCH wpid %dis %ena`: to `ena` if the watchpoint is enabled.
+    WpBranch {
+        wpid: u64,
+        dis: Dest,
+        ena: Dest,
     },
     CCall {
         sig: SigId,
@@ -593,7 +614,9 @@ impl Op {
             Op::CmpXchg { .. } => "CMPXCHG",
             Op::AtomicRmw { .. } => "ATOMICRMW",
             Op::Fence => "FENCE",
-            Op::Trap { .. } => "TRAP",
+            Op::Trap { watch: None, .. } => "TRAP",
+            Op::Trap { watch: Some(_), .. } => "WATCHPOINT",
+            Op::WpBranch { .. } => "WPBRANCH",
             Op::CCall { .. } => "CCALL",
             Op::CommInst(c) => match c {
                 CommInst::ThreadExit => "@uvm.thread_exit",

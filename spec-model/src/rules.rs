@@ -154,6 +154,14 @@ rules! {
     /// TRAP: control goes to the client's trap handler; the thread resumes with
     /// values, throws, ends, or the run stops with `client_trap` (spec/11).
     ClientTrap = "trap.client",
+    /// An enabled WATCHPOINT hands control to the client as a TRAP does; resumed
+    /// with values, it goes on to its `ena` destination with them as results,
+    /// thrown at, to its WPEXC destination or up the stack (spec/11 §11.8).
+    Watchpoint = "trap.watchpoint",
+    /// A disabled WATCHPOINT branches to its `dis` destination, with no results.
+    WatchpointOff = "ctl.watchpoint-off",
+    /// WPBRANCH goes to `ena` if its watchpoint is enabled, else to `dis`.
+    WpBranch = "ctl.wpbranch",
     /// `@uvm.thread_exit`: the run ends with `return` and no values.
     ThreadExit = "thread.exit",
     /// The client rebinds the thread passing values: they are the TRAP's results

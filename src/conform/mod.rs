@@ -1095,6 +1095,10 @@ pub enum Action {
     /// Make a stack for this function and a thread on it passing these values
     /// (`new_stack`, `new_thread`).
     Thread(String, Vec<ClientValue>),
+    /// Enable the watchpoints of this ID.
+    Enable(u64),
+    /// Disable them.
+    Disable(u64),
 }
 
 /// A client line's actions and answer (`load f.uir; pop 1; push @g; resume $0`).
@@ -1128,6 +1132,16 @@ pub fn client_step(text: &str) -> Result<(Vec<Action>, TrapAnswer), String> {
                     .map_err(|_| format!("`{p}`: pop takes a number of frames"))?,
             ),
             "push" if arg.starts_with('@') => Action::Push(arg.to_string()),
+            "enable" | "disable" => {
+                let w = arg
+                    .parse()
+                    .map_err(|_| format!("`{p}`: {word} takes a watchpoint ID"))?;
+                if word == "enable" {
+                    Action::Enable(w)
+                } else {
+                    Action::Disable(w)
+                }
+            }
             "thread" if arg.starts_with('@') => {
                 let mut ws = arg.split_whitespace();
                 let f = ws.next().unwrap_or_default().to_string();
@@ -1135,7 +1149,7 @@ pub fn client_step(text: &str) -> Result<(Vec<Action>, TrapAnswer), String> {
             }
             _ => {
                 return Err(format!(
-                    "`{p}` is not load FILE, pop N, push @f or thread @f V…"
+                    "`{p}` is not load FILE, pop N, push @f, thread @f V…, enable N or disable N"
                 ));
             }
         });
@@ -1187,6 +1201,8 @@ pub fn scripted_from(answers: &[String], dir: &Path) -> Scripted {
                 Action::Pop(n) => ScriptAction::Pop(n),
                 Action::Push(f) => ScriptAction::Push(f),
                 Action::Thread(f, vs) => ScriptAction::Thread(f, vs),
+                Action::Enable(w) => ScriptAction::Enable(w),
+                Action::Disable(w) => ScriptAction::Disable(w),
             })
             .collect();
         client.actions.push(actions);

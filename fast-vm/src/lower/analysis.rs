@@ -162,6 +162,21 @@ pub(super) fn dest_uses(op: &Op) -> Vec<Operand> {
                 out.extend(&d.args);
             }
         }
+        Op::WpBranch { dis, ena, .. } => {
+            out.extend(&dis.args);
+            out.extend(&ena.args);
+        }
+        Op::Trap {
+            watch: Some(w),
+            exc,
+            ..
+        } => {
+            out.extend(&w.dis.args);
+            out.extend(&w.ena.args);
+            if let Some(e) = exc {
+                out.extend(&e.exc.args);
+            }
+        }
         _ => {
             if let Some(e) = op.exc() {
                 out.extend(&e.nor.args);
@@ -215,7 +230,7 @@ pub(crate) fn uses(op: &Op) -> Vec<Operand> {
             CommInst::Unexpose { p } => out.push(*p),
             CommInst::ThreadExit | CommInst::GetCookie => {}
         },
-        Op::New { .. } | Op::Alloca { .. } | Op::Branch(_) | Op::Fence => {}
+        Op::New { .. } | Op::Alloca { .. } | Op::Branch(_) | Op::Fence | Op::WpBranch { .. } => {}
     }
     out
 }
@@ -313,6 +328,19 @@ pub fn non_null(body: &spec_model::ir::Body) -> std::collections::HashSet<u32> {
                     Op::Switch { default, cases, .. } => std::iter::once(default)
                         .chain(cases.iter().map(|(_, d)| d))
                         .collect(),
+                    Op::WpBranch { dis, ena, .. } => vec![dis, ena],
+                    // `ena` is also the `nor` of a WPEXC clause: once is enough.
+                    Op::Trap {
+                        watch: Some(w),
+                        exc,
+                        ..
+                    } => {
+                        if exc.is_some() {
+                            vec![&w.dis]
+                        } else {
+                            vec![&w.dis, &w.ena]
+                        }
+                    }
                     _ => Vec::new(),
                 }
                 .into_iter()

@@ -48,6 +48,16 @@ impl Cx<'_, '_> {
                 self.b.ins().brif(c, tb, &bargs(&ta), fb, &bargs(&fa));
             }
             Op::Switch { x, default, cases } => self.switch(*x, default, cases)?,
+            Op::WpBranch { wpid, dis, ena } => {
+                let on = self.watch_enabled(*wpid);
+                let da = self.dest_args(dis, None)?;
+                let ea = self.dest_args(ena, None)?;
+                let (db, eb) = (
+                    self.blocks[dis.block as usize],
+                    self.blocks[ena.block as usize],
+                );
+                self.b.ins().brif(on, eb, &bargs(&ea), db, &bargs(&da));
+            }
             Op::Call {
                 sig,
                 callee,
@@ -306,7 +316,18 @@ impl Cx<'_, '_> {
                 tys: results,
                 exc,
                 keepalive,
+                watch,
             } => {
+                if let Some(w) = watch {
+                    // Disabled, to `dis`; enabled, a TRAP that goes on to `ena`.
+                    let on = self.watch_enabled(w.wpid);
+                    let trap = self.b.create_block();
+                    let da = self.dest_args(&w.dis, None)?;
+                    let db = self.blocks[w.dis.block as usize];
+                    self.b.ins().brif(on, trap, &[], db, &bargs(&da));
+                    self.b.switch_to_block(trap);
+                    self.b.set_cold_block(trap);
+                }
                 let body = self
                     .func
                     .body
@@ -361,6 +382,7 @@ impl Cx<'_, '_> {
                     values: tys,
                     results: results.clone(),
                     ids,
+                    watch: watch.is_some(),
                 });
                 // The client's handler runs in the runtime (`rt_trap`) and answers
                 // with a status: resume (the results in the return words), throw
@@ -373,6 +395,10 @@ impl Cx<'_, '_> {
                 let status = self.b.inst_results(call)[0];
                 self.reload(&live);
                 self.after_status(status, None, results, exc, r)?;
+                if let (Some(w), None) = (watch, exc) {
+                    // Without WPEXC: resumed, on to `ena` with the results.
+                    self.jump(&w.ena, None)?;
+                }
             }
             Op::CommInst(CommInst::ThreadExit) => self.stop(StopCode::ThreadExit, 0),
             Op::CommInst(CommInst::Pin { x, .. }) => {

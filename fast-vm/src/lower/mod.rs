@@ -92,6 +92,8 @@ pub struct TrapInfo {
     /// The Mu IDs of its function, version and instruction (what a cursor at
     /// its frame shows).
     pub ids: [u32; 3],
+    /// Whether it is an enabled WATCHPOINT's trap.
+    pub watch: bool,
 }
 
 /// One KEEPALIVE value of a client trap.
@@ -114,6 +116,8 @@ pub struct Runtime {
     pub expose: ClFuncId,
     /// `rt_unexpose`.
     pub unexpose: ClFuncId,
+    /// `rt_watch`, whether a watchpoint is enabled.
+    pub watch: ClFuncId,
     /// `rt_unpin`.
     pub unpin: ClFuncId,
     /// `rt_fmod`.
@@ -399,6 +403,16 @@ impl Cx<'_, '_> {
     }
 
     /// The function `id` of the JIT module, imported on first use.
+    /// Whether watchpoint `wpid` is enabled now (`rt_watch`, which never
+    /// collects): a truth value.
+    pub(super) fn watch_enabled(&mut self, wpid: u64) -> Value {
+        let f = self.import(self.env.rt.watch);
+        let id = self.b.ins().iconst(I64, wpid as i64);
+        let c = self.b.ins().call(f, &[self.ctx, id]);
+        let r = self.b.inst_results(c)[0];
+        self.b.ins().icmp_imm_u(IntCC::NotEqual, r, 0)
+    }
+
     fn import(&mut self, id: ClFuncId) -> FuncRef {
         if let Some(f) = self.imported.get(&id) {
             return *f;

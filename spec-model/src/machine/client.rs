@@ -39,7 +39,8 @@ impl Held {
 }
 
 impl<'m> Machine<'m> {
-    /// `trap.client`, `thread.exit`: TRAP hands control to the client's handler
+    /// `trap.client`, `trap.watchpoint`, `ctl.watchpoint-off`, `thread.exit`: TRAP,
+    /// and a WATCHPOINT whose ID the client enabled, hand control to the client's handler
     /// with its KEEPALIVE values, and the thread does what the handler answers
     /// (`client.resume`, `client.throw`, `client.exit`), or the run stops with
     /// `client_trap NAME V…` (also what happens without a handler).
@@ -47,15 +48,27 @@ impl<'m> Machine<'m> {
     pub(super) fn client(&mut self, op: &'m Op, _r: &[u32]) -> R<Step> {
         match op {
             Op::Trap {
-                name, keepalive, ..
+                name,
+                keepalive,
+                watch,
+                ..
             } => {
+                let mut kind = TrapKind::Trap;
+                if let Some(w) = watch {
+                    // Its enabled-ness is decided as it starts (instruction-set.rest).
+                    if !self.watchpoints.contains(&w.wpid) {
+                        return self.goto(&w.dis, None, RuleId::WatchpointOff);
+                    }
+                    self.rule_counts[RuleId::Watchpoint as usize] += 1;
+                    kind = TrapKind::Watchpoint;
+                }
                 let values = keepalive
                     .iter()
                     .map(|o| self.operand_out(*o))
                     .collect::<R<Vec<_>>>()?;
                 let kept = self.held_operands(self.frames.len() - 1, keepalive)?;
                 let event = TrapEvent {
-                    kind: TrapKind::Trap,
+                    kind,
                     name: format!("@{}", name.as_str()),
                     keepalive: values.clone(),
                 };
@@ -227,9 +240,13 @@ impl<'m> Machine<'m> {
                 let Some(inst) = self.current() else {
                     return Err(ModelError::Bug("a frame past its end".into()));
                 };
-                let (tys, exc) = match &inst.op {
-                    Op::Trap { tys, exc, .. } => (tys.clone(), exc),
-                    Op::Call { sig, exc, .. } => (self.module.types.sig(*sig).rets.clone(), exc),
+                let (tys, exc, ena) = match &inst.op {
+                    Op::Trap {
+                        tys, exc, watch, ..
+                    } => (tys.clone(), exc, watch.as_ref().map(|w| &w.ena)),
+                    Op::Call { sig, exc, .. } => {
+                        (self.module.types.sig(*sig).rets.clone(), exc, None)
+                    }
                     _ => {
                         return Err(ModelError::Usage(
                             "the top frame is not at a TRAP or a CALL".into(),
@@ -243,7 +260,11 @@ impl<'m> Machine<'m> {
                     let x = self.client_value(v, *t)?;
                     self.set(&inst.results, i, x);
                 }
-                self.next(exc, RuleId::ClientResume)
+                match (exc, ena) {
+                    // A WATCHPOINT without WPEXC goes on to `ena`.
+                    (None, Some(d)) => self.goto(d, None, RuleId::ClientResume),
+                    _ => self.next(exc, RuleId::ClientResume),
+                }
             }
         }
     }
@@ -1044,6 +1065,14 @@ impl MuCtx for ModelCtx<'_, '_> {
     fn kill_stack(&mut self, stack: Handle) -> CResult<()> {
         let s = self.stack(stack)?;
         self.m.threads.kill(s)
+    }
+
+    fn enable_watchpoint(&mut self, wpid: u64) {
+        self.m.watchpoints.insert(wpid);
+    }
+
+    fn disable_watchpoint(&mut self, wpid: u64) {
+        self.m.watchpoints.remove(&wpid);
     }
 }
 

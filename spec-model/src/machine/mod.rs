@@ -202,6 +202,8 @@ pub struct Machine<'m> {
     /// The stacks and threads the client made in this run (`new_stack`,
     /// `new_thread`); each thread starts when the one before it has ended.
     pub threads: crate::client::Threads<Value>,
+    /// The watchpoint IDs the client enabled in this run (none at its start).
+    pub watchpoints: std::collections::BTreeSet<u64>,
     /// Whether the client loaded a bundle in this run (the profile counts only
     /// the first module's versions).
     loaded: bool,
@@ -343,6 +345,7 @@ impl<'m> Machine<'m> {
             client: None,
             bundles: None,
             threads: crate::client::Threads::default(),
+            watchpoints: std::collections::BTreeSet::new(),
             loaded: false,
         }
     }
@@ -354,6 +357,7 @@ impl<'m> Machine<'m> {
             b.restart();
         }
         self.threads = crate::client::Threads::default();
+        self.watchpoints.clear();
         let m = self.module;
         let f = &m.funcs[func as usize];
         let Some(body) = &f.body else {
@@ -551,7 +555,9 @@ impl<'m> Machine<'m> {
             Op::Conv { op, from, to, x } => self.conv(*op, *from, *to, *x, r),
             Op::Select { .. } => self.select(&inst.op, r),
             Op::ExtractValue { .. } | Op::InsertValue { .. } => self.aggregate(&inst.op, r),
-            Op::Branch(_) | Op::Branch2 { .. } | Op::Switch { .. } => self.control(&inst.op),
+            Op::Branch(_) | Op::Branch2 { .. } | Op::Switch { .. } | Op::WpBranch { .. } => {
+                self.control(&inst.op)
+            }
             Op::Call {
                 callee, args, exc, ..
             } => self.call(*callee, args, exc),
@@ -628,8 +634,9 @@ impl<'m> Machine<'m> {
         }
     }
 
-    /// `ctl.branch`, `ctl.branch2`, `ctl.switch`: BRANCH, BRANCH2 and SWITCH go to
-    /// a destination of the function, passing its arguments.
+    /// `ctl.branch`, `ctl.branch2`, `ctl.switch`, `ctl.wpbranch`: BRANCH, BRANCH2,
+    /// SWITCH and WPBRANCH (by whether its watchpoint is enabled) go to a
+    /// destination of the function, passing its arguments.
     fn control(&mut self, op: &'m Op) -> R<Step> {
         match op {
             Op::Branch(d) => self.goto(d, None, RuleId::Branch),
@@ -645,6 +652,14 @@ impl<'m> Machine<'m> {
                     }
                 }
                 self.goto(default, None, RuleId::Switch)
+            }
+            Op::WpBranch { wpid, dis, ena } => {
+                let d = if self.watchpoints.contains(wpid) {
+                    ena
+                } else {
+                    dis
+                };
+                self.goto(d, None, RuleId::WpBranch)
             }
             _ => Err(ModelError::Bug("control of another instruction".into())),
         }

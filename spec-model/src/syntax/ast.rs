@@ -526,6 +526,21 @@ pub enum InstKind {
         exc: Option<ExcClause>,
         keepalive: Vec<Ident>,
     },
+    /// `WATCHPOINT wpid <Ts> %dis %ena WPEXC(%exc)? KEEPALIVE(..)`.
+    Watchpoint {
+        wpid: u64,
+        tys: Vec<Ident>,
+        dis: Dest,
+        ena: Dest,
+        wpexc: Option<Dest>,
+        keepalive: Vec<Ident>,
+    },
+    /// `WPBRANCH wpid %dis %ena`.
+    WpBranch {
+        wpid: u64,
+        dis: Dest,
+        ena: Dest,
+    },
     CCall {
         cc: Flag,
         fty: Ident,

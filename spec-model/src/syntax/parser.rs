@@ -39,8 +39,6 @@ const UNSUPPORTED_INSTS: &[&str] = &[
     "INSERTELEMENT",
     "SHUFFLEVECTOR",
     "GETFIXEDPARTIREF",
-    "WATCHPOINT",
-    "WPBRANCH",
     "NEWTHREAD",
     "SWAPSTACK",
     "NEWSTACK",
@@ -134,6 +132,8 @@ const INST_KEYWORDS: &[&str] = &[
     "ATOMICRMW",
     "FENCE",
     "TRAP",
+    "WATCHPOINT",
+    "WPBRANCH",
     "CCALL",
     "COMMINST",
 ];
@@ -1040,6 +1040,37 @@ impl Parser {
                 }
             }
             "FENCE" => InstKind::Fence(self.req_mem_ord()?),
+            "WATCHPOINT" => {
+                let wpid = self.uint("a watchpoint ID")?;
+                self.punct("<")?;
+                let mut tys = Vec::new();
+                while !self.eat_punct(">") {
+                    tys.push(self.global()?);
+                }
+                let dis = self.dest()?;
+                let ena = self.dest()?;
+                let wpexc = if self.eat_word("WPEXC") {
+                    self.punct("(")?;
+                    let d = self.dest()?;
+                    self.punct(")")?;
+                    Some(d)
+                } else {
+                    None
+                };
+                InstKind::Watchpoint {
+                    wpid,
+                    tys,
+                    dis,
+                    ena,
+                    wpexc,
+                    keepalive: self.keepalive()?,
+                }
+            }
+            "WPBRANCH" => InstKind::WpBranch {
+                wpid: self.uint("a watchpoint ID")?,
+                dis: self.dest()?,
+                ena: self.dest()?,
+            },
             "TRAP" => {
                 self.punct("<")?;
                 let mut tys = Vec::new();

@@ -529,6 +529,27 @@ fn inst_body(cx: &Cx<'_>, k: &InstKind) -> String {
             exc,
             keepalive,
         } => format!("TRAP <{}>{}{}", gs(tys), cx.exc(exc), cx.ka(keepalive)),
+        InstKind::Watchpoint {
+            wpid,
+            tys,
+            dis,
+            ena,
+            wpexc,
+            keepalive,
+        } => format!(
+            "WATCHPOINT {wpid} <{}> {} {}{}{}",
+            gs(tys),
+            cx.dest(dis),
+            cx.dest(ena),
+            wpexc
+                .as_ref()
+                .map(|d| format!(" WPEXC({})", cx.dest(d)))
+                .unwrap_or_default(),
+            cx.ka(keepalive)
+        ),
+        InstKind::WpBranch { wpid, dis, ena } => {
+            format!("WPBRANCH {wpid} {} {}", cx.dest(dis), cx.dest(ena))
+        }
         InstKind::CCall {
             cc,
             fty,

@@ -37,7 +37,9 @@ fn is_terminator(op: &Op) -> bool {
         | Op::Switch { .. }
         | Op::TailCall { .. }
         | Op::Ret(_)
-        | Op::Throw(_) => true,
+        | Op::Throw(_)
+        | Op::WpBranch { .. }
+        | Op::Trap { watch: Some(_), .. } => true,
         Op::CommInst(CommInst::ThreadExit) => true,
         _ => op.exc().is_some(),
     }
@@ -429,6 +431,11 @@ impl Verifier {
             Some(e) => Some(self.dest(cx, &e.exc)?),
             None => None,
         };
+        // A WATCHPOINT's WPEXC, which receives no results either.
+        let wpexc = match &inst.kind {
+            InstKind::Watchpoint { wpexc: Some(d), .. } => Some(self.dest(cx, d)?),
+            _ => None,
+        };
         if !inst.results.is_empty() && inst.results.len() != result_types.len() {
             self.err(
                 "arity",
@@ -442,6 +449,23 @@ impl Verifier {
         }
         for (r, t) in inst.results.iter().zip(&result_types) {
             cx.slot(&r.name, *t);
+        }
+        if let (
+            InstKind::Watchpoint { ena, .. },
+            Op::Trap {
+                watch: Some(w),
+                exc,
+                ..
+            },
+        ) = (&inst.kind, &mut op)
+        {
+            w.ena = self.dest(cx, ena)?;
+            if let Some(x) = wpexc {
+                *exc = Some(Exc {
+                    nor: w.ena.clone(),
+                    exc: x,
+                });
+            }
         }
         if let (Some(e), Some(exc_dest)) = (exc, exc_dest) {
             let nor = self.dest(cx, &e.nor)?;
@@ -1043,8 +1067,62 @@ impl Verifier {
                         tys: ts.clone(),
                         exc: None,
                         keepalive: ka,
+                        watch: None,
                     },
                     ts,
+                )
+            }
+            InstKind::Watchpoint {
+                wpid,
+                tys,
+                dis,
+                keepalive,
+                ..
+            } => {
+                let mut ts = Vec::new();
+                for t in tys {
+                    let t = self.type_ref(t)?;
+                    ts.push(t);
+                }
+                let ka = self.local_values(cx, keepalive)?;
+                let name = inst
+                    .id
+                    .as_ref()
+                    .or(inst.results.first())
+                    .map(|i| i.name.clone())
+                    .unwrap_or_else(|| Name::new("?"));
+                // Disabled, it has no results: `dis` cannot pass them (`ena` is
+                // checked with them, in `check_inst`).
+                let dis = self.dest(cx, dis)?;
+                let ena = Dest {
+                    block: 0,
+                    args: Vec::new(),
+                };
+                (
+                    Op::Trap {
+                        name,
+                        tys: ts.clone(),
+                        exc: None,
+                        keepalive: ka,
+                        watch: Some(Box::new(Watch {
+                            wpid: *wpid,
+                            dis,
+                            ena,
+                        })),
+                    },
+                    ts,
+                )
+            }
+            InstKind::WpBranch { wpid, dis, ena } => {
+                let dis = self.dest(cx, dis);
+                let ena = self.dest(cx, ena);
+                (
+                    Op::WpBranch {
+                        wpid: *wpid,
+                        dis: dis?,
+                        ena: ena?,
+                    },
+                    vec![],
                 )
             }
             InstKind::CCall {
