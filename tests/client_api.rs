@@ -124,10 +124,15 @@ const BUNDLE: &str = r#"
 /// and answers.
 type Step = fn(&mut dyn MuCtx, &TrapEvent, &mut Vec<String>) -> TrapAnswer;
 
-/// A client running `step` at every trap; the log is shared with the test.
+/// What a scenario's client does as the run starts (`on_start`).
+type Start = fn(&mut dyn MuCtx, &mut Vec<String>);
+
+/// A client running `step` at every trap (and `start` as the run starts); the
+/// log is shared with the test.
 #[derive(Clone)]
 struct Client {
     step: Step,
+    start: Option<Start>,
     log: Rc<RefCell<Vec<String>>>,
 }
 
@@ -147,6 +152,14 @@ impl TrapHandler for Client {
         };
         log.push(format!("{kind} {}", trap.name));
         (self.step)(ctx, trap, &mut log)
+    }
+
+    fn on_start(&mut self, ctx: &mut dyn MuCtx) {
+        if let Some(start) = self.start {
+            let mut log = self.log.borrow_mut();
+            log.push("start".into());
+            start(ctx, &mut log);
+        }
     }
 }
 
@@ -171,6 +184,16 @@ fn frames(ctx: &mut dyn MuCtx) -> Vec<String> {
 /// `func(args)` on every engine with a client running `step`: the outcome line
 /// and the client's log, per engine.
 fn on_every_engine(func: &str, args: &[&str], step: Step) -> Vec<(String, String, Vec<String>)> {
+    starting_on_every_engine(func, args, None, step)
+}
+
+/// [`on_every_engine`] with a client that also acts as the run starts.
+fn starting_on_every_engine(
+    func: &str,
+    args: &[&str],
+    start: Option<Start>,
+    step: Step,
+) -> Vec<(String, String, Vec<String>)> {
     let loaded = load(&[("client_api.uir", BUNDLE)]).unwrap_or_else(|e| panic!("{}", e.render()));
     let bundles = Bundles::new(&loaded);
     let f = loaded.func(func).expect("a function");
@@ -191,6 +214,7 @@ fn on_every_engine(func: &str, args: &[&str], step: Step) -> Vec<(String, String
         let vm = &mut *engines[engine];
         let client = Client {
             step,
+            start,
             log: Rc::default(),
         };
         install(vm, &client);
@@ -527,6 +551,55 @@ fn a_handler_makes_stacks_and_threads_that_run_after_the_runs_own() {
             "client.not-a-function",
             "ok",
             "client.type-mismatch",
+        ],
+    );
+}
+
+#[test]
+fn a_client_acts_as_the_run_starts() {
+    let runs = starting_on_every_engine(
+        "@spawner",
+        &["2"],
+        Some(|ctx, log| {
+            fn code<T>(r: Result<T, spec_model::client::ClientError>) -> String {
+                match r {
+                    Ok(_) => "ok".to_string(),
+                    Err(e) => e.code.to_string(),
+                }
+            }
+            // No frame yet.
+            log.push(code(ctx.new_cursor()));
+            let addto = ctx.handle_from_id(ctx.id_of("@addto").unwrap()).unwrap();
+            log.push(code(ctx.push_frame(addto)));
+            // The global cell is set before the thread runs; a thread made now
+            // runs after the run's own.
+            let i64t = ctx.id_of("@i64").unwrap();
+            let acc = ctx.handle_from_id(ctx.id_of("@acc").unwrap()).unwrap();
+            let hundred = ctx.handle_from_int(i64t, 100).unwrap();
+            log.push(code(ctx.store(acc, hundred)));
+            let s = ctx.new_stack(addto).unwrap();
+            log.push(code(
+                ctx.new_thread(s, NewThread::PassValues(vec![ClientValue::Int(1)])),
+            ));
+        }),
+        |ctx, _, log| {
+            let acc = ctx.handle_from_id(ctx.id_of("@acc").unwrap()).unwrap();
+            let v = ctx.load(acc).unwrap();
+            log.push(format!("acc {}", ctx.handle_to_int(v).unwrap()));
+            TrapAnswer::Resume(Vec::new())
+        },
+    );
+    assert_all(
+        &runs,
+        "return 2 | threads: return 101",
+        &[
+            "start",
+            "client.no-frame",
+            "client.no-frame",
+            "ok",
+            "ok",
+            "trap @spawner.v1.entry.t",
+            "acc 100",
         ],
     );
 }

@@ -166,6 +166,8 @@ struct FastCtx<'a, 'm> {
     /// On-stack replacement so far: the record popped to, the function pushed.
     popped_to: Option<u64>,
     pushed: Option<u32>,
+    /// The context of a run's start (`on_start`): the stack has no frame yet.
+    at_start: bool,
 }
 
 fn err<T>(code: &'static str, message: impl Into<String>) -> CResult<T> {
@@ -212,6 +214,7 @@ impl<'a, 'm> FastCtx<'a, 'm> {
             top,
             popped_to: None,
             pushed: None,
+            at_start: false,
         }
     }
 
@@ -575,6 +578,20 @@ fn ask_client(
     };
     let handler = client.as_mut()?;
     Some(handler.on_trap(fx, event))
+}
+
+/// `client.start`: the client's handler gets a context on the run's fresh state
+/// before the thread's first instruction (`TrapHandler::on_start`).
+pub(crate) fn client_start(program: &Program<'_>, ctx: *mut Ctx) {
+    let Ok(mut client) = program.client.try_borrow_mut() else {
+        return;
+    };
+    let Some(handler) = client.as_mut() else {
+        return;
+    };
+    let mut fx = FastCtx::new(program, ctx, Vec::new(), [0; 3], 0);
+    fx.at_start = true;
+    handler.on_start(&mut fx);
 }
 
 /// `rt_trap(ctx, index) -> status` (`trap.client`): hands TRAP number `index`
@@ -1041,6 +1058,9 @@ impl MuCtx for FastCtx<'_, '_> {
     }
 
     fn new_cursor(&mut self) -> CResult<Cursor> {
+        if self.at_start {
+            return err("client.no-frame", "the stack has no frames");
+        }
         let p = self.top_pos();
         Ok(Cursor(self.cursors.push(p)))
     }
@@ -1161,6 +1181,9 @@ impl MuCtx for FastCtx<'_, '_> {
     }
 
     fn push_frame(&mut self, func: Handle) -> CResult<()> {
+        if self.at_start {
+            return err("client.no-frame", "the stack has no frames");
+        }
         if !self.program.client_mode {
             return err(
                 "client.no-frame-records",

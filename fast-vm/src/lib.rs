@@ -658,6 +658,7 @@ impl<'m> Program<'m> {
             limit: 0,
             ret: [0; RET_SLOTS],
         });
+        client::client_start(self, &mut *ctx);
         // SAFETY: `entry` was compiled for this function's parameters, which `words`
         // holds in order; `ctx` and the memory it points to live across the call.
         let status = {

@@ -506,9 +506,20 @@ pub struct TrapEvent {
 
 /// The client's trap handler (`set_trap_handler`).
 pub trait TrapHandler: std::fmt::Debug {
-    /// Called at every `TRAP` and every call of an undefined function, with a
-    /// context for this trap; the answer says what the thread does next.
+    /// Called at every `TRAP`, every enabled `WATCHPOINT` and every call of an
+    /// undefined function, with a context for this trap; the answer says what the
+    /// thread does next.
     fn on_trap(&mut self, ctx: &mut dyn MuCtx, trap: &TrapEvent) -> TrapAnswer;
+
+    /// Called once as a run starts, before its thread runs its first
+    /// instruction, with a context on the run's fresh VM (spec/11 §11.9): what
+    /// a client does with a context from `new_context` before it starts a
+    /// thread. The stack has no frame yet; the client may allocate, store,
+    /// enable watchpoints and make stacks and threads, which run after the run's
+    /// own thread. The default does nothing.
+    fn on_start(&mut self, ctx: &mut dyn MuCtx) {
+        let _ = ctx;
+    }
 }
 
 /// The simplest client: it stops the run at the first trap.
@@ -551,13 +562,19 @@ pub struct Scripted {
     pub answers: Vec<TrapAnswer>,
     /// What to do before each answer.
     pub actions: Vec<Vec<ScriptAction>>,
+    /// What to do as the run starts, before its thread runs (`on_start`).
+    pub start: Vec<ScriptAction>,
     /// The traps seen so far.
     pub seen: std::rc::Rc<std::cell::RefCell<Vec<TrapEvent>>>,
-    /// Actions that failed: the trap's number (from 0) and the error.
+    /// Actions that failed: the trap's number (from 0; [`Scripted::START`] for
+    /// the start's) and the error.
     pub errors: std::rc::Rc<std::cell::RefCell<Vec<(usize, ClientError)>>>,
 }
 
 impl Scripted {
+    /// The number [`Scripted::errors`] gives the start's actions.
+    pub const START: usize = usize::MAX;
+
     /// A client with these answers.
     pub fn new(answers: Vec<TrapAnswer>) -> Self {
         Scripted {
@@ -589,6 +606,15 @@ impl TrapHandler for Scripted {
             }
         }
         self.answers.get(k).cloned().unwrap_or(TrapAnswer::Stop)
+    }
+
+    fn on_start(&mut self, ctx: &mut dyn MuCtx) {
+        for a in &self.start {
+            if let Err(e) = act(ctx, a) {
+                self.errors.borrow_mut().push((Self::START, e));
+                return;
+            }
+        }
     }
 }
 

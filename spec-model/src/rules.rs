@@ -187,6 +187,9 @@ rules! {
     /// A thread the client made with `new_thread` starts once the threads before
     /// it have ended, on the stack it was bound to (spec/11 §11.7).
     ClientNewThread = "client.new-thread",
+    /// The client's handler gets a context as the run starts, before its thread
+    /// runs (spec/11 §11.9).
+    ClientStart = "client.start",
     /// A block is entered with less fuel than its length: `exhausted fuel`.
     FuelExhausted = "budget.fuel",
     /// `@uvm.native.pin`: one more instance of the location in the pin multiset; the

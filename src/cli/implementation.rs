@@ -79,9 +79,7 @@ pub(crate) fn implementation(
         .collect();
     let dir = std::path::PathBuf::from(env("MUNI_CLIENT_DIR").unwrap_or_else(|| ".".into()));
     let client = (!answers.is_empty()).then(|| muni::conform::scripted_from(&answers, &dir));
-    let acting = answers
-        .iter()
-        .any(|a| muni::conform::client_step(a).is_ok_and(|(acts, _)| !acts.is_empty()));
+    let acting = answers.iter().any(|a| muni::conform::acts(a));
     let bundles = spec_model::Bundles::new(&loaded);
     let options = fast_vm::Options {
         fuel_checks: true,

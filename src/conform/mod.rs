@@ -650,7 +650,15 @@ impl SectionCx<'_> {
                 };
             }
             out.push(self.test(line), self.engine, verdict);
-            for (i, step) in call.client.iter().enumerate() {
+            let mut traps = 0;
+            for step in &call.client {
+                if step.trap == "start" {
+                    let why = "the protocol does not report how the start's actions went";
+                    out.push(self.test(step.line), self.engine, Verdict::Skip(why.into()));
+                    continue;
+                }
+                let i = traps;
+                traps += 1;
                 let v = match a.traps.get(i) {
                     Some(shown) if *shown == step.trap => Verdict::Pass,
                     Some(shown) => Verdict::Fail(format!(
@@ -1186,9 +1194,15 @@ fn scripted(call: &Call, dir: &Path) -> Option<Scripted> {
 pub fn scripted_from(answers: &[String], dir: &Path) -> Scripted {
     let mut client = Scripted::default();
     for text in answers {
-        let (actions, answer) = client_step(text).unwrap_or((Vec::new(), TrapAnswer::Stop));
-        client.answers.push(answer);
-        let actions = actions
+        let (actions, start) = match start_step(text) {
+            Some(actions) => (actions.unwrap_or_default(), true),
+            None => {
+                let (actions, answer) = client_step(text).unwrap_or((Vec::new(), TrapAnswer::Stop));
+                client.answers.push(answer);
+                (actions, false)
+            }
+        };
+        let actions: Vec<ScriptAction> = actions
             .into_iter()
             .map(|a| match a {
                 Action::Load(f) => {
@@ -1205,9 +1219,26 @@ pub fn scripted_from(answers: &[String], dir: &Path) -> Scripted {
                 Action::Disable(w) => ScriptAction::Disable(w),
             })
             .collect();
-        client.actions.push(actions);
+        if start {
+            client.start = actions;
+        } else {
+            client.actions.push(actions);
+        }
     }
     client
+}
+
+/// A start line's actions (`// > start => ACTIONS; go`, spec/11 §11.9): what the
+/// client does as the run starts. `None`: the answer is not a start's.
+pub fn start_step(text: &str) -> Option<Result<Vec<Action>, String>> {
+    let (head, last) = text.rsplit_once(';').unwrap_or(("", text));
+    if last.trim() != "go" {
+        return None;
+    }
+    if head.trim().is_empty() {
+        return Some(Ok(Vec::new()));
+    }
+    Some(client_step(&format!("{head}; resume")).map(|(a, _)| a))
 }
 
 /// How a client line names the trap it was shown: `@f.v1.b.t V…`, the trap's
@@ -1224,11 +1255,18 @@ pub fn shown_trap(e: &spec_model::client::TrapEvent) -> String {
 /// Whether a section's calls have client scripts that act before answering
 /// (their programs are compiled for a client).
 fn acting_clients(calls: &[(usize, &Call)]) -> bool {
-    calls.iter().any(|(_, c)| {
-        c.client
-            .iter()
-            .any(|s| client_step(&s.answer).is_ok_and(|(a, _)| !a.is_empty()))
-    })
+    calls
+        .iter()
+        .any(|(_, c)| c.client.iter().any(|s| acts(&s.answer)))
+}
+
+/// Whether a client line's answer acts (loads, pops, pushes, makes threads,
+/// switches watchpoints) before it answers, a start line's included.
+pub fn acts(answer: &str) -> bool {
+    match start_step(answer) {
+        Some(actions) => actions.is_ok_and(|a| !a.is_empty()),
+        None => client_step(answer).is_ok_and(|(a, _)| !a.is_empty()),
+    }
 }
 
 /// Whether the fast VM compiles `module` for a client that gives `answers`: when
@@ -1247,10 +1285,18 @@ pub fn for_a_client(module: &spec_model::ir::Module, acting: bool) -> bool {
 fn client_verdicts(call: &Call, client: &Scripted, who: &str) -> Vec<(usize, Verdict)> {
     let seen = client.seen();
     let errors = client.errors();
-    call.client
-        .iter()
-        .enumerate()
-        .map(|(i, step)| {
+    // A start line holds if its actions did; the trap lines count the traps.
+    let start = call.client.first().filter(|s| s.trap == "start").map(|s| {
+        let v = match errors.iter().find(|(k, _)| *k == Scripted::START) {
+            Some((_, e)) => Verdict::Fail(format!("start: {who} refused the client: {e}")),
+            None => Verdict::Pass,
+        };
+        (s.line, v)
+    });
+    let traps = &call.client[usize::from(start.is_some())..];
+    start
+        .into_iter()
+        .chain(traps.iter().enumerate().map(|(i, step)| {
             if let Some((_, e)) = errors.iter().find(|(k, _)| *k == i) {
                 let why = format!("trap {}: {who} could not load the bundle: {e}", i + 1);
                 return (step.line, Verdict::Fail(why));
@@ -1280,6 +1326,6 @@ fn client_verdicts(call: &Call, client: &Scripted, who: &str) -> Vec<(usize, Ver
                 }
             };
             (step.line, v)
-        })
+        }))
         .collect()
 }

@@ -267,11 +267,21 @@ fn directive(script: &mut Script, s: &mut Section, line: usize, l: &str) -> Resu
             .split_once("=>")
             .ok_or("a client line is `// > @TRAP V… => ANSWER`")?;
         let trap = trap.trim();
-        if !trap.starts_with('@') {
-            return Err(format!("`{trap}` does not start with the trap's name"));
-        }
         let answer = answer.trim().to_string();
-        crate::conform::client_answer(&answer)?;
+        if trap == "start" {
+            // The client's context as the run starts (spec/11 §11.9).
+            crate::conform::start_step(&answer)
+                .ok_or("a `start` line's answer is `ACTIONS; go`")??;
+            let call = last_call(s).ok_or("a `// >` client line belongs under a call assertion")?;
+            if !call.client.is_empty() {
+                return Err("the `start` line comes before the call's trap lines".into());
+            }
+        } else {
+            if !trap.starts_with('@') {
+                return Err(format!("`{trap}` does not start with the trap's name"));
+            }
+            crate::conform::client_answer(&answer)?;
+        }
         let call = last_call(s).ok_or("a `// >` client line belongs under a call assertion")?;
         call.client.push(ClientStep {
             line,

@@ -344,11 +344,12 @@ impl<'m> Machine<'m> {
     /// The values of operands `os` in frame `fr`, as the client holds them.
     fn held_operands(&self, fr: usize, os: &[Operand]) -> R<Vec<Held>> {
         let m = self.module;
-        let frame = &self.frames[fr];
+        let frame = self.frames.get(fr);
         let mut out = Vec::new();
         for o in os {
             let (t, v) = match *o {
                 Operand::Local(s) => {
+                    let frame = frame.ok_or_else(|| ModelError::Bug("no frame".into()))?;
                     let body = frame.body.ok_or_else(|| ModelError::Bug("hidden".into()))?;
                     (body.slot_types[s as usize], frame.slots[s as usize].clone())
                 }
@@ -436,6 +437,26 @@ impl<'m> Machine<'m> {
             Start::Values(args) => Ok(self.enter(0, args, None)),
             Start::Exc(e) => self.throw(e).map(|s| s.outcome),
         })
+    }
+}
+
+impl Machine<'_> {
+    /// `client.start`: the client's handler gets a context on the run's fresh
+    /// state before the thread's first instruction (`TrapHandler::on_start`).
+    pub(super) fn client_start(&mut self) {
+        let Some(mut client) = self.client.take() else {
+            return;
+        };
+        let mut cx = ModelCtx {
+            m: self,
+            handles: Table::default(),
+            cursors: Table::default(),
+            kept: Vec::new(),
+            stacks: HashMap::new(),
+        };
+        client.on_start(&mut cx);
+        self.client = Some(client);
+        self.rule_counts[RuleId::ClientStart as usize] += 1;
     }
 }
 
@@ -972,6 +993,9 @@ impl MuCtx for ModelCtx<'_, '_> {
     }
 
     fn push_frame(&mut self, func: Handle) -> CResult<()> {
+        if self.m.frames.is_empty() {
+            return err("client.no-frame", "the stack has no frames");
+        }
         let Value::FuncRef(Some(f)) = self.get(func)?.value else {
             return err(
                 "client.not-a-function",

@@ -367,6 +367,9 @@ impl<'m> Machine<'m> {
             self.rule_counts[RuleId::CallStackExhausted as usize] += 1;
             return Ok(Some(Outcome::Exhausted(Budget::Stack)));
         }
+        // The client's context before the thread starts (`client.start`); the
+        // thread runs the version it was started with.
+        self.client_start();
         self.frames.push(Frame {
             func,
             body: Some(body),
