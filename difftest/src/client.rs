@@ -13,11 +13,17 @@
 //! | `ce…` | end the thread |
 //! | `co…_T…` | pop to the caller's frame and resume its CALL with values of types `T…` |
 //! | `cr…` | load the plan's new version of the trapping function, then resume |
+//! | `cn…` | make a stack for `@fibish` and a thread on it, passing values hashed from the keep-alive values (or, one time in four, throwing NULL to it), then resume |
 //! | a function's name | (it has no version) load the plan's bundle for it, then resume |
 //! | anything else | stop the run (`client_trap`), as muni's runs without a client do |
+//!
+//! A WATCHPOINT is named by such a tag too; the client enables watchpoint 1 as
+//! the run starts when the plan says so (`ClientPlan::watch`).
 
 use crate::generate::ClientPlan;
-use spec_model::client::{ClientValue, MuCtx, TrapAnswer, TrapEvent, TrapHandler, TrapKind};
+use spec_model::client::{
+    ClientValue, MuCtx, NewThread, TrapAnswer, TrapEvent, TrapHandler, TrapKind,
+};
 use spec_model::outcome::OutValue;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -136,6 +142,28 @@ impl TrapHandler for Client {
                         TrapAnswer::Resume(Vec::new())
                     }
                 }
+            } else if tag.starts_with("cn") {
+                // Small arguments: @fibish's depth is its first.
+                let how = if h.is_multiple_of(4) {
+                    NewThread::ThrowExc(ClientValue::Null)
+                } else {
+                    NewThread::PassValues(vec![
+                        ClientValue::Int(h >> 8 & 15),
+                        ClientValue::Int(h >> 16),
+                    ])
+                };
+                let made = ctx
+                    .id_of("@fibish")
+                    .ok_or_else(|| {
+                        spec_model::client::ClientError::new("client.no-such-id", "@fibish")
+                    })
+                    .and_then(|id| ctx.handle_from_id(id))
+                    .and_then(|f| ctx.new_stack(f))
+                    .and_then(|s| ctx.new_thread(s, how));
+                if let Err(e) = made {
+                    line.push_str(&format!(" thread: {}", e.code));
+                }
+                TrapAnswer::Resume(Vec::new())
             } else if tag.starts_with("cr") {
                 match self.plan.redefine.iter().find(|(t, _)| t == tag) {
                     Some((_, text)) => match ctx.load_bundle("redefine.uir", text) {
@@ -159,6 +187,12 @@ impl TrapHandler for Client {
         log.push(line);
         answer
     }
+
+    fn on_start(&mut self, ctx: &mut dyn MuCtx) {
+        if self.plan.watch {
+            ctx.enable_watchpoint(1);
+        }
+    }
 }
 
 /// The plan as comment lines a reproducer carries (`// client: …` headers, each
@@ -167,6 +201,9 @@ pub fn plan_to_text(plan: &ClientPlan) -> String {
     let mut s = String::new();
     if plan.needs_client_mode {
         s.push_str("// client: compiled for a client\n");
+    }
+    if plan.watch {
+        s.push_str("// client: watchpoints enabled\n");
     }
     let mut bundle = |head: String, text: &str| {
         s.push_str(&format!("// client: {head}\n"));
@@ -210,6 +247,8 @@ pub fn plan_from_text(text: &str) -> ClientPlan {
                 current = Some((false, t.to_string(), String::new()));
             } else if head == "compiled for a client" {
                 plan.needs_client_mode = true;
+            } else if head == "watchpoints enabled" {
+                plan.watch = true;
             }
         }
     }
@@ -231,6 +270,7 @@ mod tests {
                 ".funcdef @f1 VERSION %v2 <@s> {\n}\n".into(),
             )],
             needs_client_mode: true,
+            watch: true,
         };
         let text = format!("// header\n{}.typedef @i = int<8>\n", plan_to_text(&plan));
         assert_eq!(plan_from_text(&text), plan);

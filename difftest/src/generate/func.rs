@@ -821,6 +821,11 @@ impl Fg<'_, '_, '_> {
                 let d = self.dest(next, &[]);
                 self.linef(format_args!("BRANCH {d}"));
             }
+            1 if self.p.cfg.w_client > 0 && self.chance(8) => {
+                // To `next` or `far` by whether the client enabled watchpoint 1.
+                let (a, b) = (self.dest(next, &[]), self.dest(&far, &[]));
+                self.linef(format_args!("WPBRANCH 1 {a} {b}"));
+            }
             1 => {
                 let c = self.cond();
                 let (a, b) = (self.dest(next, &[]), self.dest(&far, &[]));
@@ -1963,7 +1968,8 @@ impl Fg<'_, '_, '_> {
     /// resumed with a value of type T made from the keep-alive values, `cx…`
     /// thrown at (NULL, into the exception clause), `ce…` ending the thread,
     /// `co…_T…` popping this frame so that the caller's CALL gets values of the
-    /// result types T…, and `cr…` loading a new version of this function.
+    /// result types T…, `cr…` loading a new version of this function, and `cn…`
+    /// making a thread of `@fibish`.
     fn client(&mut self, in_loop: bool) {
         let n = self.fresh().replace("%v", "");
         let x = self.some_i64();
@@ -2002,6 +2008,40 @@ impl Fg<'_, '_, '_> {
             }
             8 if self.chance(50) => {
                 self.linef(format_args!("[%ce{n}] TRAP <> KEEPALIVE({x})"));
+            }
+            // A thread the client makes, which runs once the run's own has ended.
+            9 if self.chance(30) => {
+                self.linef(format_args!("[%cn{n}] TRAP <> KEEPALIVE({x} @fibish)"));
+            }
+            // A WATCHPOINT: disabled, to `dis` with a value of the pool; enabled
+            // (the plan's client enables watchpoint 1 at the start), a trap the
+            // client resumes with a value (`ct`) or throws at (`cx`, to WPEXC).
+            4 if !in_loop && self.chance(40) => {
+                if self.chance(50) {
+                    self.p.plan.watch = true;
+                }
+                let t = super::scalar_ty(self.u);
+                let tn = self.ty(&t);
+                let v = self.fresh();
+                let c = code(&t).unwrap_or_else(|| "i64".into());
+                let tag = if self.chance(25) {
+                    format!("cx{n}")
+                } else {
+                    format!("ct{n}_{c}")
+                };
+                let ty = t.clone();
+                self.with_exc(
+                    std::slice::from_ref(&t),
+                    |s, ok, exc| {
+                        let block = ok.split('(').next().unwrap_or_default().to_string();
+                        let other = s.escaping(&ty);
+                        let dis = s.dest(&block, &[other]);
+                        format!(
+                            "{v} = [%{tag}] WATCHPOINT 1 <{tn}> {dis} {ok} WPEXC({exc}) KEEPALIVE({x})"
+                        )
+                    },
+                    std::slice::from_ref(&v),
+                );
             }
             _ => {
                 let t = super::scalar_ty(self.u);

@@ -62,6 +62,8 @@ pub struct ClientPlan {
     /// The client pops frames or loads bundles: the fast VM compiles the program
     /// for a client.
     pub needs_client_mode: bool,
+    /// The client enables watchpoint 1 as the run starts (`on_start`).
+    pub watch: bool,
 }
 
 /// A function of the program: its name and signature.
