@@ -570,9 +570,11 @@ impl<'m> Program<'m> {
                 now.code = g.code;
                 d.ids = g.ids;
                 d.slots = g.slots;
+                d.expose_ids = g.expose_ids;
+                d.wrappers.extend(g.wrappers);
             }
             None => {
-                self.compile_growth(module, d, &mut now)?;
+                let wrappers = self.compile_growth(module, d, &mut now)?;
                 let g = Grown {
                     global_offsets: now.global_offsets.clone(),
                     globals_size: now.globals_size,
@@ -582,6 +584,8 @@ impl<'m> Program<'m> {
                     code: now.code.clone(),
                     ids: d.ids.clone(),
                     slots: d.slots.clone(),
+                    expose_ids: d.expose_ids.clone(),
+                    wrappers,
                 };
                 self.grown.borrow_mut().insert(key, g);
             }
@@ -607,13 +611,15 @@ impl<'m> Program<'m> {
         Ok(())
     }
 
-    /// Compiles what `module` adds to the program `now` is (`grow`).
+    /// Compiles what `module` adds to the program `now` is (`grow`), the C
+    /// entry points of the exposures it adds included: gives their addresses,
+    /// by (function, cookie).
     fn compile_growth(
         &self,
         module: &'m Module,
         d: &mut Dynamic,
         now: &mut Versions<'m>,
-    ) -> Result<(), FastError> {
+    ) -> Result<Wrappers, FastError> {
         let old = now.module;
         let types = &module.types;
         // Global cells.
@@ -663,7 +669,21 @@ impl<'m> Program<'m> {
         }
         d.count += 1;
         let externs = extern_addresses(module);
-        d.expose_ids.resize(module.exposes.len(), None);
+        // The exposures the bundles add: declared now, for the code that names them.
+        let first_new = d.expose_ids.len();
+        for k in first_new..module.exposes.len() {
+            let e = &module.exposes[k];
+            let sig = module.funcs[e.func as usize].sig;
+            let id = match (ccall::c_signature(types, sig), d.ids[e.func as usize]) {
+                (Some((cs, _, _)), Some(_)) => Some(
+                    d.jit
+                        .declare_function(&format!("expose{k}.{}", d.count), Linkage::Local, &cs)
+                        .map_err(|e| bug(&e))?,
+                ),
+                _ => None,
+            };
+            d.expose_ids.push(id);
+        }
         let mut fctx = FunctionBuilderContext::new();
         let mut cctx = d.jit.make_context();
         let mut defined = Vec::new();
@@ -726,7 +746,48 @@ impl<'m> Program<'m> {
             d.jit.clear_context(&mut cctx);
             defined.push((i, id));
         }
+        // The new exposures' C entry points, which enter Mu with their cookies.
+        let mut wrapped = Vec::new();
+        for k in first_new..module.exposes.len() {
+            let e = &module.exposes[k];
+            let (Some(wid), Some(fid)) = (d.expose_ids[k], d.ids[e.func as usize]) else {
+                continue;
+            };
+            let sig = module.funcs[e.func as usize].sig;
+            let Some((cs, _, _)) = ccall::c_signature(types, sig) else {
+                continue;
+            };
+            cctx.func.signature = cs;
+            let slot = d.slots.get(e.func as usize).copied().flatten();
+            let mu_fn = ccall::Callee::of(&mut d.jit, &mut cctx.func, slot, types, sig, fid)
+                .ok_or_else(|| FastError::Bug("an expose wrapper".into()))?;
+            let cur = d.jit.declare_func_in_func(d.current_id, &mut cctx.func);
+            let trace = d
+                .trace_id
+                .map(|t| (d.jit.declare_func_in_func(t, &mut cctx.func), e.func));
+            let cookie = match module.consts[e.cookie as usize].value {
+                ConstValue::Int(c) => c,
+                _ => 0,
+            };
+            let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
+            let calls = ccall::WrapperCalls {
+                mu_fn,
+                rt_current: cur,
+                trace,
+            };
+            ccall::build_wrapper(b, types, sig, calls, cookie, d.frontend)
+                .ok_or_else(|| FastError::Bug("an expose wrapper".into()))?;
+            codecache::define(&mut d.jit, wid, &mut cctx)
+                .map_err(|e| FastError::Bug(format!("expose {k}: {e}")))?;
+            d.jit.clear_context(&mut cctx);
+            wrapped.push(((e.func, cookie), wid));
+        }
         d.jit.finalize_definitions().map_err(|e| bug(&e))?;
+        let wrappers: Wrappers = wrapped
+            .into_iter()
+            .map(|(key, wid)| (key, d.jit.get_finalized_function(wid) as u64))
+            .collect();
+        d.wrappers.extend(wrappers.iter().copied());
         // The new code for the slots, and the program as it is now.
         now.toc.resize(module.funcs.len(), 0);
         for (i, id) in defined {
@@ -734,7 +795,7 @@ impl<'m> Program<'m> {
         }
         let new_slots: Vec<_> = bodies.iter().map(|(i, _)| d.slots[*i]).collect();
         now.code.extend(slot_addresses(&d.jit, &new_slots));
-        Ok(())
+        Ok(wrappers)
     }
 }
 
@@ -749,7 +810,14 @@ pub(crate) struct Grown {
     code: Vec<u64>,
     ids: Vec<Option<ClFuncId>>,
     slots: Vec<Option<cranelift_module::DataId>>,
+    /// The C entry points of the exposures the bundles add, and their
+    /// addresses by (function, cookie).
+    expose_ids: Vec<Option<ClFuncId>>,
+    wrappers: Wrappers,
 }
+
+/// C entry points of exposures: their addresses by (function, cookie).
+type Wrappers = Vec<((u32, u64), u64)>;
 
 /// The body of a function the fast VM cannot compile: it stops the run with
 /// `StopCode::Unsupported` and the function's index.
