@@ -168,6 +168,16 @@ impl<'l> Model<'l> {
         r: &Request<'_>,
         mut on_step: impl FnMut(RuleId, Option<Span>),
     ) -> Result<Observation, RunError> {
+        self.run_model(r, Some(&mut on_step))
+    }
+
+    /// A run, reporting each step to `on_step` if given (without, the machine
+    /// runs with nothing between its steps).
+    fn run_model(
+        &mut self,
+        r: &Request<'_>,
+        mut on_step: Option<&mut dyn FnMut(RuleId, Option<Span>)>,
+    ) -> Result<Observation, RunError> {
         let module = &self.loaded.module;
         let mut m = Machine::new(module, r.budgets);
         m.bundles = Some(&self.bundles);
@@ -180,7 +190,7 @@ impl<'l> Model<'l> {
         }
         // The run's thread, then each thread its client made, one at a time.
         let first = m.start(r.func, r.args.to_vec());
-        let mut ended = drive(&mut m, first, &mut on_step);
+        let mut ended = drive(&mut m, first, on_step.as_deref_mut());
         let mut threads = Vec::new();
         while let Ok(o) = &ended {
             // Undefined behaviour ends the run.
@@ -190,7 +200,7 @@ impl<'l> Model<'l> {
             let Some(started) = m.start_next() else {
                 break;
             };
-            match drive(&mut m, started, &mut on_step) {
+            match drive(&mut m, started, on_step.as_deref_mut()) {
                 Ok(o) => threads.push(o),
                 Err(e) => ended = Err(e),
             }
@@ -237,15 +247,19 @@ impl<'l> Model<'l> {
     }
 }
 
-/// Runs a thread that `started` (an outcome if it ended at once) to its end.
-fn drive(
+/// Runs a thread that `started` (an outcome if it ended at once) to its end,
+/// telling `on_step` of each step if given.
+fn drive<'f>(
     m: &mut Machine<'_>,
     started: Result<Option<Outcome>, ModelError>,
-    on_step: &mut impl FnMut(RuleId, Option<Span>),
+    on_step: Option<&mut (dyn FnMut(RuleId, Option<Span>) + 'f)>,
 ) -> Result<Outcome, ModelError> {
     if let Some(o) = started? {
         return Ok(o);
     }
+    let Some(on_step) = on_step else {
+        return m.run();
+    };
     loop {
         let span = m.current_span();
         let s = m.step()?;
@@ -276,6 +290,6 @@ impl Engine for Model<'_> {
     }
 
     fn run(&mut self, r: &Request<'_>) -> Result<Observation, RunError> {
-        self.run_stepping(r, |_, _| {})
+        self.run_model(r, None)
     }
 }
