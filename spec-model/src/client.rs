@@ -511,12 +511,12 @@ pub trait TrapHandler: std::fmt::Debug {
     /// thread does next.
     fn on_trap(&mut self, ctx: &mut dyn MuCtx, trap: &TrapEvent) -> TrapAnswer;
 
-    /// Called once as a run starts, before its thread runs its first
-    /// instruction, with a context on the run's fresh VM (spec/11 §11.9): what
-    /// a client does with a context from `new_context` before it starts a
-    /// thread. The stack has no frame yet; the client may allocate, store,
-    /// enable watchpoints and make stacks and threads, which run after the run's
-    /// own thread. The default does nothing.
+    /// Called once as a run starts, before its stack is made, with a context on
+    /// the run's fresh VM (spec/11 §11.9): what a client does with a context from
+    /// `new_context` before it starts a thread. There is no frame yet; the client
+    /// may allocate, store, load bundles (the run's stack gets its function's
+    /// newest version), enable watchpoints and make stacks and threads, which run
+    /// after the run's own thread. The default does nothing.
     fn on_start(&mut self, ctx: &mut dyn MuCtx) {
         let _ = ctx;
     }

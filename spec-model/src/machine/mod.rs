@@ -358,18 +358,20 @@ impl<'m> Machine<'m> {
         }
         self.threads = crate::client::Threads::default();
         self.watchpoints.clear();
-        let m = self.module;
-        let f = &m.funcs[func as usize];
-        let Some(body) = &f.body else {
+        let f = &self.module.funcs[func as usize];
+        if f.body.is_none() {
             return Err(not_runnable(f));
-        };
+        }
         if self.stack_max == 0 {
             self.rule_counts[RuleId::CallStackExhausted as usize] += 1;
             return Ok(Some(Outcome::Exhausted(Budget::Stack)));
         }
-        // The client's context before the thread starts (`client.start`); the
-        // thread runs the version it was started with.
+        // The client's context before the thread starts (`client.start`): the
+        // run's stack is made after it, with the function's newest version.
         self.client_start();
+        let Some(body) = &self.module.funcs[func as usize].body else {
+            return Err(not_runnable(&self.module.funcs[func as usize]));
+        };
         self.frames.push(Frame {
             func,
             body: Some(body),
