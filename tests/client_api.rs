@@ -104,6 +104,13 @@ const BUNDLE: &str = r#"
         RET %r
 }
 
+// A function that returns nothing, which no TRAP <@i64> can take.
+.funcsig @v_v = () -> ()
+.funcdef @nothing_back VERSION %v1 <@v_v> {
+    %entry():
+        RET ()
+}
+
 // Threads the client makes, which run after the run's own.
 .global @acc <@i64>
 .funcdef @spawner VERSION %v1 <@i_i> {
@@ -600,6 +607,37 @@ fn a_client_acts_as_the_run_starts() {
             "ok",
             "trap @spawner.v1.entry.t",
             "acc 100",
+        ],
+    );
+}
+
+#[test]
+fn a_pushed_frame_must_return_what_the_frame_below_takes() {
+    let runs = on_every_engine("@outer", &["5"], |ctx, _, log| {
+        fn code<T>(r: Result<T, spec_model::client::ClientError>) -> String {
+            match r {
+                Ok(_) => "ok".to_string(),
+                Err(e) => e.code.to_string(),
+            }
+        }
+        let nothing = ctx
+            .handle_from_id(ctx.id_of("@nothing_back").unwrap())
+            .unwrap();
+        log.push(code(ctx.push_frame(nothing)));
+        let square = ctx.handle_from_id(ctx.id_of("@square").unwrap()).unwrap();
+        log.push(code(ctx.push_frame(square)));
+        log.push(code(ctx.push_frame(square)));
+        // @square(6) returns 36 to @inner's TRAP; @outer adds one.
+        TrapAnswer::Resume(vec![ClientValue::Int(6)])
+    });
+    assert_all(
+        &runs,
+        "return 37",
+        &[
+            "trap @inner.v1.entry.t",
+            "client.type-mismatch",
+            "ok",
+            "client.unsupported",
         ],
     );
 }

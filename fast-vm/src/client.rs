@@ -168,6 +168,8 @@ struct FastCtx<'a, 'm> {
     pushed: Option<u32>,
     /// The context of a run's start (`on_start`): the stack has no frame yet.
     at_start: bool,
+    /// What the trap's frame takes when resumed (the TRAP's result types).
+    expect: Vec<TypeId>,
 }
 
 fn err<T>(code: &'static str, message: impl Into<String>) -> CResult<T> {
@@ -215,6 +217,7 @@ impl<'a, 'm> FastCtx<'a, 'm> {
             popped_to: None,
             pushed: None,
             at_start: false,
+            expect: Vec::new(),
         }
     }
 
@@ -639,6 +642,7 @@ pub(crate) unsafe extern "C" fn rt_trap(ctx: *mut Ctx, index: u64) -> i32 {
     }
     let top = if program.client_mode { c.frames } else { 0 };
     let mut fx = FastCtx::new(program, ctx, kept, t.ids, top);
+    fx.expect = t.results.clone();
     let keepalive = {
         let view = fx.view();
         let mut words = words.iter().copied();
@@ -1207,10 +1211,7 @@ impl MuCtx for FastCtx<'_, '_> {
             );
         }
         if self.pushed.is_some() {
-            return err(
-                "client.unsupported",
-                "the fast VM pushes one frame per trap",
-            );
+            return err("client.unsupported", "muni pushes one frame per trap");
         }
         let top = self.popped_to.unwrap_or(self.top);
         if record(top).ver == 0 {
@@ -1221,6 +1222,23 @@ impl MuCtx for FastCtx<'_, '_> {
         }
         if record(top).depth + 1 > self.c().max_depth {
             return err("client.stack-exhausted", "the stack budget is full");
+        }
+        // The frame below must take what the pushed one returns.
+        let takes = match self.popped_to {
+            Some(r) => self.call_results(r).unwrap_or_default(),
+            None => self.expect.clone(),
+        };
+        let m = self.program.module();
+        let gives = &m.types.sig(m.funcs[g].sig).rets;
+        if !spec_model::machine::returns_match(&m.types, gives, &takes) {
+            return err(
+                "client.type-mismatch",
+                format!(
+                    "{} returns {} values of other types than the frame below takes",
+                    m.funcs[g].name,
+                    gives.len()
+                ),
+            );
         }
         self.pushed = Some(g as u32);
         Ok(())

@@ -1011,6 +1011,42 @@ impl MuCtx for ModelCtx<'_, '_> {
         if self.m.frames.len() >= self.m.stack_max as usize {
             return err("client.stack-exhausted", "the stack budget is full");
         }
+        // The frame below must take what the pushed one returns: a TRAP's or a
+        // CALL's results. muni pushes one frame per trap (a frame pushed on a
+        // pushed one would have to receive them as its arguments).
+        let m = self.m.module;
+        let below = &self.m.frames[self.m.frames.len() - 1];
+        if below.fresh {
+            return err("client.unsupported", "muni pushes one frame per trap");
+        }
+        let Some(below_body) = below.body else {
+            return err(
+                "client.undefined-function",
+                "a frame cannot be pushed on an undefined function's",
+            );
+        };
+        let at = &below_body.blocks[below.block as usize].insts[below.pc as usize];
+        let takes = match &at.op {
+            Op::Trap { tys, .. } => tys.clone(),
+            Op::Call { sig, .. } => m.types.sig(*sig).rets.clone(),
+            _ => {
+                return err(
+                    "client.no-frame",
+                    "the frame below is not at a TRAP or a CALL",
+                );
+            }
+        };
+        let gives = &m.types.sig(m.funcs[f as usize].sig).rets;
+        if !returns_match(&m.types, gives, &takes) {
+            return err(
+                "client.type-mismatch",
+                format!(
+                    "{} returns {} values of other types than the frame below takes",
+                    m.funcs[f as usize].name,
+                    gives.len()
+                ),
+            );
+        }
         self.m.frames.push(Frame {
             func: f,
             body: Some(body),
@@ -1148,4 +1184,9 @@ impl crate::client::MuVM for Machine<'_> {
     fn set_trap_handler(&mut self, handler: Option<Box<dyn crate::client::TrapHandler>>) {
         self.client = handler;
     }
+}
+
+/// Whether a pushed function's results `gives` are what the frame below takes.
+pub fn returns_match(types: &Types, gives: &[TypeId], takes: &[TypeId]) -> bool {
+    gives.len() == takes.len() && gives.iter().zip(takes).all(|(a, b)| types.same(*a, *b))
 }

@@ -21,7 +21,7 @@ mod client;
 pub mod memory;
 pub(crate) mod native;
 pub use arith::rmw;
-pub use client::HIDDEN_VERSION_COST;
+pub use client::{HIDDEN_VERSION_COST, returns_match};
 pub use native::{symbol, symbol_name};
 pub mod value;
 
@@ -1364,12 +1364,17 @@ impl<'m> Machine<'m> {
         let Some(call) = self.current() else {
             return Err(ModelError::Bug("return to nowhere".into()));
         };
-        // A CALL, or a TRAP under a frame the client pushed (spec/11).
+        // A CALL, or a TRAP under a frame the client pushed (spec/11), whose
+        // results `push_frame` checked.
         let (Op::Call { exc, .. } | Op::Trap { exc, .. }) = &call.op else {
             return Err(ModelError::Bug("return to a non-CALL".into()));
         };
         for (i, v) in vals.into_iter().enumerate() {
             self.set(&call.results, i, v);
+        }
+        if let (Op::Trap { watch: Some(w), .. }, None) = (&call.op, exc) {
+            // A WATCHPOINT without WPEXC goes on to `ena`.
+            return self.goto(&w.ena, None, RuleId::Ret);
         }
         self.next(exc, RuleId::Ret)
     }
