@@ -358,48 +358,32 @@ impl<'m> Build<'m> {
     /// Mu with the exposure's cookie.
     fn define_exposes(&mut self) -> Result<(), FastError> {
         let (module, types) = (self.module, &self.module.types);
+        let env = WrapperEnv {
+            current: self.current_id,
+            trace: self.rt.trace,
+            frontend: self.fe,
+        };
         for (k, e) in module.exposes.iter().enumerate() {
             let (Some(wid), Some(fid)) = (self.expose_ids[k], self.ids[e.func as usize]) else {
                 continue;
             };
-            let sig = module.funcs[e.func as usize].sig;
-            let Some((cs, _, _)) = ccall::c_signature(types, sig) else {
-                continue;
-            };
-            self.cctx.func.signature = cs;
-            let mu_fn = ccall::Callee::of(
-                &mut self.jit,
-                &mut self.cctx.func,
-                self.slots[e.func as usize],
-                types,
-                sig,
+            let x = Exposure {
+                func: e.func,
+                sig: module.funcs[e.func as usize].sig,
                 fid,
+                slot: self.slots[e.func as usize],
+                cookie: cookie_of(module, e),
+            };
+            define_wrapper(
+                &mut self.jit,
+                &mut self.cctx,
+                &mut self.fctx,
+                env,
+                types,
+                &x,
+                wid,
             )
-            .ok_or_else(|| FastError::Bug("an expose wrapper".into()))?;
-            let cur = self
-                .jit
-                .declare_func_in_func(self.current_id, &mut self.cctx.func);
-            let trace = self.rt.trace.map(|t| {
-                (
-                    self.jit.declare_func_in_func(t, &mut self.cctx.func),
-                    e.func,
-                )
-            });
-            let cookie = match module.consts[e.cookie as usize].value {
-                ConstValue::Int(c) => c,
-                _ => 0,
-            };
-            let b = FunctionBuilder::new(&mut self.cctx.func, &mut self.fctx);
-            let calls = ccall::WrapperCalls {
-                mu_fn,
-                rt_current: cur,
-                trace,
-            };
-            ccall::build_wrapper(b, types, sig, calls, cookie, self.fe)
-                .ok_or_else(|| FastError::Bug("an expose wrapper".into()))?;
-            codecache::define(&mut self.jit, wid, &mut self.cctx)
-                .map_err(|e| FastError::Bug(format!("expose {k}: {e}")))?;
-            self.jit.clear_context(&mut self.cctx);
+            .map_err(|why| FastError::Bug(format!("expose {k}: {why}")))?;
         }
         Ok(())
     }
@@ -747,40 +731,27 @@ impl<'m> Program<'m> {
             defined.push((i, id));
         }
         // The new exposures' C entry points, which enter Mu with their cookies.
+        let env = WrapperEnv {
+            current: d.current_id,
+            trace: d.trace_id,
+            frontend: d.frontend,
+        };
         let mut wrapped = Vec::new();
         for k in first_new..module.exposes.len() {
             let e = &module.exposes[k];
             let (Some(wid), Some(fid)) = (d.expose_ids[k], d.ids[e.func as usize]) else {
                 continue;
             };
-            let sig = module.funcs[e.func as usize].sig;
-            let Some((cs, _, _)) = ccall::c_signature(types, sig) else {
-                continue;
+            let x = Exposure {
+                func: e.func,
+                sig: module.funcs[e.func as usize].sig,
+                fid,
+                slot: d.slots.get(e.func as usize).copied().flatten(),
+                cookie: cookie_of(module, e),
             };
-            cctx.func.signature = cs;
-            let slot = d.slots.get(e.func as usize).copied().flatten();
-            let mu_fn = ccall::Callee::of(&mut d.jit, &mut cctx.func, slot, types, sig, fid)
-                .ok_or_else(|| FastError::Bug("an expose wrapper".into()))?;
-            let cur = d.jit.declare_func_in_func(d.current_id, &mut cctx.func);
-            let trace = d
-                .trace_id
-                .map(|t| (d.jit.declare_func_in_func(t, &mut cctx.func), e.func));
-            let cookie = match module.consts[e.cookie as usize].value {
-                ConstValue::Int(c) => c,
-                _ => 0,
-            };
-            let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
-            let calls = ccall::WrapperCalls {
-                mu_fn,
-                rt_current: cur,
-                trace,
-            };
-            ccall::build_wrapper(b, types, sig, calls, cookie, d.frontend)
-                .ok_or_else(|| FastError::Bug("an expose wrapper".into()))?;
-            codecache::define(&mut d.jit, wid, &mut cctx)
-                .map_err(|e| FastError::Bug(format!("expose {k}: {e}")))?;
-            d.jit.clear_context(&mut cctx);
-            wrapped.push(((e.func, cookie), wid));
+            define_wrapper(&mut d.jit, &mut cctx, &mut fctx, env, types, &x, wid)
+                .map_err(|why| FastError::Bug(format!("expose {k}: {why}")))?;
+            wrapped.push(((e.func, x.cookie), wid));
         }
         d.jit.finalize_definitions().map_err(|e| bug(&e))?;
         let wrappers: Wrappers = wrapped
@@ -818,6 +789,67 @@ pub(crate) struct Grown {
 
 /// C entry points of exposures: their addresses by (function, cookie).
 type Wrappers = Vec<((u32, u64), u64)>;
+
+/// What a C entry point calls besides its Mu function: `rt_current`, and
+/// `rt_trace` when compiling with the native trace; and the target.
+#[derive(Clone, Copy)]
+pub(crate) struct WrapperEnv {
+    pub current: ClFuncId,
+    pub trace: Option<ClFuncId>,
+    pub frontend: TargetFrontendConfig,
+}
+
+/// A Mu function as a C entry point enters it: its index and signature, its
+/// compiled code, its slot (client mode) and the cookie it is entered with.
+pub(crate) struct Exposure {
+    pub func: u32,
+    pub sig: SigId,
+    pub fid: ClFuncId,
+    pub slot: Option<cranelift_module::DataId>,
+    pub cookie: u64,
+}
+
+/// The cookie of a static `.expose`.
+fn cookie_of(module: &Module, e: &spec_model::ir::Expose) -> u64 {
+    match module.consts[e.cookie as usize].value {
+        ConstValue::Int(c) => c,
+        _ => 0,
+    }
+}
+
+/// Defines `wid` as the C entry point of `x`: a wrapper that enters the Mu
+/// function with the exposure's cookie. The one definition of the static
+/// `.expose`s of a compilation and of a client's bundles, and of
+/// `@uvm.native.expose` (`Dynamic::wrapper`).
+pub(crate) fn define_wrapper(
+    jit: &mut JITModule,
+    cctx: &mut cranelift_codegen::Context,
+    fctx: &mut FunctionBuilderContext,
+    env: WrapperEnv,
+    types: &spec_model::ir::Types,
+    x: &Exposure,
+    wid: ClFuncId,
+) -> Result<(), String> {
+    let (cs, _, _) = ccall::c_signature(types, x.sig).ok_or("a signature C cannot call")?;
+    cctx.func.signature = cs;
+    let mu_fn = ccall::Callee::of(jit, &mut cctx.func, x.slot, types, x.sig, x.fid)
+        .ok_or("an expose wrapper")?;
+    let rt_current = jit.declare_func_in_func(env.current, &mut cctx.func);
+    let trace = env
+        .trace
+        .map(|t| (jit.declare_func_in_func(t, &mut cctx.func), x.func));
+    let b = FunctionBuilder::new(&mut cctx.func, fctx);
+    let calls = ccall::WrapperCalls {
+        mu_fn,
+        rt_current,
+        trace,
+    };
+    ccall::build_wrapper(b, types, x.sig, calls, x.cookie, env.frontend)
+        .ok_or("an expose wrapper")?;
+    codecache::define(jit, wid, cctx)?;
+    jit.clear_context(cctx);
+    Ok(())
+}
 
 /// The body of a function the fast VM cannot compile: it stops the run with
 /// `StopCode::Unsupported` and the function's index.

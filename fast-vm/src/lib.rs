@@ -118,25 +118,29 @@ impl Dynamic {
             .declare_function(&format!("dynexpose{}", self.count), Linkage::Local, &cs)
             .ok()?;
         let mut cctx = self.jit.make_context();
-        cctx.func.signature = cs;
-        let slot = self.slots.get(func as usize).copied().flatten();
-        let mu_fn =
-            ccall::Callee::of(&mut self.jit, &mut cctx.func, slot, &module.types, sig, fid)?;
-        let cur = self
-            .jit
-            .declare_func_in_func(self.current_id, &mut cctx.func);
-        let mut fctx = FunctionBuilderContext::new();
-        let trace = self
-            .trace_id
-            .map(|t| (self.jit.declare_func_in_func(t, &mut cctx.func), func));
-        let b = FunctionBuilder::new(&mut cctx.func, &mut fctx);
-        let calls = ccall::WrapperCalls {
-            mu_fn,
-            rt_current: cur,
-            trace,
+        let env = compile::WrapperEnv {
+            current: self.current_id,
+            trace: self.trace_id,
+            frontend: self.frontend,
         };
-        ccall::build_wrapper(b, &module.types, sig, calls, cookie, self.frontend)?;
-        codecache::define(&mut self.jit, wid, &mut cctx).ok()?;
+        let x = compile::Exposure {
+            func,
+            sig,
+            fid,
+            slot: self.slots.get(func as usize).copied().flatten(),
+            cookie,
+        };
+        let mut fctx = FunctionBuilderContext::new();
+        compile::define_wrapper(
+            &mut self.jit,
+            &mut cctx,
+            &mut fctx,
+            env,
+            &module.types,
+            &x,
+            wid,
+        )
+        .ok()?;
         self.jit.finalize_definitions().ok()?;
         let addr = self.jit.get_finalized_function(wid) as u64;
         self.wrappers.insert((func, cookie), addr);
