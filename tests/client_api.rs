@@ -256,6 +256,14 @@ fn install(vm: &mut dyn MuVM, client: &Client) {
     vm.set_trap_handler(Some(Box::new(client.clone())));
 }
 
+/// How a client call went, as the log shows it: `ok` or its error's code.
+fn code<T>(r: Result<T, spec_model::client::ClientError>) -> String {
+    match r {
+        Ok(_) => "ok".to_string(),
+        Err(e) => e.code.to_string(),
+    }
+}
+
 /// What `MuVM` says of some names, on either engine.
 fn ids(vm: &dyn MuVM) -> Vec<String> {
     [
@@ -513,12 +521,6 @@ fn a_handler_makes_stacks_and_threads_that_run_after_the_runs_own() {
     let runs = on_every_engine("@spawner", &["5"], |ctx, _, log| {
         let i64t = ctx.id_of("@i64").unwrap();
         let addto = ctx.handle_from_id(ctx.id_of("@addto").unwrap()).unwrap();
-        fn code<T>(r: Result<T, spec_model::client::ClientError>) -> String {
-            match r {
-                Ok(_) => "ok".to_string(),
-                Err(e) => e.code.to_string(),
-            }
-        }
         let s1 = ctx.new_stack(addto).unwrap();
         let three = ctx.handle_from_int(i64t, 3).unwrap();
         let pass = |v| NewThread::PassValues(vec![v]);
@@ -568,12 +570,6 @@ fn a_client_acts_as_the_run_starts() {
         "@spawner",
         &["2"],
         Some(|ctx, log| {
-            fn code<T>(r: Result<T, spec_model::client::ClientError>) -> String {
-                match r {
-                    Ok(_) => "ok".to_string(),
-                    Err(e) => e.code.to_string(),
-                }
-            }
             // No frame yet.
             log.push(code(ctx.new_cursor()));
             let addto = ctx.handle_from_id(ctx.id_of("@addto").unwrap()).unwrap();
@@ -614,12 +610,6 @@ fn a_client_acts_as_the_run_starts() {
 #[test]
 fn a_pushed_frame_must_return_what_the_frame_below_takes() {
     let runs = on_every_engine("@outer", &["5"], |ctx, _, log| {
-        fn code<T>(r: Result<T, spec_model::client::ClientError>) -> String {
-            match r {
-                Ok(_) => "ok".to_string(),
-                Err(e) => e.code.to_string(),
-            }
-        }
         let nothing = ctx
             .handle_from_id(ctx.id_of("@nothing_back").unwrap())
             .unwrap();

@@ -232,6 +232,18 @@ impl<'a, 'm> FastCtx<'a, 'm> {
         }
     }
 
+    /// The stack a `stackref` handle names.
+    fn stack(&self, h: Handle) -> CResult<u32> {
+        match self.get(h)? {
+            Held {
+                kind: Kind::Stack,
+                words,
+                ..
+            } => Ok(words.first().copied().unwrap_or(0) as u32),
+            _ => err("client.not-a-stack", "the value is not a stackref"),
+        }
+    }
+
     /// What a client value that names a held value (a keep-alive value or a
     /// handle) holds.
     fn held(&self, v: &ClientValue) -> Option<&Held> {
@@ -1266,11 +1278,7 @@ impl MuCtx for FastCtx<'_, '_> {
     }
 
     fn new_thread(&mut self, stack: Handle, how: NewThread) -> CResult<Handle> {
-        let x = self.get(stack)?;
-        let (Kind::Stack, Some(&s)) = (x.kind, x.words.first()) else {
-            return err("client.not-a-stack", "the value is not a stackref");
-        };
-        let s = s as u32;
+        let s = self.stack(stack)?;
         let f = self.heap().threads.ready(s)?;
         let types = self.types();
         let start = match &how {
@@ -1315,11 +1323,8 @@ impl MuCtx for FastCtx<'_, '_> {
     }
 
     fn kill_stack(&mut self, stack: Handle) -> CResult<()> {
-        let x = self.get(stack)?;
-        let (Kind::Stack, Some(&s)) = (x.kind, x.words.first()) else {
-            return err("client.not-a-stack", "the value is not a stackref");
-        };
-        self.heap().threads.kill(s as u32)
+        let s = self.stack(stack)?;
+        self.heap().threads.kill(s)
     }
 
     fn enable_watchpoint(&mut self, wpid: u64) {

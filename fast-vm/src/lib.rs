@@ -921,22 +921,8 @@ impl spec_model::run::Engine for Program<'_> {
 /// (client mode).
 pub const GLOBALS_RESERVE: u64 = 64 << 10;
 
-/// What one run shows ([`Program::run_observed`]).
-#[derive(Clone, Debug)]
-pub struct Observation {
-    /// How the run ended.
-    pub outcome: Outcome,
-    /// The native trace, when the program was compiled with it.
-    pub trace: Option<Vec<NativeEvent>>,
-    /// Every global cell's value, in the module's order.
-    pub globals: Vec<OutValue>,
-    /// The objects the globals reach, breadth first in the order references to
-    /// them appear (globals in order, then each object's contents): each object's
-    /// identity (as in `OutValue::Ref`) and contents.
-    pub objects: Vec<(u32, OutValue)>,
-}
-
-/// What a run gives back: outcome, GC figures, native trace, observed globals.
+/// What a run gives back: outcome, GC figures, native trace, observed globals,
+/// and how the threads the client made ended.
 type RunResult = (
     Outcome,
     GcStats,

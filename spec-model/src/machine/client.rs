@@ -423,16 +423,7 @@ impl<'m> Machine<'m> {
             self.rule_counts[RuleId::CallStackExhausted as usize] += 1;
             return Some(Ok(Some(Outcome::Exhausted(Budget::Stack))));
         }
-        self.frames.push(Frame {
-            func: p.func,
-            body: Some(body),
-            fresh: false,
-            block: 0,
-            pc: 0,
-            slots: vec![Value::Int(0); body.slots as usize],
-            allocas: Vec::new(),
-            cookie: None,
-        });
+        self.frames.push(Frame::at_entry(p.func, body, false, None));
         Some(match p.start {
             Start::Values(args) => Ok(self.enter(0, args, None)),
             Start::Exc(e) => self.throw(e).map(|s| s.outcome),
@@ -1047,16 +1038,7 @@ impl MuCtx for ModelCtx<'_, '_> {
                 ),
             );
         }
-        self.m.frames.push(Frame {
-            func: f,
-            body: Some(body),
-            fresh: true,
-            block: 0,
-            pc: 0,
-            slots: vec![Value::Int(0); body.slots as usize],
-            allocas: Vec::new(),
-            cookie: None,
-        });
+        self.m.frames.push(Frame::at_entry(f, body, true, None));
         self.m.rule_counts[RuleId::Osr as usize] += 1;
         Ok(())
     }

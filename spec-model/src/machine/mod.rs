@@ -142,6 +142,23 @@ pub struct Frame<'m> {
     pub cookie: Option<u64>,
 }
 
+impl<'m> Frame<'m> {
+    /// A frame of `func` running `body` from its entry block, its slots zero:
+    /// `fresh` if the client pushed it, `cookie` if native code called it.
+    fn at_entry(func: FuncId, body: &'m Body, fresh: bool, cookie: Option<u64>) -> Self {
+        Frame {
+            func,
+            body: Some(body),
+            fresh,
+            block: 0,
+            pc: 0,
+            slots: vec![Value::Int(0); body.slots as usize],
+            allocas: Vec::new(),
+            cookie,
+        }
+    }
+}
+
 /// Where a memory access goes.
 #[derive(Clone, Copy, Debug)]
 enum Target {
@@ -372,16 +389,7 @@ impl<'m> Machine<'m> {
         let Some(body) = &self.module.funcs[func as usize].body else {
             return Err(not_runnable(&self.module.funcs[func as usize]));
         };
-        self.frames.push(Frame {
-            func,
-            body: Some(body),
-            fresh: false,
-            block: 0,
-            pc: 0,
-            slots: vec![Value::Int(0); body.slots as usize],
-            allocas: Vec::new(),
-            cookie: None,
-        });
+        self.frames.push(Frame::at_entry(func, body, false, None));
         Ok(self.enter(0, args, None))
     }
 
@@ -1297,16 +1305,7 @@ impl<'m> Machine<'m> {
             }
             return self.undefined_function(f, args, rule, cookie);
         };
-        self.frames.push(Frame {
-            func: f,
-            body: Some(body),
-            fresh: false,
-            block: 0,
-            pc: 0,
-            slots: vec![Value::Int(0); body.slots as usize],
-            allocas: Vec::new(),
-            cookie,
-        });
+        self.frames.push(Frame::at_entry(f, body, false, cookie));
         Ok(match self.enter(0, args, None) {
             Some(o) => Step {
                 rule: RuleId::FuelExhausted,

@@ -736,6 +736,15 @@ impl Parser {
         };
         Ok(Dest { block, args })
     }
+    /// `<@T…>`, the result types of a TRAP or WATCHPOINT (possibly none).
+    fn type_list(&mut self) -> PResult<Vec<Ident>> {
+        self.punct("<")?;
+        let mut tys = Vec::new();
+        while !self.eat_punct(">") {
+            tys.push(self.global()?);
+        }
+        Ok(tys)
+    }
     fn exc_clause(&mut self) -> PResult<Option<ExcClause>> {
         if !self.eat_word("EXC") {
             return Ok(None);
@@ -1042,11 +1051,7 @@ impl Parser {
             "FENCE" => InstKind::Fence(self.req_mem_ord()?),
             "WATCHPOINT" => {
                 let wpid = self.uint("a watchpoint ID")?;
-                self.punct("<")?;
-                let mut tys = Vec::new();
-                while !self.eat_punct(">") {
-                    tys.push(self.global()?);
-                }
+                let tys = self.type_list()?;
                 let dis = self.dest()?;
                 let ena = self.dest()?;
                 let wpexc = if self.eat_word("WPEXC") {
@@ -1072,11 +1077,7 @@ impl Parser {
                 ena: self.dest()?,
             },
             "TRAP" => {
-                self.punct("<")?;
-                let mut tys = Vec::new();
-                while !self.eat_punct(">") {
-                    tys.push(self.global()?);
-                }
+                let tys = self.type_list()?;
                 InstKind::Trap {
                     tys,
                     exc: self.exc_clause()?,

@@ -1048,7 +1048,7 @@ impl Verifier {
                 )
             }
             InstKind::Fence(_) => (Op::Fence, vec![]),
-            InstKind::Trap { tys, keepalive, .. } => {
+            InstKind::Trap { tys, keepalive, .. } | InstKind::Watchpoint { tys, keepalive, .. } => {
                 let mut ts = Vec::new();
                 for t in tys {
                     let t = self.type_ref(t)?;
@@ -1061,42 +1061,18 @@ impl Verifier {
                     .or(inst.results.first())
                     .map(|i| i.name.clone())
                     .unwrap_or_else(|| Name::new("?"));
-                (
-                    Op::Trap {
-                        name,
-                        tys: ts.clone(),
-                        exc: None,
-                        keepalive: ka,
-                        watch: None,
-                    },
-                    ts,
-                )
-            }
-            InstKind::Watchpoint {
-                wpid,
-                tys,
-                dis,
-                keepalive,
-                ..
-            } => {
-                let mut ts = Vec::new();
-                for t in tys {
-                    let t = self.type_ref(t)?;
-                    ts.push(t);
-                }
-                let ka = self.local_values(cx, keepalive)?;
-                let name = inst
-                    .id
-                    .as_ref()
-                    .or(inst.results.first())
-                    .map(|i| i.name.clone())
-                    .unwrap_or_else(|| Name::new("?"));
-                // Disabled, it has no results: `dis` cannot pass them (`ena` is
-                // checked with them, in `check_inst`).
-                let dis = self.dest(cx, dis)?;
-                let ena = Dest {
-                    block: 0,
-                    args: Vec::new(),
+                let watch = match &inst.kind {
+                    // Disabled, it has no results: `dis` cannot pass them (`ena`
+                    // is checked with them, in `check_inst`).
+                    InstKind::Watchpoint { wpid, dis, .. } => Some(Box::new(Watch {
+                        wpid: *wpid,
+                        dis: self.dest(cx, dis)?,
+                        ena: Dest {
+                            block: 0,
+                            args: Vec::new(),
+                        },
+                    })),
+                    _ => None,
                 };
                 (
                     Op::Trap {
@@ -1104,11 +1080,7 @@ impl Verifier {
                         tys: ts.clone(),
                         exc: None,
                         keepalive: ka,
-                        watch: Some(Box::new(Watch {
-                            wpid: *wpid,
-                            dis,
-                            ena,
-                        })),
+                        watch,
                     },
                     ts,
                 )
