@@ -33,6 +33,7 @@ fn kind(types: &Types, t: TypeId) -> String {
         Type::FuncRef(_) => "funcref".into(),
         Type::UPtr(_) => "uptr".into(),
         Type::UFuncPtr(_) => "ufuncptr".into(),
+        Type::StackRef => "stackref".into(),
         Type::Other(n) => (*n).into(),
     }
 }

@@ -104,6 +104,22 @@ impl<'m> Build<'m> {
         jb.symbol("muni_rt_trap", client::rt_trap as *const u8);
         jb.symbol("muni_rt_osr_resume", client::rt_osr_resume as *const u8);
         jb.symbol("muni_rt_undefined", client::rt_undefined as *const u8);
+        jb.symbol(
+            "muni_rt_new_stack",
+            crate::stacks::rt_new_stack as *const u8,
+        );
+        jb.symbol(
+            "muni_rt_current_stack",
+            crate::stacks::rt_current_stack as *const u8,
+        );
+        jb.symbol(
+            "muni_rt_kill_stack",
+            crate::stacks::rt_kill_stack as *const u8,
+        );
+        jb.symbol(
+            "muni_rt_swapstack",
+            crate::stacks::rt_swapstack as *const u8,
+        );
         let mut jit = JITModule::new(jb);
         let mut import = |name: &str, sig: &Signature| {
             jit.declare_function(name, Linkage::Import, sig)
@@ -136,6 +152,10 @@ impl<'m> Build<'m> {
         let trap = import("muni_rt_trap", &sysv(&[I64, I64], I32))?;
         let osr_resume = import("muni_rt_osr_resume", &sysv(&[I64], I32))?;
         let undefined = import("muni_rt_undefined", &sysv(&[I64, I64], I32))?;
+        let new_stack = import("muni_rt_new_stack", &sysv(&[I64, I64], I64))?;
+        let current_stack = import("muni_rt_current_stack", &sysv(&[I64], I64))?;
+        let kill_stack = import("muni_rt_kill_stack", &sysv(&[I64, I64], I32))?;
+        let swapstack = import("muni_rt_swapstack", &sysv(&[I64, I64, I64], I32))?;
         let rt = lower::Runtime {
             alloc,
             pin,
@@ -149,6 +169,10 @@ impl<'m> Build<'m> {
             trap,
             osr_resume,
             undefined,
+            new_stack,
+            current_stack,
+            kill_stack,
+            swapstack,
         };
         let types = &module.types;
         let mut global_offsets = Vec::new();

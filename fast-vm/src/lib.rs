@@ -27,6 +27,7 @@ mod inline;
 pub mod jitmem;
 mod lower;
 pub mod runtime;
+mod stacks;
 
 use cranelift_codegen::ir::types::{I32, I64};
 use cranelift_codegen::ir::{AbiParam, InstBuilder, MemFlagsData, Signature, UserFuncName};
@@ -668,7 +669,7 @@ impl<'m> Program<'m> {
         let status = {
             let _current = runtime::enter(&mut *ctx);
             // SAFETY: as above; callbacks from C find the context through `enter`.
-            unsafe { entry(&mut *ctx, words.as_ptr()) }
+            unsafe { stacks::run_first(&mut ctx, entry, &words) }
         };
         heap.flush(ctx.bump);
         let outcome = self.ended(status, &ctx, &heap, globals.as_ptr() as u64, f)?;
@@ -758,7 +759,7 @@ impl<'m> Program<'m> {
             // `words` holds in order (the client's values were checked against
             // them); `ctx` and the heap and globals it points to live across the
             // call, and callbacks from C find the context through `enter`.
-            unsafe { entry(ctx, words.as_ptr()) }
+            unsafe { stacks::run_first(ctx, entry, &words) }
         };
         Ok(Ok(status))
     }
@@ -795,6 +796,12 @@ impl<'m> Program<'m> {
                 x if x == StopCode::NullRef as u64 => Outcome::Trap(TrapCode::NullRef),
                 x if x == StopCode::NullCall as u64 => Outcome::Trap(TrapCode::NullCall),
                 x if x == StopCode::ThreadExit as u64 => Outcome::Return(Vec::new()),
+                x if x == StopCode::Ub as u64 => Outcome::Ub(
+                    spec_model::rules::RuleId::ALL
+                        .get(ctx.detail as usize)
+                        .copied()
+                        .unwrap_or(spec_model::rules::RuleId::BottomReturn),
+                ),
                 x if x == StopCode::ExceptionIntoNative as u64 => {
                     Outcome::Trap(TrapCode::ExceptionIntoNative)
                 }
@@ -1203,6 +1210,7 @@ impl View<'_, '_> {
                     |i| m.funcs[i].name.as_str().to_string(),
                 )
             })),
+            Type::StackRef => OutValue::Stack(w.checked_sub(1).map(|n| n as u32)),
             Type::UPtr(_) | Type::UFuncPtr(_) => match self.heap.find(w) {
                 Some(o) => OutValue::MuPtr(o.serial as u32, w - o.base),
                 None if w != 0 && matches!(self.base(w), Some((IRefBase::Global(_), _))) => {

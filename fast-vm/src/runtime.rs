@@ -57,6 +57,9 @@ pub enum StopCode {
     /// The client answered what the thread cannot do (`Program`'s client error
     /// says what).
     ClientError = 13,
+    /// Undefined behaviour the fast VM detects; `Ctx::detail` is the rule (a
+    /// `RuleId` as a number).
+    Ub = 14,
 }
 
 /// Room for results and client-trap values, in 64-bit slots.
@@ -272,6 +275,8 @@ pub struct Heap<'m> {
     pub threads: spec_model::client::Threads<Words>,
     /// The watchpoint IDs the client enabled in this run.
     pub watchpoints: rustc_hash::FxHashSet<u64>,
+    /// The run's Mu stacks.
+    pub stacks: crate::stacks::Stacks,
 }
 
 /// A value as words, with the indices of those that are references.
@@ -310,6 +315,7 @@ impl<'m> Heap<'m> {
             current: None,
             threads: spec_model::client::Threads::default(),
             watchpoints: rustc_hash::FxHashSet::default(),
+            stacks: crate::stacks::Stacks::default(),
         }
     }
 
@@ -718,17 +724,21 @@ pub unsafe fn alloc_rooted(
     if heap.due() {
         let mut roots: Vec<*mut u64> = vec![&mut ctx.exc];
         roots.extend_from_slice(extra);
-        let mut frame = ctx.roots;
-        while frame != 0 {
-            let f = frame as *mut u64;
-            // SAFETY: `frame` is a shadow-stack frame compiled code linked into the
-            // chain: word 0 the previous frame, word 1 the count, then the references.
-            unsafe {
-                let count = f.add(1).read();
-                for i in 0..count {
-                    roots.push(f.add(2 + i as usize));
+        let chains: Vec<u64> = std::iter::once(ctx.roots)
+            .chain(heap.stacks.suspended_roots())
+            .collect();
+        for mut frame in chains {
+            while frame != 0 {
+                let f = frame as *mut u64;
+                // SAFETY: `frame` is a shadow-stack frame compiled code linked into the
+                // chain: word 0 the previous frame, word 1 the count, then the references.
+                unsafe {
+                    let count = f.add(1).read();
+                    for i in 0..count {
+                        roots.push(f.add(2 + i as usize));
+                    }
+                    frame = f.read();
                 }
-                frame = f.read();
             }
         }
         // SAFETY: every root is a word of the context, of a live shadow frame, or

@@ -37,6 +37,8 @@ pub enum Type {
     FuncRef(SigId),
     UPtr(TypeId),
     UFuncPtr(SigId),
+    /// `stackref`: NULL or a Mu stack (spec/12-threads-stacks.md).
+    StackRef,
     /// A type of full Mu that muni does not execute (named for messages).
     Other(&'static str),
 }
@@ -112,6 +114,7 @@ impl Types {
             Type::FuncRef(s) => format!("funcref<@{}>", self.sig_names[*s as usize]),
             Type::UFuncPtr(s) => format!("ufuncptr<@{}>", self.sig_names[*s as usize]),
             Type::Int(n) => format!("int<{n}>"),
+            Type::StackRef => "stackref".into(),
             other => format!("{other:?}"),
         };
         let id = self.push(ty.clone(), name);
@@ -171,6 +174,7 @@ impl Types {
             (Type::FuncRef(s), Type::FuncRef(r)) | (Type::UFuncPtr(s), Type::UFuncPtr(r)) => {
                 self.same_sig_in(*s, *r, assumed)
             }
+            (Type::StackRef, Type::StackRef) => true,
             (Type::Other(x), Type::Other(y)) => x == y,
             _ => false,
         }
@@ -212,7 +216,12 @@ impl Types {
     pub fn is_traced(&self, t: TypeId) -> bool {
         matches!(
             self.get(t),
-            Type::Ref(_) | Type::IRef(_) | Type::WeakRef(_) | Type::FuncRef(_) | Type::Other(_)
+            Type::Ref(_)
+                | Type::IRef(_)
+                | Type::WeakRef(_)
+                | Type::FuncRef(_)
+                | Type::StackRef
+                | Type::Other(_)
         )
     }
     /// The first type of full Mu outside muni's subset that `t` is or holds in place
@@ -256,9 +265,12 @@ impl Types {
                 let (fs, v) = (fs.clone(), *v);
                 fs.iter().all(|f| self.native_safe_in(*f, seen)) && self.native_safe_in(v, seen)
             }
-            Type::Ref(_) | Type::IRef(_) | Type::WeakRef(_) | Type::FuncRef(_) | Type::Other(_) => {
-                false
-            }
+            Type::Ref(_)
+            | Type::IRef(_)
+            | Type::WeakRef(_)
+            | Type::FuncRef(_)
+            | Type::StackRef
+            | Type::Other(_) => false,
         }
     }
     /// EQ-comparable: int, pointers and the general reference types.
@@ -271,6 +283,7 @@ impl Types {
                 | Type::Ref(_)
                 | Type::IRef(_)
                 | Type::FuncRef(_)
+                | Type::StackRef
         )
     }
     /// ULT-comparable: int, pointers and `iref`.
@@ -413,6 +426,19 @@ pub enum CommInst {
     },
     /// `@uvm.native.get_cookie`
     GetCookie,
+    /// `@uvm.kill_stack (s)`
+    KillStack(Operand),
+    /// `@uvm.current_stack`
+    CurrentStack,
+}
+
+/// How a thread binds to a stack (the new-stack clause of `SWAPSTACK`).
+#[derive(Clone, Debug)]
+pub enum Bind {
+    /// `PASS_VALUES <Ts> (vs)`: the types and the values.
+    Values(Vec<TypeId>, Vec<Operand>),
+    /// `THROW_EXC e`
+    Throw(Operand),
 }
 
 /// A lowered instruction. Types are those written in the instruction.
@@ -578,6 +604,22 @@ pub enum Op {
         args: Vec<Operand>,
         exc: Option<Exc>,
     },
+    /// `@uvm.new_stack <[sig]> (func)`: a new stack whose bottom frame is `READY`
+    /// for the function's parameters.
+    NewStack {
+        sig: SigId,
+        func: Operand,
+        exc: Option<Exc>,
+    },
+    /// `SWAPSTACK swappee RET_WITH<Ts>|KILL_OLD PASS_VALUES<Us>(vs)|THROW_EXC e`;
+    /// `ret_with` `None` is `KILL_OLD`.
+    SwapStack {
+        swappee: Operand,
+        ret_with: Option<Vec<TypeId>>,
+        bind: Bind,
+        exc: Option<Exc>,
+        keepalive: Vec<Operand>,
+    },
     CommInst(CommInst),
 }
 
@@ -625,7 +667,11 @@ impl Op {
                 CommInst::Expose { .. } => "@uvm.native.expose",
                 CommInst::Unexpose { .. } => "@uvm.native.unexpose",
                 CommInst::GetCookie => "@uvm.native.get_cookie",
+                CommInst::KillStack(_) => "@uvm.kill_stack",
+                CommInst::CurrentStack => "@uvm.current_stack",
             },
+            Op::NewStack { .. } => "@uvm.new_stack",
+            Op::SwapStack { .. } => "SWAPSTACK",
         }
     }
 
@@ -643,6 +689,8 @@ impl Op {
             | Op::CmpXchg { exc, .. }
             | Op::AtomicRmw { exc, .. }
             | Op::Trap { exc, .. }
+            | Op::NewStack { exc, .. }
+            | Op::SwapStack { exc, .. }
             | Op::CCall { exc, .. } => exc.as_ref(),
             _ => None,
         }
@@ -662,6 +710,8 @@ impl Op {
             | Op::CmpXchg { exc, .. }
             | Op::AtomicRmw { exc, .. }
             | Op::Trap { exc, .. }
+            | Op::NewStack { exc, .. }
+            | Op::SwapStack { exc, .. }
             | Op::CCall { exc, .. } => Some(exc),
             _ => None,
         }

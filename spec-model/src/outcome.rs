@@ -91,6 +91,9 @@ pub enum OutValue {
     GlobalPtr(String, u64),
     /// The C function pointer of an exposure of this Mu function.
     Exposed(String),
+    /// A stack, by number in the order the run made them (0: the run's first);
+    /// `None` is NULL.
+    Stack(Option<u32>),
     /// A struct or array.
     Agg(Vec<OutValue>),
     /// A reference or address into Mu memory that names no live object: what an
@@ -154,7 +157,11 @@ fn write_value(f: &mut String, v: &OutValue, r: &mut Renamer) {
         OutValue::Double(b) if f64::from_bits(*b).is_nan() => write!(f, "nand"),
         OutValue::Float(b) => write!(f, "{}", float_literal(*b)),
         OutValue::Double(b) => write!(f, "{}", double_literal(*b)),
-        OutValue::Ref(None) | OutValue::IRef(None) | OutValue::FuncRef(None) => write!(f, "NULL"),
+        OutValue::Ref(None)
+        | OutValue::IRef(None)
+        | OutValue::FuncRef(None)
+        | OutValue::Stack(None) => write!(f, "NULL"),
+        OutValue::Stack(Some(n)) => write!(f, "stack#{n}"),
         OutValue::Ref(Some(o)) => write!(f, "obj#{}", r.get(*o)),
         OutValue::IRef(Some((IRefBase::Obj(o), off))) => write!(f, "obj#{}+{off}", r.get(*o)),
         OutValue::IRef(Some((IRefBase::Global(g), off))) => write!(f, "@{g}+{off}"),
@@ -406,6 +413,9 @@ fn read_printed(text: &str) -> Option<OutValue> {
     }
     if let Some(o) = obj(text) {
         return Some(OutValue::Ref(Some(o)));
+    }
+    if let Some(n) = text.strip_prefix("stack#").and_then(|n| n.parse().ok()) {
+        return Some(OutValue::Stack(Some(n)));
     }
     if let Some((base, off)) = based(text) {
         return match (obj(&base), base.strip_prefix('@')) {

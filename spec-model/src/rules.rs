@@ -27,7 +27,7 @@ macro_rules! rules {
 
 /// The rules whose outcome is `ub RULE`: only the model promises to detect them,
 /// and generated programs must never reach them.
-const UB_RULES: [&str; 12] = [
+const UB_RULES: [&str; 16] = [
     "mem.null-navigation",
     "mem.out-of-bounds",
     "mem.dead-alloca",
@@ -40,6 +40,10 @@ const UB_RULES: [&str; 12] = [
     "ptr.unmapped",
     "ccall.bad-callee",
     "ccall.stale-pointer",
+    "stack.not-ready",
+    "stack.type-mismatch",
+    "stack.kill-not-ready",
+    "stack.bottom-return",
 ];
 
 rules! {
@@ -190,6 +194,36 @@ rules! {
     /// The client's handler gets a context as the run starts, before its thread
     /// runs (spec/11 §11.9).
     ClientStart = "client.start",
+    /// `@uvm.new_stack`: a new stack whose bottom frame is `READY` for the
+    /// function's parameters, numbered after the stacks before it (spec/12 §12.2).
+    NewStack = "stack.new",
+    /// `@uvm.new_stack` when the run already has as many live stacks as it may:
+    /// continue exceptionally with NULL, or `exhausted stack` without a clause.
+    NewStackExhausted = "stack.new-exhausted",
+    /// `@uvm.current_stack`: the stack the thread is bound to.
+    CurrentStack = "stack.current",
+    /// `@uvm.kill_stack`: a `READY` stack becomes `DEAD`; its frames are gone.
+    KillStack = "stack.kill",
+    /// SWAPSTACK RET_WITH<Ts> PASS_VALUES: this stack becomes `READY<Ts>` at the
+    /// instruction, and the thread goes on on the swappee with the values.
+    Swap = "stack.swap",
+    /// SWAPSTACK RET_WITH<Ts> THROW_EXC: as `stack.swap`, the swappee receiving
+    /// the exception (its instruction's exception clause, or up its stack).
+    SwapThrow = "stack.swap-throw",
+    /// SWAPSTACK KILL_OLD: this stack becomes `DEAD`, and the swappee receives
+    /// the values or the exception.
+    SwapKill = "stack.swap-kill",
+    /// UB: binding a thread to a stack that is NULL or not `READY` (the thread's
+    /// own, another thread's, or a dead one).
+    StackNotReady = "stack.not-ready",
+    /// UB: passing values whose types are not the swappee's `READY<Ts>`.
+    StackTypeMismatch = "stack.type-mismatch",
+    /// UB: `@uvm.kill_stack` of a stack that is NULL or not `READY`.
+    KillNotReady = "stack.kill-not-ready",
+    /// UB: a RET or an exception out of the bottom frame of a stack that is not
+    /// its thread's first stack (on the first, the thread ends: `call.ret-top`,
+    /// `exc.uncaught`).
+    BottomReturn = "stack.bottom-return",
     /// A block is entered with less fuel than its length: `exhausted fuel`.
     FuelExhausted = "budget.fuel",
     /// `@uvm.native.pin`: one more instance of the location in the pin multiset; the

@@ -227,9 +227,23 @@ pub(crate) fn uses(op: &Op) -> Vec<Operand> {
         Op::CommInst(c) => match c {
             CommInst::Pin { x, .. } | CommInst::Unpin { x, .. } => out.push(*x),
             CommInst::Expose { f, cookie, .. } => out.extend([*f, *cookie]),
-            CommInst::Unexpose { p } => out.push(*p),
-            CommInst::ThreadExit | CommInst::GetCookie => {}
+            CommInst::Unexpose { p } | CommInst::KillStack(p) => out.push(*p),
+            CommInst::ThreadExit | CommInst::GetCookie | CommInst::CurrentStack => {}
         },
+        Op::NewStack { func, .. } => out.push(*func),
+        Op::SwapStack {
+            swappee,
+            bind,
+            keepalive,
+            ..
+        } => {
+            out.push(*swappee);
+            match bind {
+                spec_model::ir::Bind::Values(_, vs) => out.extend(vs),
+                spec_model::ir::Bind::Throw(e) => out.push(*e),
+            }
+            out.extend(keepalive);
+        }
         Op::New { .. } | Op::Alloca { .. } | Op::Branch(_) | Op::Fence | Op::WpBranch { .. } => {}
     }
     out

@@ -202,6 +202,63 @@ impl Cx<'_, '_> {
         Ok(self.b.ins().load(I64, MemFlagsData::trusted(), fp, 0))
     }
 
+    /// SWAPSTACK through `rt_swapstack`: the values go in the context's return
+    /// words (the exception in `Ctx::exc`), the references this frame still
+    /// needs in its shadow frame; the stack resumes as a call returns, with
+    /// values (the `RET_WITH` results), an exception or a stop.
+    pub(super) fn swapstack(
+        &mut self,
+        swappee: Operand,
+        ret_with: Option<&[TypeId]>,
+        bind: &spec_model::ir::Bind,
+        exc: &Option<Exc>,
+        r: &[u32],
+    ) -> Result<(), NotCompiled> {
+        use crate::stacks::{SWAP_KILL, SWAP_THROW};
+        let s = self.val(swappee)?;
+        let mut mode = 0;
+        match bind {
+            spec_model::ir::Bind::Values(_, vs) => {
+                let mut k = 0;
+                for v in vs {
+                    for leaf in self.flat(*v)? {
+                        let w = self.widen(leaf);
+                        if k >= crate::runtime::RET_SLOTS {
+                            return Err(unsupported("this many values passed to a stack"));
+                        }
+                        self.store_ctx(w, offsets::RET + 8 * k as i32);
+                        k += 1;
+                    }
+                }
+            }
+            spec_model::ir::Bind::Throw(e) => {
+                let e = self.val(*e)?;
+                self.store_ctx(e, offsets::EXC);
+                mode |= SWAP_THROW;
+            }
+        }
+        if ret_with.is_none() {
+            mode |= SWAP_KILL;
+        }
+        let live = self.spill()?;
+        // Callbacks from C on this stack, once it resumes, count from here.
+        self.store_ctx(self.depth, offsets::DEPTH);
+        let m = self.b.ins().iconst(I64, mode as i64);
+        let rt = self.import(self.env.rt.swapstack);
+        let call = self.b.ins().call(rt, &[self.ctx, s, m]);
+        let status = self.b.inst_results(call)[0];
+        self.reload(&live);
+        match ret_with {
+            Some(ts) => self.after_status(status, None, ts, exc, r),
+            None => {
+                // A killed stack never resumes: only a stop comes back.
+                let up = self.up_block();
+                self.b.ins().jump(up, &bargs(&[status]));
+                Ok(())
+            }
+        }
+    }
+
     /// The current values of frame slots `live` (an aggregate's leaves in order).
     pub(super) fn live_values(&self, live: &[u32]) -> Vec<Value> {
         let mut out = Vec::new();

@@ -401,6 +401,39 @@ impl Cx<'_, '_> {
                 }
             }
             Op::CommInst(CommInst::ThreadExit) => self.stop(StopCode::ThreadExit, 0),
+            Op::NewStack { func, exc, .. } => {
+                let f = self.val(*func)?;
+                let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, f, 0);
+                self.check_or_stop(nonnull, StopCode::NullCall);
+                let rt = self.import(self.env.rt.new_stack);
+                let call = self.b.ins().call(rt, &[self.ctx, f]);
+                let s = self.b.inst_results(call)[0];
+                // `stack.new-exhausted`: 0.
+                let none = self.b.ins().icmp_imm_s(IntCC::Equal, s, 0);
+                self.fail_if(none, exc, StopCode::Stack)?;
+                self.set(r, 0, s);
+                self.next(exc)?;
+            }
+            Op::CommInst(CommInst::CurrentStack) => {
+                let rt = self.import(self.env.rt.current_stack);
+                let call = self.b.ins().call(rt, &[self.ctx]);
+                let s = self.b.inst_results(call)[0];
+                self.set(r, 0, s);
+            }
+            Op::CommInst(CommInst::KillStack(x)) => {
+                let s = self.val(*x)?;
+                let rt = self.import(self.env.rt.kill_stack);
+                let call = self.b.ins().call(rt, &[self.ctx, s]);
+                let status = self.b.inst_results(call)[0];
+                self.after_status(status, None, &[], &None, &[])?;
+            }
+            Op::SwapStack {
+                swappee,
+                ret_with,
+                bind,
+                exc,
+                ..
+            } => self.swapstack(*swappee, ret_with.as_deref(), bind, exc, r)?,
             Op::CommInst(CommInst::Pin { x, .. }) => {
                 let x = self.val(*x)?;
                 let pin = self.import(self.env.rt.pin);

@@ -132,6 +132,14 @@ pub struct Runtime {
     pub osr_resume: ClFuncId,
     /// `rt_undefined`, the hidden version's trap (client mode).
     pub undefined: ClFuncId,
+    /// `rt_new_stack`.
+    pub new_stack: ClFuncId,
+    /// `rt_current_stack`.
+    pub current_stack: ClFuncId,
+    /// `rt_kill_stack`.
+    pub kill_stack: ClFuncId,
+    /// `rt_swapstack`.
+    pub swapstack: ClFuncId,
 }
 
 /// What the lowering of one function needs from the whole program. A callee is

@@ -19,7 +19,8 @@ pub fn cl_type(types: &Types, t: TypeId) -> Option<ClType> {
         | Type::WeakRef(_)
         | Type::FuncRef(_)
         | Type::UPtr(_)
-        | Type::UFuncPtr(_) => I64,
+        | Type::UFuncPtr(_)
+        | Type::StackRef => I64,
         _ => return None,
     })
 }

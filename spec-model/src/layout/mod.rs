@@ -46,6 +46,7 @@ pub fn layout(types: &Types, t: TypeId) -> Layout {
         | Type::FuncRef(_)
         | Type::UPtr(_)
         | Type::UFuncPtr(_)
+        | Type::StackRef
         | Type::Other(_) => Layout { size: 8, align: 8 },
         Type::Struct(fs) => {
             let (end, align) =
@@ -228,9 +229,12 @@ impl Report {
 /// Offsets of the reference-typed fields of a value of type `t` placed at `base`.
 pub fn ref_offsets(types: &Types, t: TypeId, var_len: u64, base: u64, out: &mut Vec<u64>) {
     match types.get(t) {
-        Type::Ref(_) | Type::IRef(_) | Type::WeakRef(_) | Type::FuncRef(_) | Type::Other(_) => {
-            out.push(base)
-        }
+        Type::Ref(_)
+        | Type::IRef(_)
+        | Type::WeakRef(_)
+        | Type::FuncRef(_)
+        | Type::StackRef
+        | Type::Other(_) => out.push(base),
         Type::Struct(fs) => {
             for ((o, _), f) in fields(types, fs).zip(fs) {
                 ref_offsets(types, *f, 0, base + o, out);

@@ -113,6 +113,20 @@ impl Machine<'_> {
             ));
             return None;
         }
+        self.native_calls.push((self.stack, base));
+        let r = self.run_callback_frame(func, args, cookie, base);
+        self.native_calls.pop();
+        r
+    }
+
+    /// [`Machine::run_callback`] once the callback is recorded.
+    fn run_callback_frame(
+        &mut self,
+        func: FuncId,
+        args: Vec<Value>,
+        cookie: u64,
+        base: usize,
+    ) -> Option<Vec<Value>> {
         match self.push_frame_from(func, args, RuleId::Callback, Some(cookie)) {
             Err(e) => {
                 self.pending_error = Some(e);

@@ -297,7 +297,12 @@ fn read_in(
         Type::Float => Value::Float(f32::from_bits(read_uint(bytes, off, 4) as u32)),
         Type::Double => Value::Double(f64::from_bits(read_uint(bytes, off, 8))),
         Type::UPtr(_) | Type::UFuncPtr(_) => Value::Ptr(read_uint(bytes, off, 8)),
-        Type::Ref(_) | Type::IRef(_) | Type::WeakRef(_) | Type::FuncRef(_) | Type::Other(_) => refs
+        Type::Ref(_)
+        | Type::IRef(_)
+        | Type::WeakRef(_)
+        | Type::FuncRef(_)
+        | Type::StackRef
+        | Type::Other(_) => refs
             .get(&off)
             .cloned()
             .unwrap_or_else(|| null_of(types, ty)),

@@ -20,9 +20,11 @@ mod ccall;
 mod client;
 pub mod memory;
 pub(crate) mod native;
+mod stacks;
 pub use arith::rmw;
 pub use client::{HIDDEN_VERSION_COST, returns_match};
 pub use native::{symbol, symbol_name};
+pub use stacks::{MAX_LIVE_STACKS, MuStack, StackStatus};
 pub mod value;
 
 use crate::client::TrapHandler;
@@ -179,8 +181,16 @@ pub struct Machine<'m> {
     pub mem: Memory,
     /// The object of each global cell.
     pub globals: Vec<ObjId>,
-    /// The thread's stack; the last frame is the current one.
+    /// The frames of the stack the thread is bound to; the last is the current one.
     pub frames: Vec<Frame<'m>>,
+    /// Every stack of the run, by number (spec/12): the bound one's frames are
+    /// in `frames`.
+    pub stacks: Vec<MuStack<'m>>,
+    /// The number of the stack the thread is bound to.
+    pub stack: u32,
+    /// The thread's first stack, whose bottom frame may return (the thread
+    /// ends); from another stack's it is `stack.bottom-return`.
+    pub first_stack: u32,
     /// Fuel left.
     pub fuel: u64,
     /// Allocation bytes left.
@@ -207,6 +217,10 @@ pub struct Machine<'m> {
     cifs: HashMap<SigId, Rc<libffi::middle::Cif>>,
     /// What a function native code called returned, for the callback to hand to C.
     callback_return: Option<Vec<Value>>,
+    /// The callbacks C is in, innermost last: the stack of each callback's
+    /// frame and its index there (C's frames are on the host's stack, so they
+    /// return in this order: spec/12 §12.7).
+    native_calls: Vec<(u32, usize)>,
     /// An outcome reached inside a callback, waiting for C to return to the CCALL.
     pending: Option<(RuleId, Outcome)>,
     /// A model error inside a callback, likewise.
@@ -275,6 +289,7 @@ impl Profile {
 
 fn null_value(types: &Types, t: TypeId) -> Value {
     match types.get(t) {
+        Type::StackRef => Value::Stack(None),
         Type::IRef(_) => Value::IRef(None),
         Type::FuncRef(_) => Value::FuncRef(None),
         Type::UPtr(_) | Type::UFuncPtr(_) => Value::Ptr(0),
@@ -344,6 +359,12 @@ impl<'m> Machine<'m> {
             mem,
             globals,
             frames: Vec::new(),
+            stacks: vec![MuStack {
+                frames: Vec::new(),
+                status: StackStatus::Active,
+            }],
+            stack: 0,
+            first_stack: 0,
             fuel: budgets.fuel,
             alloc_left: budgets.alloc,
             stack_max: budgets.stack,
@@ -357,6 +378,7 @@ impl<'m> Machine<'m> {
             exposures: HashMap::new(),
             cifs: HashMap::new(),
             callback_return: None,
+            native_calls: Vec::new(),
             pending: None,
             pending_error: None,
             client: None,
@@ -375,6 +397,7 @@ impl<'m> Machine<'m> {
         }
         self.threads = crate::client::Threads::default();
         self.watchpoints.clear();
+        self.bind_first_stack();
         let f = &self.module.funcs[func as usize];
         if f.body.is_none() {
             return Err(not_runnable(f));
@@ -391,6 +414,25 @@ impl<'m> Machine<'m> {
         };
         self.frames.push(Frame::at_entry(func, body, false, None));
         Ok(self.enter(0, args, None))
+    }
+
+    /// Makes a new stack the thread's first, and binds the thread to it.
+    fn bind_first_stack(&mut self) {
+        if self.stacks.len() == 1 && self.frames.is_empty() {
+            return;
+        }
+        let n = u32::try_from(self.stacks.len()).unwrap_or(u32::MAX);
+        let old = std::mem::take(&mut self.frames);
+        self.stacks[self.stack as usize].frames = old;
+        if self.stacks[self.stack as usize].status == StackStatus::Active {
+            self.stacks[self.stack as usize].status = StackStatus::Dead;
+        }
+        self.stacks.push(MuStack {
+            frames: Vec::new(),
+            status: StackStatus::Active,
+        });
+        self.stack = n;
+        self.first_stack = n;
     }
 
     /// Runs to the end.
@@ -605,6 +647,11 @@ impl<'m> Machine<'m> {
                 | CommInst::Unexpose { .. },
             )
             | Op::CCall { .. } => self.native_boundary(&inst.op, r),
+            Op::NewStack { .. }
+            | Op::SwapStack { .. }
+            | Op::CommInst(CommInst::KillStack(_) | CommInst::CurrentStack) => {
+                self.stack_op(&inst.op, r)
+            }
         }
     }
 
@@ -1343,7 +1390,16 @@ impl<'m> Machine<'m> {
             return Err(ModelError::Bug("RET with no frame".into()));
         };
         if fr.cookie.is_some() {
-            // Native code called this function: the values go back to it.
+            // Native code called this function: the values go back to it, which
+            // the host can do only for the innermost callback.
+            if self.native_calls.last() != Some(&(self.stack, self.frames.len())) {
+                return Err(ModelError::Unsupported {
+                    code: "native-interface",
+                    message: "a callback returning to C frames entered before another \
+                              stack's (the model runs C on the host's stack: spec/12 §12.7)"
+                        .into(),
+                });
+            }
             self.callback_return = Some(vals);
             return Ok(Step {
                 rule: RuleId::CallbackReturn,
@@ -1351,6 +1407,9 @@ impl<'m> Machine<'m> {
             });
         }
         if self.frames.is_empty() {
+            if self.stack != self.first_stack {
+                return Self::end(RuleId::BottomReturn, Outcome::Ub(RuleId::BottomReturn));
+            }
             let m = self.module;
             let rets = &m.types.sig(m.funcs[fr.func as usize].sig).rets;
             let out = rets
@@ -1388,6 +1447,9 @@ impl<'m> Machine<'m> {
                 );
             }
             let Some(call) = self.current() else {
+                if self.stack != self.first_stack {
+                    return Self::end(RuleId::BottomReturn, Outcome::Ub(RuleId::BottomReturn));
+                }
                 return Self::end(
                     RuleId::ThrowUncaught,
                     Outcome::Trap(TrapCode::UncaughtException),
@@ -1477,6 +1539,7 @@ impl<'m> Machine<'m> {
                 bits: *b,
             },
             (_, Value::Agg(vs)) => OutValue::Agg(vs.iter().map(|v| self.out(ty, v)).collect()),
+            (_, Value::Stack(s)) => OutValue::Stack(*s),
         }
     }
 

@@ -32,6 +32,8 @@ pub enum Value {
     FuncRef(Option<FuncId>),
     /// `uptr<T>`, `ufuncptr<sig>`: an address.
     Ptr(u64),
+    /// `stackref`: NULL or a stack, by number (0 the run's first).
+    Stack(Option<u32>),
     /// A struct or array value.
     Agg(Rc<[Value]>),
 }

@@ -158,6 +158,8 @@ pub enum TypeCtor {
     FuncRef(Ident),
     UPtr(Ident),
     UFuncPtr(Ident),
+    /// `stackref`: a Mu stack (threads-stacks.rest).
+    StackRef,
     /// A type of full Mu outside muni's executable subset (`threadref`, `vector`, ...).
     Other(OtherType),
 }
@@ -167,7 +169,6 @@ pub enum TypeCtor {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OtherType {
     ThreadRef,
-    StackRef,
     FrameCursorRef,
     IrBuilderRef,
     TagRef64,
@@ -262,6 +263,15 @@ pub struct ExcClause {
     pub nor: Dest,
     /// Exceptional destination.
     pub exc: Dest,
+}
+
+/// How a thread binds to a stack (`SWAPSTACK`, `NEWTHREAD`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NewStackClause {
+    /// `PASS_VALUES <Ts> (vs)`
+    PassValues(Vec<Ident>, Vec<Ident>),
+    /// `THROW_EXC %e`
+    ThrowExc(Ident),
 }
 
 /// Binary operations.
@@ -547,6 +557,15 @@ pub enum InstKind {
         sig: Ident,
         callee: Ident,
         args: Vec<Ident>,
+        exc: Option<ExcClause>,
+        keepalive: Vec<Ident>,
+    },
+    /// `SWAPSTACK %s RET_WITH<Ts>|KILL_OLD PASS_VALUES<Us>(vs)|THROW_EXC %e EXC(..) KEEPALIVE(..)`
+    SwapStack {
+        swappee: Ident,
+        /// `RET_WITH<Ts>`: the types this stack resumes with; `None` is `KILL_OLD`.
+        ret_with: Option<Vec<Ident>>,
+        new: NewStackClause,
         exc: Option<ExcClause>,
         keepalive: Vec<Ident>,
     },

@@ -40,7 +40,6 @@ const UNSUPPORTED_INSTS: &[&str] = &[
     "SHUFFLEVECTOR",
     "GETFIXEDPARTIREF",
     "NEWTHREAD",
-    "SWAPSTACK",
     "NEWSTACK",
     "PHI",
     "LANDINGPAD",
@@ -548,7 +547,7 @@ impl Parser {
                 }
             }
             "threadref" => TypeCtor::Other(OtherType::ThreadRef),
-            "stackref" => TypeCtor::Other(OtherType::StackRef),
+            "stackref" => TypeCtor::StackRef,
             "framecursorref" => TypeCtor::Other(OtherType::FrameCursorRef),
             "irbuilderref" => TypeCtor::Other(OtherType::IrBuilderRef),
             "tagref64" => TypeCtor::Other(OtherType::TagRef64),
@@ -754,6 +753,18 @@ impl Parser {
         let exc = self.dest()?;
         self.punct(")")?;
         Ok(Some(ExcClause { nor, exc }))
+    }
+    /// `PASS_VALUES <Ts> (vs)` or `THROW_EXC %e`.
+    fn new_stack_clause(&mut self) -> PResult<NewStackClause> {
+        if self.eat_word("THROW_EXC") {
+            return Ok(NewStackClause::ThrowExc(self.value()?));
+        }
+        if !self.eat_word("PASS_VALUES") {
+            return self.expected("PASS_VALUES or THROW_EXC");
+        }
+        let tys = self.type_list()?;
+        let vs = self.arg_list()?;
+        Ok(NewStackClause::PassValues(tys, vs))
     }
     fn keepalive(&mut self) -> PResult<Vec<Ident>> {
         if self.eat_word("KEEPALIVE") {
@@ -1095,6 +1106,24 @@ impl Parser {
                     sig,
                     callee,
                     args,
+                    exc: self.exc_clause()?,
+                    keepalive: self.keepalive()?,
+                }
+            }
+            "SWAPSTACK" => {
+                let swappee = self.value()?;
+                let ret_with = if self.eat_word("KILL_OLD") {
+                    None
+                } else if self.eat_word("RET_WITH") {
+                    Some(self.type_list()?)
+                } else {
+                    return self.expected("RET_WITH or KILL_OLD");
+                };
+                let new = self.new_stack_clause()?;
+                InstKind::SwapStack {
+                    swappee,
+                    ret_with,
+                    new,
                     exc: self.exc_clause()?,
                     keepalive: self.keepalive()?,
                 }

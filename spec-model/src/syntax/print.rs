@@ -202,9 +202,9 @@ fn type_ctor(c: &TypeCtor) -> String {
         TypeCtor::FuncRef(s) => format!("funcref<{}>", g(s)),
         TypeCtor::UPtr(t) => format!("uptr<{}>", g(t)),
         TypeCtor::UFuncPtr(s) => format!("ufuncptr<{}>", g(s)),
+        TypeCtor::StackRef => "stackref".into(),
         TypeCtor::Other(o) => match o {
             OtherType::ThreadRef => "threadref".into(),
-            OtherType::StackRef => "stackref".into(),
             OtherType::FrameCursorRef => "framecursorref".into(),
             OtherType::IrBuilderRef => "irbuilderref".into(),
             OtherType::TagRef64 => "tagref64".into(),
@@ -568,6 +568,30 @@ fn inst_body(cx: &Cx<'_>, k: &InstKind) -> String {
             cx.exc(exc),
             cx.ka(keepalive)
         ),
+        InstKind::SwapStack {
+            swappee,
+            ret_with,
+            new,
+            exc,
+            keepalive,
+        } => {
+            let cur = match ret_with {
+                Some(ts) => format!("RET_WITH <{}>", gs(ts)),
+                None => "KILL_OLD".into(),
+            };
+            let new = match new {
+                NewStackClause::PassValues(ts, vs) => {
+                    format!("PASS_VALUES <{}> {}", gs(ts), cx.vs(vs))
+                }
+                NewStackClause::ThrowExc(e) => format!("THROW_EXC {}", cx.v(e)),
+            };
+            format!(
+                "SWAPSTACK {} {cur} {new}{}{}",
+                cx.v(swappee),
+                cx.exc(exc),
+                cx.ka(keepalive)
+            )
+        }
         InstKind::CommInst {
             name,
             flags,

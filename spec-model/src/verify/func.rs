@@ -39,7 +39,8 @@ fn is_terminator(op: &Op) -> bool {
         | Op::Ret(_)
         | Op::Throw(_)
         | Op::WpBranch { .. }
-        | Op::Trap { watch: Some(_), .. } => true,
+        | Op::Trap { watch: Some(_), .. }
+        | Op::SwapStack { ret_with: None, .. } => true,
         Op::CommInst(CommInst::ThreadExit) => true,
         _ => op.exc().is_some(),
     }
@@ -76,6 +77,7 @@ fn exc_clause(k: &InstKind) -> Option<&ast::ExcClause> {
         | InstKind::AtomicRmw { exc, .. }
         | InstKind::Trap { exc, .. }
         | InstKind::CCall { exc, .. }
+        | InstKind::SwapStack { exc, .. }
         | InstKind::CommInst { exc, .. } => exc.as_ref(),
         _ => None,
     }
@@ -1097,6 +1099,32 @@ impl Verifier {
                     vec![],
                 )
             }
+            InstKind::SwapStack {
+                swappee,
+                ret_with,
+                new,
+                keepalive,
+                ..
+            } => {
+                let st = self.m.types.anon(Type::StackRef);
+                let s = self.operand_of(cx, swappee, st);
+                let mut rets = Vec::new();
+                for t in ret_with.iter().flatten() {
+                    rets.push(self.type_ref(t)?);
+                }
+                let bind = self.bind_clause(cx, new, inst.span);
+                let ka = self.local_values(cx, keepalive)?;
+                (
+                    Op::SwapStack {
+                        swappee: s?,
+                        ret_with: ret_with.as_ref().map(|_| rets.clone()),
+                        bind: bind?,
+                        exc: None,
+                        keepalive: ka,
+                    },
+                    rets,
+                )
+            }
             InstKind::CCall {
                 cc,
                 fty,
@@ -1315,6 +1343,39 @@ impl Verifier {
                 }
                 (Op::CommInst(CommInst::Unexpose { p }), vec![])
             }
+            "uvm.new_stack" => {
+                if !want(self, 0, 1, 1) {
+                    return None;
+                }
+                let s = self.sig_ref(&sigs[0])?;
+                let fr = self.m.types.anon(Type::FuncRef(s));
+                let f = self.operand_of(cx, &args[0], fr)?;
+                (
+                    Op::NewStack {
+                        sig: s,
+                        func: f,
+                        exc: None,
+                    },
+                    vec![self.m.types.anon(Type::StackRef)],
+                )
+            }
+            "uvm.kill_stack" => {
+                if !want(self, 0, 0, 1) {
+                    return None;
+                }
+                let st = self.m.types.anon(Type::StackRef);
+                let x = self.operand_of(cx, &args[0], st)?;
+                (Op::CommInst(CommInst::KillStack(x)), vec![])
+            }
+            "uvm.current_stack" => {
+                if !want(self, 0, 0, 0) {
+                    return None;
+                }
+                (
+                    Op::CommInst(CommInst::CurrentStack),
+                    vec![self.m.types.anon(Type::StackRef)],
+                )
+            }
             "uvm.native.get_cookie" => {
                 if !want(self, 0, 0, 0) {
                     return None;
@@ -1338,6 +1399,29 @@ impl Verifier {
                 return None;
             }
         })
+    }
+
+    /// The new-stack clause of `SWAPSTACK`: values of the types it names, or
+    /// a `ref` to throw.
+    fn bind_clause(&mut self, cx: &Cx, c: &ast::NewStackClause, span: Span) -> Option<Bind> {
+        match c {
+            ast::NewStackClause::PassValues(tys, vs) => {
+                let mut ts = Vec::new();
+                for t in tys {
+                    ts.push(self.type_ref(t)?);
+                }
+                let vs = self.operands_of(cx, vs, &ts, span, "the stack")?;
+                Some(Bind::Values(ts, vs))
+            }
+            ast::NewStackClause::ThrowExc(e) => {
+                let (o, t) = self.operand(cx, e)?;
+                if !matches!(self.m.types.get(t), Type::Ref(_)) {
+                    self.err("type-mismatch", e.span, "THROW_EXC takes a ref");
+                    return None;
+                }
+                Some(Bind::Throw(o))
+            }
+        }
     }
 
     /// `iref<T>`, or `uptr<T>` with `PTR`.

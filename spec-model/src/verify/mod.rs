@@ -655,9 +655,10 @@ impl Verifier {
             }
             (C::Float(b), Type::Float) => Some((t, ConstValue::Float(*b))),
             (C::Double(b), Type::Double) => Some((t, ConstValue::Double(*b))),
-            (C::Null, Type::Ref(_) | Type::IRef(_) | Type::FuncRef(_) | Type::Other(_)) => {
-                Some((t, ConstValue::Null))
-            }
+            (
+                C::Null,
+                Type::Ref(_) | Type::IRef(_) | Type::FuncRef(_) | Type::StackRef | Type::Other(_),
+            ) => Some((t, ConstValue::Null)),
             (C::Null, Type::UPtr(_) | Type::UFuncPtr(_)) => Some((t, ConstValue::Int(0))),
             (C::Extern(s), Type::UPtr(_) | Type::UFuncPtr(_)) => {
                 if s.is_empty() || s.contains('\0') {
