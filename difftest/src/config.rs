@@ -121,6 +121,10 @@ define_config! {
     throwing: 50 in 0..=100,
     /// Percent of calls with an exception clause.
     catching: 40 in 0..=100,
+    /// Percent of calls that run the callee on a new stack instead (spec/12):
+    /// SWAPSTACK to a stack whose bottom function calls it and swaps back with
+    /// its results (KILL_OLD PASS_VALUES) or its exception (KILL_OLD THROW_EXC).
+    on_stack: 15 in 0..=100,
     /// C functions of the campaign's random library a program may call (0 to this).
     c_functions: 3 in 0..=8,
     /// Per mille of counted loops that never end (the run runs out of fuel).
@@ -162,6 +166,10 @@ define_config! {
     /// Weight of the rarer rules: recursion to the stack limit, allocation failure,
     /// client traps, thread exit, NULL calls, exposing and unexposing.
     w_rare: 2 in 0..=10,
+    /// Weight of the prelude's coroutines: a generator of objects pulled on
+    /// another stack and finished, killed, thrown at or left unfinished, and a
+    /// pin held across swaps (spec/12).
+    w_stack: 2 in 0..=10,
     /// Weight of traps the client answers (`difftest::client`): resumed with
     /// values of every scalar type, thrown at, ending the thread, popping the
     /// frame (on-stack replacement), and loading a new version of the function.

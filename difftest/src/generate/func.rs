@@ -50,6 +50,7 @@ enum Family {
     Loop,
     Rare,
     Client,
+    Stack,
 }
 
 struct Fg<'a, 'l, 'b> {
@@ -109,6 +110,7 @@ pub(super) fn function(
         (Family::Loop, c.w_loop),
         (Family::Rare, c.w_rare),
         (Family::Client, c.w_client),
+        (Family::Stack, c.w_stack),
     ];
     let unguarded = u.int_in_range(0..=99u32).unwrap_or(100) < c.unguarded;
     let throws = index != 0 && u.int_in_range(0..=99u32).unwrap_or(100) < c.throwing;
@@ -947,6 +949,7 @@ impl Fg<'_, '_, '_> {
             Family::Loop if !in_loop => self.counted_loop(),
             Family::Rare => self.rare(in_loop),
             Family::Client => self.client(in_loop),
+            Family::Stack => self.stack(),
             _ => self.int_arith(),
         }
     }
@@ -1784,7 +1787,31 @@ impl Fg<'_, '_, '_> {
             1 => format!("{} = ", results[0]),
             _ => format!("({}) = ", results.join(" ")),
         };
-        let call = format!("{lhs}CALL <{sn}> {callee} ({})", args.join(" "));
+        let call = if callee == f.name && self.chance(self.p.cfg.on_stack) {
+            // On a new stack: its bottom function calls the callee and swaps
+            // back with the results or the exception.
+            let (wrapper, wsig) = self.p.stack_wrapper(j);
+            let (me, st) = (self.fresh(), self.fresh());
+            self.linef(format_args!("{me} = COMMINST @uvm.current_stack"));
+            self.linef(format_args!(
+                "{st} = COMMINST @uvm.new_stack <[{wsig}]> ({wrapper})"
+            ));
+            let rets: Vec<String> = f.sig.rets.iter().map(|t| self.ty(t).to_string()).collect();
+            let params: Vec<String> = f
+                .sig
+                .params
+                .iter()
+                .map(|t| self.ty(t).to_string())
+                .collect();
+            format!(
+                "{lhs}SWAPSTACK {st} RET_WITH <{}> PASS_VALUES <@sref {}> ({me} {})",
+                rets.join(" "),
+                params.join(" "),
+                args.join(" ")
+            )
+        } else {
+            format!("{lhs}CALL <{sn}> {callee} ({})", args.join(" "))
+        };
         if self.chance(self.p.cfg.catching) {
             let rets = f.sig.rets.clone();
             self.with_exc(
@@ -2055,6 +2082,28 @@ impl Fg<'_, '_, '_> {
                 self.push(t, v);
             }
         }
+    }
+
+    /// The prelude's coroutines (spec/12): a generator of objects pulled on
+    /// another stack, then left unfinished, killed, thrown at or pulled to its
+    /// end; or a pin held across swaps.
+    fn stack(&mut self) {
+        let x = self.some_i64();
+        let y = self.some_i64();
+        let v = self.fresh();
+        if self.chance(70) {
+            let (n, k) = (self.fresh(), self.fresh());
+            self.linef(format_args!("{n} = AND <@i64> {x} @K15"));
+            self.linef(format_args!("{k} = AND <@i64> {y} @K15"));
+            self.linef(format_args!(
+                "{v} = CALL <@pull_sig> @dt_pull ({n} {y} {k} {x})"
+            ));
+        } else if self.chance(95) {
+            self.linef(format_args!("{v} = CALL <@sig> @dt_pin_swap ({x} {y})"));
+        } else {
+            self.linef(format_args!("{v} = CALL <@sig> @dt_many_stacks ({x} {y})"));
+        }
+        self.push(Ty::I64, v);
     }
 
     fn rare(&mut self, in_loop: bool) {

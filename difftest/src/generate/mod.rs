@@ -105,6 +105,9 @@ struct Prog<'l> {
     redefine_tags: Vec<String>,
     /// What the client loads and does.
     plan: ClientPlan,
+    /// The bottom functions that run a generated function on a new stack, by
+    /// the function's index: their names and text.
+    stack_wrappers: std::collections::BTreeMap<usize, (String, String, String)>,
 }
 
 /// Generates a program from the bytes behind `u`, calling into `lib`, with the
@@ -132,6 +135,7 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
         redefines: None,
         redefine_tags: Vec::new(),
         plan: ClientPlan::default(),
+        stack_wrappers: std::collections::BTreeMap::new(),
     };
     let count = u
         .int_in_range(1..=p.cfg.functions as usize + 1)
@@ -220,6 +224,9 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
             cb.expose, cb.name, cb.cookie
         );
     }
+    for (_, _, text) in std::mem::take(&mut p.stack_wrappers).into_values() {
+        p.bodies.push_str(&text);
+    }
     let mut own = String::new();
     for (t, g) in p.globals.clone() {
         let tn = p.decls.ty(&t);
@@ -257,6 +264,72 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
 }
 
 impl Prog<'_> {
+    /// The bottom function that runs `@f{j}` on a new stack, and its
+    /// signature's name: it calls the function with what it is first given,
+    /// and swaps back to the stack that gave it, killing its own, with the
+    /// results or with the exception.
+    fn stack_wrapper(&mut self, j: usize) -> (String, String) {
+        if let Some((n, s, _)) = self.stack_wrappers.get(&j) {
+            return (n.clone(), s.clone());
+        }
+        let f = self.funcs[j].clone();
+        let sn = self.decls.sig(&f.sig);
+        let params: Vec<String> = f
+            .sig
+            .params
+            .iter()
+            .map(|t| self.decls.ty(t).to_string())
+            .collect();
+        let rets: Vec<String> = f
+            .sig
+            .rets
+            .iter()
+            .map(|t| self.decls.ty(t).to_string())
+            .collect();
+        let (name, sig) = (format!("@co_f{j}"), format!("@co_sig{j}"));
+        let ps: Vec<String> = (0..params.len()).map(|i| format!("%p{i}")).collect();
+        let rs: Vec<String> = (0..rets.len()).map(|i| format!("%r{i}")).collect();
+        let mut t = String::new();
+        let _ = writeln!(t, ".funcsig {sig} = (@sref {}) -> ()", params.join(" "));
+        let _ = writeln!(t, ".funcdef {name} VERSION %v1 <{sig}> {{");
+        let header: Vec<String> = params
+            .iter()
+            .zip(&ps)
+            .map(|(t, p)| format!("<{t}> {p}"))
+            .collect();
+        let _ = writeln!(t, "    %entry(<@sref> %from {}):", header.join(" "));
+        let lhs = match rs.len() {
+            0 => String::new(),
+            1 => format!("{} = ", rs[0]),
+            _ => format!("({}) = ", rs.join(" ")),
+        };
+        let _ = writeln!(
+            t,
+            "        {lhs}CALL <{sn}> {} ({}) EXC(%ok(%from {}) %exc(%from))",
+            f.name,
+            ps.join(" "),
+            rs.join(" ")
+        );
+        let header: Vec<String> = rets
+            .iter()
+            .zip(&rs)
+            .map(|(t, r)| format!("<{t}> {r}"))
+            .collect();
+        let _ = writeln!(t, "    %ok(<@sref> %from {}):", header.join(" "));
+        let _ = writeln!(
+            t,
+            "        SWAPSTACK %from KILL_OLD PASS_VALUES <{}> ({})",
+            rets.join(" "),
+            rs.join(" ")
+        );
+        let _ = writeln!(t, "    %exc(<@sref> %from) [%e]:");
+        let _ = writeln!(t, "        SWAPSTACK %from KILL_OLD THROW_EXC %e");
+        let _ = writeln!(t, "}}");
+        self.stack_wrappers
+            .insert(j, (name.clone(), sig.clone(), t));
+        (name, sig)
+    }
+
     /// A signature; the entry's parameters are scalars (they come from the command
     /// line as literals), and the entry has at least one but rarely (an entry
     /// without parameters runs once, whatever `inputs` says).

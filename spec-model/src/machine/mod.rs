@@ -397,7 +397,7 @@ impl<'m> Machine<'m> {
         }
         self.threads = crate::client::Threads::default();
         self.watchpoints.clear();
-        self.bind_first_stack();
+        self.reset_stacks();
         let f = &self.module.funcs[func as usize];
         if f.body.is_none() {
             return Err(not_runnable(f));
@@ -416,11 +416,20 @@ impl<'m> Machine<'m> {
         Ok(self.enter(0, args, None))
     }
 
+    /// The run's first stack, number 0, with the thread bound to it.
+    fn reset_stacks(&mut self) {
+        self.frames.clear();
+        self.stacks = vec![MuStack {
+            frames: Vec::new(),
+            status: StackStatus::Active,
+        }];
+        self.stack = 0;
+        self.first_stack = 0;
+        self.native_calls.clear();
+    }
+
     /// Makes a new stack the thread's first, and binds the thread to it.
     fn bind_first_stack(&mut self) {
-        if self.stacks.len() == 1 && self.frames.is_empty() {
-            return;
-        }
         let n = u32::try_from(self.stacks.len()).unwrap_or(u32::MAX);
         let old = std::mem::take(&mut self.frames);
         self.stacks[self.stack as usize].frames = old;
