@@ -34,6 +34,7 @@ fn kind(types: &Types, t: TypeId) -> String {
         Type::UPtr(_) => "uptr".into(),
         Type::UFuncPtr(_) => "ufuncptr".into(),
         Type::StackRef => "stackref".into(),
+        Type::ThreadRef => "threadref".into(),
         Type::Other(n) => (*n).into(),
     }
 }

@@ -104,22 +104,9 @@ impl<'m> Build<'m> {
         jb.symbol("muni_rt_trap", client::rt_trap as *const u8);
         jb.symbol("muni_rt_osr_resume", client::rt_osr_resume as *const u8);
         jb.symbol("muni_rt_undefined", client::rt_undefined as *const u8);
-        jb.symbol(
-            "muni_rt_new_stack",
-            crate::stacks::rt_new_stack as *const u8,
-        );
-        jb.symbol(
-            "muni_rt_current_stack",
-            crate::stacks::rt_current_stack as *const u8,
-        );
-        jb.symbol(
-            "muni_rt_kill_stack",
-            crate::stacks::rt_kill_stack as *const u8,
-        );
-        jb.symbol(
-            "muni_rt_swapstack",
-            crate::stacks::rt_swapstack as *const u8,
-        );
+        for (name, f) in crate::stacks::symbols() {
+            jb.symbol(name, f);
+        }
         let mut jit = JITModule::new(jb);
         let mut import = |name: &str, sig: &Signature| {
             jit.declare_function(name, Linkage::Import, sig)
@@ -156,6 +143,12 @@ impl<'m> Build<'m> {
         let current_stack = import("muni_rt_current_stack", &sysv(&[I64], I64))?;
         let kill_stack = import("muni_rt_kill_stack", &sysv(&[I64, I64], I32))?;
         let swapstack = import("muni_rt_swapstack", &sysv(&[I64, I64, I64], I32))?;
+        let new_thread = import("muni_rt_new_thread", &sysv(&[I64; 4], I32))?;
+        let get_threadlocal = import("muni_rt_get_threadlocal", &sysv(&[I64], I64))?;
+        let set_threadlocal = import("muni_rt_set_threadlocal", &sysv(&[I64; 2], I64))?;
+        let futex_wait = import("muni_rt_futex_wait", &sysv(&[I64; 5], I32))?;
+        let futex_wake = import("muni_rt_futex_wake", &sysv(&[I64; 3], I32))?;
+        let futex_requeue = import("muni_rt_futex_requeue", &sysv(&[I64; 6], I32))?;
         let rt = lower::Runtime {
             alloc,
             pin,
@@ -173,6 +166,12 @@ impl<'m> Build<'m> {
             current_stack,
             kill_stack,
             swapstack,
+            new_thread,
+            get_threadlocal,
+            set_threadlocal,
+            futex_wait,
+            futex_wake,
+            futex_requeue,
         };
         let types = &module.types;
         let mut global_offsets = Vec::new();

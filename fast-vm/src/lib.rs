@@ -664,27 +664,20 @@ impl<'m> Program<'m> {
             ret: [0; RET_SLOTS],
         });
         client::client_start(self, &mut *ctx);
-        // SAFETY: `entry` was compiled for this function's parameters, which `words`
-        // holds in order; `ctx` and the memory it points to live across the call.
-        let status = {
-            let _current = runtime::enter(&mut *ctx);
-            // SAFETY: as above; callbacks from C find the context through `enter`.
-            unsafe { stacks::run_first(&mut ctx, entry, &words) }
-        };
-        heap.flush(ctx.bump);
-        let outcome = self.ended(status, &ctx, &heap, globals.as_ptr() as u64, f)?;
-        // Then each thread the client made, one at a time.
-        let mut threads = Vec::new();
-        while let Some(p) = heap.threads.next_to_start() {
-            let func = p.func;
-            let o = match self.run_thread(p, &mut ctx)? {
-                Ok(status) => {
-                    heap.flush(ctx.bump);
-                    self.ended(status, &ctx, &heap, globals.as_ptr() as u64, func)?
+        let gbase = globals.as_ptr() as u64;
+        // The run's thread and the threads it makes; then each thread the
+        // client made, one at a time, with the threads it makes.
+        let (outcome, mut threads) = self.run_threads(&mut ctx, f, entry, &words, gbase)?;
+        while !matches!(outcome, Outcome::Ub(_))
+            && let Some(p) = heap.threads.next_to_start()
+        {
+            match self.run_thread(p, &mut ctx, gbase)? {
+                Ok((o, made)) => {
+                    threads.push(o);
+                    threads.extend(made);
                 }
-                Err(o) => o,
-            };
-            threads.push(o);
+                Err(o) => threads.push(o),
+            }
         }
         let view = View {
             program: self,
@@ -727,7 +720,8 @@ impl<'m> Program<'m> {
         &self,
         p: spec_model::client::Pending<runtime::Words>,
         ctx: &mut Ctx,
-    ) -> Result<Result<i32, Outcome>, FastError> {
+        globals: u64,
+    ) -> Result<Result<(Outcome, Vec<Outcome>), Outcome>, FastError> {
         let values = match p.start {
             spec_model::client::Start::Exc(_) => {
                 return Ok(Err(Outcome::Trap(TrapCode::UncaughtException)));
@@ -753,15 +747,62 @@ impl<'m> Program<'m> {
         ctx.osr_target = 0;
         ctx.cookie = 0;
         ctx.cookie_depth = u64::MAX;
-        let status = {
+        // The client's values were checked against the function's parameters.
+        self.run_threads(ctx, p.func, entry, &words, globals)
+            .map(Ok)
+    }
+
+    /// Runs a thread whose first stack calls `entry` (function `func`) with
+    /// `words`, and the threads it makes (spec/12): how it ended, and how each
+    /// thread it made did, in the order they were made. Undefined behaviour in
+    /// any of them is the outcome.
+    fn run_threads(
+        &self,
+        ctx: &mut Ctx,
+        func: u32,
+        entry: Entry,
+        words: &[u64],
+        globals: u64,
+    ) -> Result<(Outcome, Vec<Outcome>), FastError> {
+        let mut outs: Vec<(u32, Result<Outcome, FastError>)> = Vec::new();
+        let heap = ctx.heap.cast::<Heap<'m>>();
+        {
             let _current = runtime::enter(ctx);
+            let mut on_end = |c: &mut Ctx, e: stacks::Ended| -> bool {
+                // SAFETY: no Mu code runs while a thread's end is looked at, and
+                // the heap lives as long as the run.
+                let heap = unsafe { &mut *heap };
+                heap.flush(c.bump);
+                let o = self.ended(e.status, c, heap, globals, e.func);
+                let stop = o.is_err();
+                outs.push((e.thread, o));
+                stop
+            };
             // SAFETY: `entry` was compiled for the function's parameters, which
-            // `words` holds in order (the client's values were checked against
-            // them); `ctx` and the heap and globals it points to live across the
-            // call, and callbacks from C find the context through `enter`.
-            unsafe { stacks::run_first(ctx, entry, &words) }
-        };
-        Ok(Ok(status))
+            // `words` holds in order; `ctx` and the heap and globals it points to
+            // live across the call, and callbacks from C find the context
+            // through `enter`.
+            unsafe { stacks::run_first(ctx, func, entry, words, &mut on_end) };
+        }
+        outs.sort_by_key(|(t, _)| *t);
+        let mut first = None;
+        let mut made = Vec::new();
+        let mut ub = None;
+        for (t, o) in outs {
+            let o = o?;
+            if matches!(o, Outcome::Ub(_)) {
+                ub = Some(o.clone());
+            }
+            if t == 0 {
+                first = Some(o);
+            } else {
+                made.push(o);
+            }
+        }
+        let outcome = ub
+            .or(first)
+            .ok_or_else(|| FastError::Bug("the run's thread did not end".into()))?;
+        Ok((outcome, made))
     }
 
     /// How a thread whose bottom function is `f` ended, from the status its
@@ -796,6 +837,7 @@ impl<'m> Program<'m> {
                 x if x == StopCode::NullRef as u64 => Outcome::Trap(TrapCode::NullRef),
                 x if x == StopCode::NullCall as u64 => Outcome::Trap(TrapCode::NullCall),
                 x if x == StopCode::ThreadExit as u64 => Outcome::Return(Vec::new()),
+                x if x == StopCode::Deadlock as u64 => Outcome::Trap(TrapCode::Deadlock),
                 x if x == StopCode::Ub as u64 => Outcome::Ub(
                     spec_model::rules::RuleId::ALL
                         .get(ctx.detail as usize)

@@ -60,6 +60,8 @@ pub enum StopCode {
     /// Undefined behaviour the fast VM detects; `Ctx::detail` is the rule (a
     /// `RuleId` as a number).
     Ub = 14,
+    /// The thread waits on a futex, and no thread can wake it.
+    Deadlock = 15,
 }
 
 /// Room for results and client-trap values, in 64-bit slots.
@@ -724,6 +726,7 @@ pub unsafe fn alloc_rooted(
     if heap.due() {
         let mut roots: Vec<*mut u64> = vec![&mut ctx.exc];
         roots.extend_from_slice(extra);
+        roots.extend(heap.stacks.locals());
         let chains: Vec<u64> = std::iter::once(ctx.roots)
             .chain(heap.stacks.suspended_roots())
             .collect();

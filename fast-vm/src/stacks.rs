@@ -37,16 +37,68 @@ pub enum Resume {
 
 /// What a stack asks of the scheduler loop as it gives the thread up.
 #[derive(Clone, Copy, Debug)]
-pub struct Swap {
-    /// The stack to bind the thread to.
-    to: u32,
-    /// Whether the stack giving the thread up dies (`KILL_OLD`).
-    kill: bool,
-    /// What the swappee receives.
-    how: Resume,
+pub enum Swap {
+    /// SWAPSTACK: bind the thread to another stack.
+    Stack {
+        /// The stack to bind the thread to.
+        to: u32,
+        /// Whether the stack giving the thread up dies (`KILL_OLD`).
+        kill: bool,
+        /// What the swappee receives.
+        how: Resume,
+    },
+    /// NEWTHREAD: the new thread runs at once; this one waits its turn.
+    Spawn(u32),
+    /// The thread waits on a futex: another one runs.
+    Wait,
 }
 
 type Co = Coroutine<Resume, Swap, i32, DefaultStack>;
+
+/// Where a thread is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ThreadState {
+    Runnable,
+    /// In the waiting queue of a location (an object's serial and an offset, or
+    /// 0 and an address outside the heap), until woken or until the virtual
+    /// clock reaches `deadline`.
+    Waiting {
+        key: (u64, u64),
+        deadline: Option<u64>,
+        order: u64,
+    },
+    Done,
+}
+
+/// A Mu thread: green, on the host's one OS thread.
+#[derive(Debug)]
+struct Thread {
+    /// The stack it is bound to.
+    stack: u32,
+    /// Its first stack.
+    first: u32,
+    state: ThreadState,
+    /// Its budgets left, while it is not running.
+    fuel: u64,
+    alloc: u64,
+    /// Its thread-local reference (a root).
+    local: u64,
+    /// What its futex wait gives when it resumes (0 woken, -3 timed out).
+    wake: i32,
+    /// What its stack receives when it first runs.
+    start: Option<Resume>,
+}
+
+/// How a thread ended, for the runner to make its outcome of.
+#[derive(Clone, Copy, Debug)]
+pub struct Ended {
+    /// The thread's number.
+    pub thread: u32,
+    /// The bottom function of its first stack.
+    pub func: u32,
+    /// The status its entry returned (`STOP`: `Ctx::stop` says why).
+    pub status: i32,
+}
 
 /// A stack's state (threads-stacks.rest).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +153,8 @@ impl Saved {
 
 /// One Mu stack.
 struct Rec {
+    /// Its bottom function.
+    func: u32,
     /// Its coroutine, boxed so that it stays put while the table grows (None
     /// once dead).
     co: Option<Box<Co>>,
@@ -119,16 +173,25 @@ impl std::fmt::Debug for Rec {
     }
 }
 
-/// The stacks of a run, by number in the order the run made them.
+/// The stacks and threads of a run, each by number in the order the run
+/// made them.
 #[derive(Debug, Default)]
 pub struct Stacks {
     recs: Vec<Rec>,
-    /// The stack the thread is bound to.
+    /// The stack the running thread is bound to.
     current: u32,
-    /// The thread's first stack.
-    first: u32,
     /// Bytes of each stack's mapping.
     size: usize,
+    threads: Vec<Thread>,
+    /// The running thread.
+    thread: u32,
+    /// The budgets each thread starts with.
+    fuel: u64,
+    alloc: u64,
+    /// The virtual clock of timed waits (spec/12 §12.9).
+    clock: u64,
+    /// Futex waits so far (their queue order).
+    waits: u64,
 }
 
 /// The limit the model has too (`stack.new-exhausted`).
@@ -194,8 +257,37 @@ impl Stacks {
         self.recs
             .iter()
             .enumerate()
-            .filter(|(i, r)| *i as u32 != self.current && r.status == Status::Ready)
+            .filter(|(i, r)| *i as u32 != self.current && r.status != Status::Dead)
             .map(|(_, r)| r.saved.roots)
+    }
+
+    /// The threads' thread-local references: roots for the collector.
+    pub fn locals(&mut self) -> impl Iterator<Item = *mut u64> + '_ {
+        self.threads.iter_mut().map(|t| &mut t.local as *mut u64)
+    }
+
+    /// The next thread after the running one that may run.
+    fn next_runnable(&self) -> Option<u32> {
+        let n = self.threads.len();
+        (1..=n)
+            .map(|k| (self.thread as usize + k) % n)
+            .find(|&i| self.threads[i].state == ThreadState::Runnable)
+            .map(|i| i as u32)
+    }
+
+    /// Saves the running thread's budgets, and makes `t` the running thread,
+    /// its bound stack's words in the context.
+    fn switch_thread(&mut self, ctx: &mut Ctx, t: u32) {
+        let cur = &mut self.threads[self.thread as usize];
+        cur.stack = self.current;
+        cur.fuel = ctx.fuel;
+        cur.alloc = ctx.alloc_left;
+        self.thread = t;
+        let next = &self.threads[t as usize];
+        self.current = next.stack;
+        ctx.fuel = next.fuel;
+        ctx.alloc_left = next.alloc;
+        self.recs[next.stack as usize].saved.restore(ctx);
     }
 
     fn live(&self) -> usize {
@@ -210,6 +302,7 @@ impl Stacks {
     /// `args`: where the bottom frame reads its arguments (else the return words).
     fn make(
         &mut self,
+        func: u32,
         entry: crate::Entry,
         ctx: *mut Ctx,
         args: Option<*const u64>,
@@ -237,6 +330,7 @@ impl Stacks {
             }
         });
         self.recs.push(Rec {
+            func,
             co: Some(Box::new(co)),
             status: Status::Ready,
             saved: Saved::FRESH,
@@ -246,28 +340,61 @@ impl Stacks {
     }
 }
 
-/// Runs a thread whose first stack calls `entry` with `words`: the
-/// scheduler loop, on the host stack, until the first stack's bottom function
-/// returns or the run stops. Gives the status the thread ended with (`STOP`
-/// with `Ctx::stop` set when it stopped, or when a stack other than the first
-/// returned from its bottom frame: `stack.bottom-return`).
+/// Runs a thread whose first stack calls `entry` (of function `func`) with
+/// `words`, and every thread it makes: the scheduler loop, on the host stack.
+/// Threads are green (spec/12 §12.10): one runs at a time, until it swaps
+/// stacks (the loop binds it to the swappee), makes a thread (which runs at
+/// once), waits on a futex or ends; then the next one that may run, in
+/// number order from it. With none, the first deadline of a timed wait passes
+/// on the virtual clock, and with none of those the waiting threads are
+/// deadlocked. `on_end` makes each thread's outcome as it ends (before
+/// another runs), and answers whether the run stops there; undefined
+/// behaviour stops it too.
 ///
 /// # Safety
 /// `ctx` must be the run's live context, its heap and globals set up, and
 /// `entry` an entry point of its program for a function whose parameters
 /// `words` holds.
-pub unsafe fn run_first(ctx: &mut Ctx, entry: crate::Entry, words: &[u64]) -> i32 {
+pub unsafe fn run_first(
+    ctx: &mut Ctx,
+    func: u32,
+    entry: crate::Entry,
+    words: &[u64],
+    on_end: &mut dyn FnMut(&mut Ctx, Ended) -> bool,
+) {
     let c: *mut Ctx = ctx;
     // SAFETY: the heap pointer is set by the runner and outlives the run.
     let st = unsafe { &mut (*ctx.heap).stacks };
     if st.size == 0 {
         st.size = stack_bytes(ctx.max_depth);
     }
-    let Some(first) = st.make(entry, c, Some(words.as_ptr())) else {
+    let Some(first) = st.make(func, entry, c, Some(words.as_ptr())) else {
         ctx.stop = StopCode::Stack as u64;
-        return STOP;
+        on_end(
+            ctx,
+            Ended {
+                thread: 0,
+                func,
+                status: STOP,
+            },
+        );
+        return;
     };
-    st.first = first;
+    st.fuel = ctx.fuel;
+    st.alloc = ctx.alloc_left;
+    st.clock = 0;
+    st.waits = 0;
+    st.threads = vec![Thread {
+        stack: first,
+        first,
+        state: ThreadState::Runnable,
+        fuel: ctx.fuel,
+        alloc: ctx.alloc_left,
+        local: 0,
+        wake: 0,
+        start: None,
+    }];
+    st.thread = 0;
     st.current = first;
     st.recs[first as usize].status = Status::Active;
     Saved::FRESH.restore(ctx);
@@ -279,7 +406,7 @@ pub unsafe fn run_first(ctx: &mut Ctx, entry: crate::Entry, words: &[u64]) -> i3
         let cur = st.current;
         let co: *mut Co = match st.recs[cur as usize].co.as_mut() {
             Some(co) => &mut **co,
-            None => return STOP,
+            None => return,
         };
         // SAFETY: `co` is boxed, so it stays put while the stack that runs
         // grows the table; nothing else touches this coroutine while it runs
@@ -287,8 +414,10 @@ pub unsafe fn run_first(ctx: &mut Ctx, entry: crate::Entry, words: &[u64]) -> i3
         let result = unsafe { (*co).resume(how) };
         // SAFETY: as above.
         let st = unsafe { &mut (*(*c).heap).stacks };
+        // SAFETY: `c` is the live context.
+        let ctx = unsafe { &mut *c };
         match result {
-            CoroutineResult::Yield(Swap { to, kill, how: h }) => {
+            CoroutineResult::Yield(Swap::Stack { to, kill, how: h }) => {
                 if kill && let Some(mut co) = st.recs[cur as usize].co.take() {
                     // SAFETY: as in `Stacks::finish`.
                     unsafe { co.force_reset() };
@@ -296,29 +425,117 @@ pub unsafe fn run_first(ctx: &mut Ctx, entry: crate::Entry, words: &[u64]) -> i3
                 }
                 let next = &mut st.recs[to as usize];
                 next.status = Status::Active;
-                // SAFETY: `c` is the live context.
-                next.saved.restore(unsafe { &mut *c });
+                next.saved.restore(ctx);
                 st.current = to;
                 how = h;
             }
-            CoroutineResult::Return(status) => {
+            CoroutineResult::Yield(Swap::Spawn(t)) => {
+                st.switch_thread(ctx, t);
+                how = st.threads[t as usize]
+                    .start
+                    .take()
+                    .unwrap_or(Resume::Values);
+            }
+            CoroutineResult::Yield(Swap::Wait) => match next_thread(st, ctx, on_end) {
+                Some(h) => how = h,
+                None => return,
+            },
+            CoroutineResult::Return(mut status) => {
                 st.recs[cur as usize].status = Status::Dead;
                 if let Some(co) = st.recs[cur as usize].co.take() {
                     give_back(*co);
                 }
-                if cur == st.first || status == STOP {
-                    st.finish();
-                    return status;
+                let t = st.thread;
+                if cur != st.threads[t as usize].first && status != STOP {
+                    // Out of the bottom frame of a stack the thread swapped to.
+                    ctx.stop = StopCode::Ub as u64;
+                    ctx.detail = RuleId::BottomReturn as u64;
+                    status = STOP;
                 }
-                // SAFETY: `c` is the live context.
-                let ctx = unsafe { &mut *c };
-                ctx.stop = StopCode::Ub as u64;
-                ctx.detail = RuleId::BottomReturn as u64;
-                st.finish();
-                return STOP;
+                let ub = status == STOP && ctx.stop == StopCode::Ub as u64;
+                st.threads[t as usize].state = ThreadState::Done;
+                let func = st.recs[cur as usize].func;
+                let stop = on_end(
+                    ctx,
+                    Ended {
+                        thread: t,
+                        func,
+                        status,
+                    },
+                );
+                // SAFETY: as above (`on_end` may have looked at the heap).
+                let st = unsafe { &mut (*(*c).heap).stacks };
+                if ub || stop {
+                    st.finish();
+                    return;
+                }
+                ctx.stop = 0;
+                ctx.detail = 0;
+                match next_thread(st, ctx, on_end) {
+                    Some(h) => how = h,
+                    None => return,
+                }
             }
         }
     }
+}
+
+/// The running thread cannot go on: the next one that may runs; with none,
+/// the earliest timed wait times out (the clock moves to its deadline); with
+/// none of those, every waiting thread ends with `trap deadlock`, and `None`
+/// says the run is over. Gives how the next one resumes.
+fn next_thread(
+    st: &mut Stacks,
+    ctx: &mut Ctx,
+    on_end: &mut dyn FnMut(&mut Ctx, Ended) -> bool,
+) -> Option<Resume> {
+    if let Some(t) = st.next_runnable() {
+        st.switch_thread(ctx, t);
+        return Some(
+            st.threads[t as usize]
+                .start
+                .take()
+                .unwrap_or(Resume::Values),
+        );
+    }
+    let timed = st
+        .threads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match t.state {
+            ThreadState::Waiting {
+                deadline: Some(d),
+                order,
+                ..
+            } => Some((d, order, i)),
+            _ => None,
+        })
+        .min();
+    if let Some((d, _, i)) = timed {
+        st.clock = st.clock.max(d);
+        st.threads[i].state = ThreadState::Runnable;
+        st.threads[i].wake = -3;
+        st.switch_thread(ctx, i as u32);
+        return Some(Resume::Values);
+    }
+    let waiting: Vec<usize> = (0..st.threads.len())
+        .filter(|&i| matches!(st.threads[i].state, ThreadState::Waiting { .. }))
+        .collect();
+    for i in waiting {
+        st.threads[i].state = ThreadState::Done;
+        let func = st.recs[st.threads[i].first as usize].func;
+        ctx.stop = StopCode::Deadlock as u64;
+        let e = Ended {
+            thread: i as u32,
+            func,
+            status: STOP,
+        };
+        if on_end(ctx, e) {
+            break;
+        }
+    }
+    st.finish();
+    None
 }
 
 /// `rt_new_stack(ctx, func) -> stackref`: a new stack for the function whose
@@ -340,7 +557,8 @@ pub unsafe extern "C" fn rt_new_stack(ctx: *mut Ctx, func: u64) -> u64 {
     };
     // SAFETY: the heap lives as long as the context.
     let st = unsafe { &mut (*c.heap).stacks };
-    st.make(entry, ctx, None).map_or(0, |n| u64::from(n) + 1)
+    let f = u32::try_from(program.func_of_code(func).unwrap_or(0)).unwrap_or(0);
+    st.make(f, entry, ctx, None).map_or(0, |n| u64::from(n) + 1)
 }
 
 /// `rt_current_stack(ctx) -> stackref` (`stack.current`).
@@ -425,8 +643,257 @@ pub unsafe extern "C" fn rt_swapstack(ctx: *mut Ctx, swappee: u64, mode: u64) ->
     // SAFETY: `y` is the yielder of the coroutine running now (set as it
     // started), valid while it lives; the loop resumes this stack, or forgets
     // it, and nothing here needs dropping if it does.
-    match unsafe { (*y).suspend(Swap { to, kill, how }) } {
+    match unsafe { (*y).suspend(Swap::Stack { to, kill, how }) } {
         Resume::Values => NORMAL,
         Resume::Exception => EXCEPTION,
     }
+}
+
+/// How many threads a run may hold that have not ended (as the model).
+const MAX_THREADS: usize = spec_model::machine::MAX_THREADS;
+
+/// Suspends the running stack with `why`, its words saved: returns when the
+/// loop resumes it.
+///
+/// # Safety
+/// As for `rt_swapstack`.
+unsafe fn give_up(ctx: &mut Ctx, why: Swap) -> Resume {
+    // SAFETY: the heap lives as long as the context.
+    let st = unsafe { &mut (*ctx.heap).stacks };
+    let cur = st.current as usize;
+    st.recs[cur].saved = Saved::of(ctx);
+    let y = st.recs[cur].yielder;
+    // SAFETY: as in `rt_swapstack`.
+    unsafe { (*y).suspend(why) }
+}
+
+/// `rt_new_thread(ctx, stack, mode, local) -> status`: NEWTHREAD (`thread.new`):
+/// a thread bound to `READY` stack `stack`, which runs at once, receiving the
+/// values in the return words (the exception in `Ctx::exc` with
+/// [`SWAP_THROW`]); this thread goes on when its turn comes, with the
+/// threadref in the first return word (0: `thread.new-exhausted`). `STOP`:
+/// `stack.not-ready`.
+///
+/// # Safety
+/// As for `rt_swapstack`.
+pub unsafe extern "C" fn rt_new_thread(ctx: *mut Ctx, stack: u64, mode: u64, local: u64) -> i32 {
+    // SAFETY: as the caller promises.
+    let c = unsafe { &mut *ctx };
+    // SAFETY: the heap lives as long as the context.
+    let st = unsafe { &mut (*c.heap).stacks };
+    let Some(n) = ready(st, stack) else {
+        return ub(c, RuleId::StackNotReady);
+    };
+    let live = st
+        .threads
+        .iter()
+        .filter(|t| t.state != ThreadState::Done)
+        .count();
+    if live >= MAX_THREADS {
+        c.ret[0] = 0;
+        return NORMAL;
+    }
+    st.recs[n as usize].status = Status::Active;
+    let t = u32::try_from(st.threads.len()).unwrap_or(u32::MAX);
+    st.threads.push(Thread {
+        stack: n,
+        first: n,
+        state: ThreadState::Runnable,
+        fuel: st.fuel,
+        alloc: st.alloc,
+        local,
+        wake: 0,
+        start: Some(if mode & SWAP_THROW != 0 {
+            Resume::Exception
+        } else {
+            Resume::Values
+        }),
+    });
+    // SAFETY: as the caller promises.
+    unsafe { give_up(c, Swap::Spawn(t)) };
+    c.ret[0] = u64::from(t) + 1;
+    NORMAL
+}
+
+/// `rt_get_threadlocal(ctx) -> ref` (`thread.get-local`).
+///
+/// # Safety
+/// `ctx` must point to the run's live [`Ctx`].
+pub unsafe extern "C" fn rt_get_threadlocal(ctx: *mut Ctx) -> u64 {
+    // SAFETY: as the caller promises; the heap lives as long as the context.
+    let st = unsafe { &(*(*ctx).heap).stacks };
+    st.threads.get(st.thread as usize).map_or(0, |t| t.local)
+}
+
+/// `rt_set_threadlocal(ctx, ref)` (`thread.set-local`).
+///
+/// # Safety
+/// `ctx` must point to the run's live [`Ctx`].
+pub unsafe extern "C" fn rt_set_threadlocal(ctx: *mut Ctx, r: u64) -> u64 {
+    // SAFETY: as the caller promises; the heap lives as long as the context.
+    let st = unsafe { &mut (*(*ctx).heap).stacks };
+    let t = st.thread as usize;
+    if let Some(th) = st.threads.get_mut(t) {
+        th.local = r;
+    }
+    0
+}
+
+/// The futex key of location `addr`: the object's serial and the offset in
+/// it, which a move does not change, or 0 and the address outside the heap.
+fn key(ctx: &Ctx, addr: u64) -> (u64, u64) {
+    // SAFETY: the heap lives as long as the context.
+    let heap = unsafe { &*ctx.heap };
+    match heap.find(addr) {
+        Some(o) => (o.serial, addr - o.base),
+        None => (0, addr),
+    }
+}
+
+/// The mask of an `int<bits>`.
+fn mask(bits: u64) -> u64 {
+    if bits >= 64 {
+        u64::MAX
+    } else {
+        (1 << bits) - 1
+    }
+}
+
+/// The `int<bits>` at `addr`, zero-extended.
+///
+/// # Safety
+/// `addr` must be a live location of that type.
+unsafe fn read_int(addr: u64, bits: u64) -> u64 {
+    // SAFETY: as the caller promises; Mu locations are aligned to their size.
+    let v = unsafe {
+        match bits {
+            0..=8 => u64::from((addr as *const u8).read()),
+            9..=16 => u64::from((addr as *const u16).read()),
+            17..=32 => u64::from((addr as *const u32).read()),
+            _ => (addr as *const u64).read(),
+        }
+    };
+    v & mask(bits)
+}
+
+/// `rt_futex_wait(ctx, loc, val, bits, timeout) -> int<32>` (`futex.wait`,
+/// `futex.wait-mismatch`, `futex.timeout`; `timeout` `u64::MAX` for `wait`).
+///
+/// # Safety
+/// As for `rt_swapstack`; `loc` is a live location of `int<bits>`.
+pub unsafe extern "C" fn rt_futex_wait(
+    ctx: *mut Ctx,
+    loc: u64,
+    val: u64,
+    bits: u64,
+    timeout: u64,
+) -> i32 {
+    // SAFETY: as the caller promises.
+    let c = unsafe { &mut *ctx };
+    // SAFETY: as the caller promises.
+    if unsafe { read_int(loc, bits) } != val & mask(bits) {
+        return -1;
+    }
+    let k = key(c, loc);
+    // SAFETY: the heap lives as long as the context.
+    let st = unsafe { &mut (*c.heap).stacks };
+    st.waits += 1;
+    let deadline = (timeout != u64::MAX).then(|| st.clock.saturating_add(timeout));
+    let t = st.thread as usize;
+    st.threads[t].state = ThreadState::Waiting {
+        key: k,
+        deadline,
+        order: st.waits,
+    };
+    st.threads[t].wake = 0;
+    // SAFETY: as the caller promises.
+    unsafe { give_up(c, Swap::Wait) };
+    // SAFETY: the heap lives as long as the context.
+    let st = unsafe { &(*c.heap).stacks };
+    st.threads[st.thread as usize].wake
+}
+
+/// Wakes up to `n` threads waiting on `k`, first queued first, moving the
+/// rest to `requeue`'s queue if given: how many woke.
+fn wake(st: &mut Stacks, k: (u64, u64), n: u64, requeue: Option<(u64, u64)>) -> i32 {
+    let mut queue: Vec<(u64, usize)> = st
+        .threads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| match t.state {
+            ThreadState::Waiting { key, order, .. } if key == k => Some((order, i)),
+            _ => None,
+        })
+        .collect();
+    queue.sort_unstable();
+    let mut woken: u64 = 0;
+    for (_, i) in queue {
+        if woken < n {
+            st.threads[i].state = ThreadState::Runnable;
+            woken += 1;
+        } else if let (Some(d), ThreadState::Waiting { key, .. }) =
+            (requeue, &mut st.threads[i].state)
+        {
+            *key = d;
+        }
+    }
+    i32::try_from(woken).unwrap_or(i32::MAX)
+}
+
+/// A futex count, an `int<32>` (negative: undefined, and none here).
+fn count(n: u64) -> u64 {
+    u64::try_from(n as u32 as i32).unwrap_or(0)
+}
+
+/// `rt_futex_wake(ctx, loc, n) -> int<32>` (`futex.wake`).
+///
+/// # Safety
+/// `ctx` must point to the run's live [`Ctx`].
+pub unsafe extern "C" fn rt_futex_wake(ctx: *mut Ctx, loc: u64, n: u64) -> i32 {
+    // SAFETY: as the caller promises.
+    let c = unsafe { &mut *ctx };
+    let k = key(c, loc);
+    // SAFETY: the heap lives as long as the context.
+    wake(unsafe { &mut (*c.heap).stacks }, k, count(n), None)
+}
+
+/// `rt_futex_requeue(ctx, src, dst, expected, bits, n) -> int<32>`
+/// (`futex.requeue`, `futex.requeue-mismatch`).
+///
+/// # Safety
+/// `ctx` must point to the run's live [`Ctx`]; `src` is a live location of
+/// `int<bits>`.
+pub unsafe extern "C" fn rt_futex_requeue(
+    ctx: *mut Ctx,
+    src: u64,
+    dst: u64,
+    expected: u64,
+    bits: u64,
+    n: u64,
+) -> i32 {
+    // SAFETY: as the caller promises.
+    let c = unsafe { &mut *ctx };
+    // SAFETY: as the caller promises.
+    if unsafe { read_int(src, bits) } != expected & mask(bits) {
+        return -1;
+    }
+    let (ks, kd) = (key(c, src), key(c, dst));
+    // SAFETY: the heap lives as long as the context.
+    wake(unsafe { &mut (*c.heap).stacks }, ks, count(n), Some(kd))
+}
+
+/// The runtime functions of this module, by the names compiled code imports.
+pub fn symbols() -> [(&'static str, *const u8); 10] {
+    [
+        ("muni_rt_new_stack", rt_new_stack as *const u8),
+        ("muni_rt_current_stack", rt_current_stack as *const u8),
+        ("muni_rt_kill_stack", rt_kill_stack as *const u8),
+        ("muni_rt_swapstack", rt_swapstack as *const u8),
+        ("muni_rt_new_thread", rt_new_thread as *const u8),
+        ("muni_rt_get_threadlocal", rt_get_threadlocal as *const u8),
+        ("muni_rt_set_threadlocal", rt_set_threadlocal as *const u8),
+        ("muni_rt_futex_wait", rt_futex_wait as *const u8),
+        ("muni_rt_futex_wake", rt_futex_wake as *const u8),
+        ("muni_rt_futex_requeue", rt_futex_requeue as *const u8),
+    ]
 }

@@ -39,6 +39,8 @@ pub enum Type {
     UFuncPtr(SigId),
     /// `stackref`: NULL or a Mu stack (spec/12-threads-stacks.md).
     StackRef,
+    /// `threadref`: NULL or a Mu thread.
+    ThreadRef,
     /// A type of full Mu that muni does not execute (named for messages).
     Other(&'static str),
 }
@@ -115,6 +117,7 @@ impl Types {
             Type::UFuncPtr(s) => format!("ufuncptr<@{}>", self.sig_names[*s as usize]),
             Type::Int(n) => format!("int<{n}>"),
             Type::StackRef => "stackref".into(),
+            Type::ThreadRef => "threadref".into(),
             other => format!("{other:?}"),
         };
         let id = self.push(ty.clone(), name);
@@ -174,7 +177,7 @@ impl Types {
             (Type::FuncRef(s), Type::FuncRef(r)) | (Type::UFuncPtr(s), Type::UFuncPtr(r)) => {
                 self.same_sig_in(*s, *r, assumed)
             }
-            (Type::StackRef, Type::StackRef) => true,
+            (Type::StackRef, Type::StackRef) | (Type::ThreadRef, Type::ThreadRef) => true,
             (Type::Other(x), Type::Other(y)) => x == y,
             _ => false,
         }
@@ -221,6 +224,7 @@ impl Types {
                 | Type::WeakRef(_)
                 | Type::FuncRef(_)
                 | Type::StackRef
+                | Type::ThreadRef
                 | Type::Other(_)
         )
     }
@@ -270,6 +274,7 @@ impl Types {
             | Type::WeakRef(_)
             | Type::FuncRef(_)
             | Type::StackRef
+            | Type::ThreadRef
             | Type::Other(_) => false,
         }
     }
@@ -284,6 +289,7 @@ impl Types {
                 | Type::IRef(_)
                 | Type::FuncRef(_)
                 | Type::StackRef
+                | Type::ThreadRef
         )
     }
     /// ULT-comparable: int, pointers and `iref`.
@@ -392,6 +398,7 @@ pub struct Expose {
 }
 
 /// Common instructions (`COMMINST`) in muni's subset.
+#[allow(missing_docs)]
 #[derive(Clone, Debug)]
 pub enum CommInst {
     /// `@uvm.thread_exit`
@@ -430,6 +437,31 @@ pub enum CommInst {
     KillStack(Operand),
     /// `@uvm.current_stack`
     CurrentStack,
+    /// `@uvm.get_threadlocal`
+    GetThreadLocal,
+    /// `@uvm.set_threadlocal (r)`
+    SetThreadLocal(Operand),
+    /// `@uvm.futex.wait <T> (loc val)` and `wait_timeout <T> (loc val timeout)`.
+    FutexWait {
+        ty: TypeId,
+        loc: Operand,
+        val: Operand,
+        timeout: Option<Operand>,
+    },
+    /// `@uvm.futex.wake <T> (loc n)`
+    FutexWake {
+        ty: TypeId,
+        loc: Operand,
+        n: Operand,
+    },
+    /// `@uvm.futex.cmp_requeue <T> (src dst expected n)`
+    FutexRequeue {
+        ty: TypeId,
+        src: Operand,
+        dst: Operand,
+        expected: Operand,
+        n: Operand,
+    },
 }
 
 /// How a thread binds to a stack (the new-stack clause of `SWAPSTACK`).
@@ -611,6 +643,14 @@ pub enum Op {
         func: Operand,
         exc: Option<Exc>,
     },
+    /// `NEWTHREAD stack THREADLOCAL(t)? PASS_VALUES<Ts>(vs)|THROW_EXC e`: a new
+    /// thread bound to the stack.
+    NewThread {
+        stack: Operand,
+        threadlocal: Option<Operand>,
+        bind: Bind,
+        exc: Option<Exc>,
+    },
     /// `SWAPSTACK swappee RET_WITH<Ts>|KILL_OLD PASS_VALUES<Us>(vs)|THROW_EXC e`;
     /// `ret_with` `None` is `KILL_OLD`.
     SwapStack {
@@ -669,9 +709,16 @@ impl Op {
                 CommInst::GetCookie => "@uvm.native.get_cookie",
                 CommInst::KillStack(_) => "@uvm.kill_stack",
                 CommInst::CurrentStack => "@uvm.current_stack",
+                CommInst::GetThreadLocal => "@uvm.get_threadlocal",
+                CommInst::SetThreadLocal(_) => "@uvm.set_threadlocal",
+                CommInst::FutexWait { timeout: None, .. } => "@uvm.futex.wait",
+                CommInst::FutexWait { .. } => "@uvm.futex.wait_timeout",
+                CommInst::FutexWake { .. } => "@uvm.futex.wake",
+                CommInst::FutexRequeue { .. } => "@uvm.futex.cmp_requeue",
             },
             Op::NewStack { .. } => "@uvm.new_stack",
             Op::SwapStack { .. } => "SWAPSTACK",
+            Op::NewThread { .. } => "NEWTHREAD",
         }
     }
 
@@ -691,6 +738,7 @@ impl Op {
             | Op::Trap { exc, .. }
             | Op::NewStack { exc, .. }
             | Op::SwapStack { exc, .. }
+            | Op::NewThread { exc, .. }
             | Op::CCall { exc, .. } => exc.as_ref(),
             _ => None,
         }
@@ -712,6 +760,7 @@ impl Op {
             | Op::Trap { exc, .. }
             | Op::NewStack { exc, .. }
             | Op::SwapStack { exc, .. }
+            | Op::NewThread { exc, .. }
             | Op::CCall { exc, .. } => Some(exc),
             _ => None,
         }

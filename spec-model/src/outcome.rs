@@ -24,6 +24,8 @@ pub enum TrapCode {
     UnexposeUnknown,
     /// THROW out of a function native code called.
     ExceptionIntoNative,
+    /// The thread waits on a futex, and no thread can ever wake it (spec/12).
+    Deadlock,
 }
 
 impl TrapCode {
@@ -36,6 +38,7 @@ impl TrapCode {
             TrapCode::UncaughtException => "uncaught_exception",
             TrapCode::UnexposeUnknown => "unexpose_unknown",
             TrapCode::ExceptionIntoNative => "exception_into_native",
+            TrapCode::Deadlock => "deadlock",
         }
     }
 }
@@ -94,6 +97,9 @@ pub enum OutValue {
     /// A stack, by number in the order the run made them (0: the run's first);
     /// `None` is NULL.
     Stack(Option<u32>),
+    /// A thread, by number in the order the run made them (0: the run's
+    /// first); `None` is NULL.
+    Thread(Option<u32>),
     /// A struct or array.
     Agg(Vec<OutValue>),
     /// A reference or address into Mu memory that names no live object: what an
@@ -160,8 +166,10 @@ fn write_value(f: &mut String, v: &OutValue, r: &mut Renamer) {
         OutValue::Ref(None)
         | OutValue::IRef(None)
         | OutValue::FuncRef(None)
-        | OutValue::Stack(None) => write!(f, "NULL"),
+        | OutValue::Stack(None)
+        | OutValue::Thread(None) => write!(f, "NULL"),
         OutValue::Stack(Some(n)) => write!(f, "stack#{n}"),
+        OutValue::Thread(Some(n)) => write!(f, "thread#{n}"),
         OutValue::Ref(Some(o)) => write!(f, "obj#{}", r.get(*o)),
         OutValue::IRef(Some((IRefBase::Obj(o), off))) => write!(f, "obj#{}+{off}", r.get(*o)),
         OutValue::IRef(Some((IRefBase::Global(g), off))) => write!(f, "@{g}+{off}"),
@@ -416,6 +424,9 @@ fn read_printed(text: &str) -> Option<OutValue> {
     }
     if let Some(n) = text.strip_prefix("stack#").and_then(|n| n.parse().ok()) {
         return Some(OutValue::Stack(Some(n)));
+    }
+    if let Some(n) = text.strip_prefix("thread#").and_then(|n| n.parse().ok()) {
+        return Some(OutValue::Thread(Some(n)));
     }
     if let Some((base, off)) = based(text) {
         return match (obj(&base), base.strip_prefix('@')) {

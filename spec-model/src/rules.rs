@@ -27,7 +27,7 @@ macro_rules! rules {
 
 /// The rules whose outcome is `ub RULE`: only the model promises to detect them,
 /// and generated programs must never reach them.
-const UB_RULES: [&str; 16] = [
+const UB_RULES: [&str; 17] = [
     "mem.null-navigation",
     "mem.out-of-bounds",
     "mem.dead-alloca",
@@ -44,6 +44,7 @@ const UB_RULES: [&str; 16] = [
     "stack.type-mismatch",
     "stack.kill-not-ready",
     "stack.bottom-return",
+    "futex.negative-count",
 ];
 
 rules! {
@@ -166,7 +167,8 @@ rules! {
     WatchpointOff = "ctl.watchpoint-off",
     /// WPBRANCH goes to `ena` if its watchpoint is enabled, else to `dis`.
     WpBranch = "ctl.wpbranch",
-    /// `@uvm.thread_exit`: the run ends with `return` and no values.
+    /// `@uvm.thread_exit`: the thread ends with `return` and no values, and its
+    /// stack dies (spec/12 §12.8).
     ThreadExit = "thread.exit",
     /// The client rebinds the thread passing values: they are the TRAP's results
     /// (a CALL's, in a frame the client popped to; the arguments, in a frame it
@@ -224,6 +226,36 @@ rules! {
     /// its thread's first stack (on the first, the thread ends: `call.ret-top`,
     /// `exc.uncaught`).
     BottomReturn = "stack.bottom-return",
+    /// NEWTHREAD: a new thread, with budgets of its own, bound to a `READY`
+    /// stack that receives the values or the exception when it first runs.
+    NewThread = "thread.new",
+    /// NEWTHREAD when the run holds as many threads as it may: continue
+    /// exceptionally with NULL, or `exhausted stack` without a clause.
+    NewThreadExhausted = "thread.new-exhausted",
+    /// `@uvm.get_threadlocal`: the thread's thread-local reference.
+    GetThreadLocal = "thread.get-local",
+    /// `@uvm.set_threadlocal`: sets it.
+    SetThreadLocal = "thread.set-local",
+    /// A thread waits on a futex forever, no thread able to wake it:
+    /// `trap deadlock` for it.
+    Deadlock = "thread.deadlock",
+    /// `@uvm.futex.wait` / `wait_timeout` of a location holding the value: the
+    /// thread waits in the location's queue; woken, the result is 0.
+    FutexWait = "futex.wait",
+    /// A wait of a location that does not hold the value: -1 at once.
+    FutexMismatch = "futex.wait-mismatch",
+    /// A `wait_timeout` whose deadline the virtual clock reached: -3.
+    FutexTimeout = "futex.timeout",
+    /// `@uvm.futex.wake`: wakes up to N waiting threads, first queued first;
+    /// the result is how many.
+    FutexWake = "futex.wake",
+    /// `@uvm.futex.cmp_requeue` of a location holding the expected value:
+    /// wakes up to N and moves the rest to the other location's queue.
+    FutexRequeue = "futex.requeue",
+    /// `cmp_requeue` of a location not holding it: -1.
+    FutexRequeueMismatch = "futex.requeue-mismatch",
+    /// UB: a negative thread count to `wake` or `cmp_requeue`.
+    FutexNegative = "futex.negative-count",
     /// A block is entered with less fuel than its length: `exhausted fuel`.
     FuelExhausted = "budget.fuel",
     /// `@uvm.native.pin`: one more instance of the location in the pin multiset; the

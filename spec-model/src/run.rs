@@ -191,7 +191,9 @@ impl<'l> Model<'l> {
         // The run's thread, then each thread its client made, one at a time.
         let first = m.start(r.func, r.args.to_vec());
         let mut ended = drive(&mut m, first, on_step.as_deref_mut());
-        let mut threads = Vec::new();
+        // The threads the run's function made, then each client thread with
+        // the threads it made.
+        let mut threads = m.thread_outcomes();
         while let Ok(o) = &ended {
             // Undefined behaviour ends the run.
             if matches!(o, Outcome::Ub(_)) {
@@ -201,7 +203,10 @@ impl<'l> Model<'l> {
                 break;
             };
             match drive(&mut m, started, on_step.as_deref_mut()) {
-                Ok(o) => threads.push(o),
+                Ok(o) => {
+                    threads.push(o);
+                    threads.extend(m.thread_outcomes());
+                }
                 Err(e) => ended = Err(e),
             }
         }
@@ -262,7 +267,7 @@ fn drive<'f>(
     };
     loop {
         let span = m.current_span();
-        let s = m.step()?;
+        let s = m.step_threads()?;
         on_step(s.rule, span);
         if let Some(o) = s.outcome {
             return Ok(o);

@@ -294,6 +294,38 @@ fn inst_kind() -> impl Strategy<Value = InstKind> {
                     keepalive,
                 }
             }),
+        (
+            name(),
+            prop::option::of(names(2)),
+            new_stack_clause(),
+            exc(),
+            names(2)
+        )
+            .prop_map(|(swappee, ret_with, new, exc, keepalive)| {
+                InstKind::SwapStack {
+                    swappee,
+                    ret_with,
+                    new,
+                    exc,
+                    keepalive,
+                }
+            }),
+        (name(), prop::option::of(name()), new_stack_clause(), exc()).prop_map(
+            |(stack, threadlocal, new, exc)| InstKind::NewThread {
+                stack,
+                threadlocal,
+                new,
+                exc,
+            }
+        ),
+    ]
+}
+
+/// `PASS_VALUES <Ts> (vs)` or `THROW_EXC e`.
+fn new_stack_clause() -> impl Strategy<Value = NewStackClause> {
+    prop_oneof![
+        (names(2), names(2)).prop_map(|(ts, vs)| NewStackClause::PassValues(ts, vs)),
+        name().prop_map(NewStackClause::ThrowExc),
     ]
 }
 
@@ -336,7 +368,8 @@ fn type_ctor() -> impl Strategy<Value = TypeCtor> {
         name().prop_map(TypeCtor::FuncRef),
         name().prop_map(TypeCtor::UPtr),
         name().prop_map(TypeCtor::UFuncPtr),
-        Just(TypeCtor::Other(OtherType::ThreadRef)),
+        Just(TypeCtor::StackRef),
+        Just(TypeCtor::ThreadRef),
         Just(TypeCtor::Other(OtherType::TagRef64)),
         (name(), any::<u64>()).prop_map(|(t, n)| TypeCtor::Other(OtherType::Vector(t, n))),
         (65u32..).prop_map(|n| TypeCtor::Other(OtherType::WideInt(n))),

@@ -390,6 +390,7 @@ impl SectionCx<'_> {
             call.trace.is_some() && !self.cfg.expectations.opted_out(self.engine.name(), "trace");
         let mut verdict = Verdict::Pass;
         let mut seen_state: Vec<Vec<Option<OutValue>>> = Vec::new();
+        let mut seen_threads: Vec<Vec<spec_model::Outcome>> = Vec::new();
         let mut client_lines: Vec<(usize, Verdict)> = Vec::new();
         for run in builds.runs(call, traced) {
             let client = scripted(call, self.dir);
@@ -458,6 +459,7 @@ impl SectionCx<'_> {
                 );
             }
             seen_state.push(seen.globals);
+            seen_threads.push(seen.threads);
         }
         if verdict == Verdict::Pass && call.trace.is_some() && !traced {
             verdict = skip("opted out of native traces");
@@ -483,6 +485,29 @@ impl SectionCx<'_> {
                     .unwrap_or(Verdict::Pass)
             };
             out.push(self.test(a.line), self.engine, v);
+        }
+        for t in &call.threads {
+            let v = if !ran {
+                skip("the call did not run")
+            } else {
+                seen_threads
+                    .iter()
+                    .map(|ts| match ts.get(t.thread - 1) {
+                        Some(o) if outcome::denotes(&t.expected, o) => Verdict::Pass,
+                        Some(o) => Verdict::Fail(format!(
+                            "thread {}: expected `{}`, got `{o}`",
+                            t.thread, t.expected
+                        )),
+                        None => Verdict::Fail(format!(
+                            "thread {}: the run made {} threads",
+                            t.thread,
+                            ts.len()
+                        )),
+                    })
+                    .find(|v| *v != Verdict::Pass)
+                    .unwrap_or(Verdict::Pass)
+            };
+            out.push(self.test(t.line), self.engine, v);
         }
     }
 
@@ -674,6 +699,10 @@ impl SectionCx<'_> {
                     )),
                 };
                 out.push(self.test(step.line), self.engine, v);
+            }
+            for t in &call.threads {
+                let why = "the protocol does not report the outcomes of other threads";
+                out.push(self.test(t.line), self.engine, Verdict::Skip(why.into()));
             }
             for after in &call.after {
                 let v = if !state {

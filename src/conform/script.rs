@@ -98,6 +98,8 @@ pub struct Call {
     pub trace: Option<Vec<String>>,
     /// State checks after the run (`// after:` lines).
     pub after: Vec<After>,
+    /// How the threads the run made ended (`// thread N:` lines).
+    pub threads: Vec<ThreadCheck>,
     /// The client's part (`// >` lines): at each trap of the run in order, the
     /// trap the client must be shown and what it answers.
     pub client: Vec<ClientStep>,
@@ -147,6 +149,18 @@ pub struct After {
     /// `->`: check the object the cell's reference points to, not the cell.
     pub deref: bool,
     /// The expected rendering.
+    pub expected: String,
+}
+
+/// A check of how a thread the run made ended: `// thread N: OUTCOME`, N
+/// counting the threads the run made from 1, in the order they were made.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThreadCheck {
+    /// Line (1-based).
+    pub line: usize,
+    /// The thread's number (1: the first the run made).
+    pub thread: usize,
+    /// The expected outcome line.
     pub expected: String,
 }
 
@@ -290,6 +304,21 @@ fn directive(script: &mut Script, s: &mut Section, line: usize, l: &str) -> Resu
         });
         return Ok(());
     }
+    if let Some(rest) = c.strip_prefix("thread ")
+        && let Some((n, outcome)) = rest.split_once(':')
+        && let Ok(thread) = n.trim().parse::<usize>()
+    {
+        if thread == 0 {
+            return Err("threads the run made count from 1 (`// thread 1: …`)".into());
+        }
+        let call = last_call(s).ok_or("a `thread N:` line belongs under a call assertion")?;
+        call.threads.push(ThreadCheck {
+            line,
+            thread,
+            expected: outcome.trim().to_string(),
+        });
+        return Ok(());
+    }
     if let Some(rest) = c.strip_prefix("after:") {
         let after = parse_after(line, rest.trim())?;
         let call = last_call(s).ok_or("an `after:` line belongs under a call assertion")?;
@@ -346,10 +375,24 @@ fn parse_after(line: usize, s: &str) -> Result<After, String> {
 
 fn parse_call(name: &str, outcome: Option<&str>, s: &str) -> Result<Call, String> {
     let open = s.find('(').ok_or("a call is `@f(ARGS)`")?;
-    let close = s.find(')').ok_or("a call is `@f(ARGS)`")?;
-    if close < open {
-        return Err("a call is `@f(ARGS)`".into());
-    }
+    // The matching parenthesis: an argument may have its own (`bitsf(0x…)`).
+    let mut depth = 0usize;
+    let close = s[open..]
+        .char_indices()
+        .find_map(|(i, c)| {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(open + i);
+                    }
+                }
+                _ => {}
+            }
+            None
+        })
+        .ok_or("a call is `@f(ARGS)`")?;
     let func = s[..open].trim().to_string();
     if !func.starts_with('@') {
         return Err(format!("`{func}` is not a function's name"));
@@ -400,6 +443,7 @@ fn parse_call(name: &str, outcome: Option<&str>, s: &str) -> Result<Call, String
         expected,
         trace: None,
         after: Vec::new(),
+        threads: Vec::new(),
         client: Vec::new(),
     })
 }
@@ -411,7 +455,7 @@ impl Script {
             .iter()
             .flat_map(|s| &s.asserts)
             .map(|a| match &a.kind {
-                AssertKind::Call(c) => 1 + c.after.len() + c.client.len(),
+                AssertKind::Call(c) => 1 + c.after.len() + c.threads.len() + c.client.len(),
                 AssertKind::Diagnostic { .. } => 1,
             })
             .sum()

@@ -227,9 +227,41 @@ pub(crate) fn uses(op: &Op) -> Vec<Operand> {
         Op::CommInst(c) => match c {
             CommInst::Pin { x, .. } | CommInst::Unpin { x, .. } => out.push(*x),
             CommInst::Expose { f, cookie, .. } => out.extend([*f, *cookie]),
-            CommInst::Unexpose { p } | CommInst::KillStack(p) => out.push(*p),
-            CommInst::ThreadExit | CommInst::GetCookie | CommInst::CurrentStack => {}
+            CommInst::Unexpose { p } | CommInst::KillStack(p) | CommInst::SetThreadLocal(p) => {
+                out.push(*p)
+            }
+            CommInst::ThreadExit
+            | CommInst::GetCookie
+            | CommInst::CurrentStack
+            | CommInst::GetThreadLocal => {}
+            CommInst::FutexWait {
+                loc, val, timeout, ..
+            } => {
+                out.extend([*loc, *val]);
+                out.extend(timeout);
+            }
+            CommInst::FutexWake { loc, n, .. } => out.extend([*loc, *n]),
+            CommInst::FutexRequeue {
+                src,
+                dst,
+                expected,
+                n,
+                ..
+            } => out.extend([*src, *dst, *expected, *n]),
         },
+        Op::NewThread {
+            stack,
+            threadlocal,
+            bind,
+            ..
+        } => {
+            out.push(*stack);
+            out.extend(threadlocal);
+            match bind {
+                spec_model::ir::Bind::Values(_, vs) => out.extend(vs),
+                spec_model::ir::Bind::Throw(e) => out.push(*e),
+            }
+        }
         Op::NewStack { func, .. } => out.push(*func),
         Op::SwapStack {
             swappee,

@@ -214,29 +214,9 @@ impl Cx<'_, '_> {
         exc: &Option<Exc>,
         r: &[u32],
     ) -> Result<(), NotCompiled> {
-        use crate::stacks::{SWAP_KILL, SWAP_THROW};
+        use crate::stacks::SWAP_KILL;
         let s = self.val(swappee)?;
-        let mut mode = 0;
-        match bind {
-            spec_model::ir::Bind::Values(_, vs) => {
-                let mut k = 0;
-                for v in vs {
-                    for leaf in self.flat(*v)? {
-                        let w = self.widen(leaf);
-                        if k >= crate::runtime::RET_SLOTS {
-                            return Err(unsupported("this many values passed to a stack"));
-                        }
-                        self.store_ctx(w, offsets::RET + 8 * k as i32);
-                        k += 1;
-                    }
-                }
-            }
-            spec_model::ir::Bind::Throw(e) => {
-                let e = self.val(*e)?;
-                self.store_ctx(e, offsets::EXC);
-                mode |= SWAP_THROW;
-            }
-        }
+        let mut mode = self.pass_values(bind)?;
         if ret_with.is_none() {
             mode |= SWAP_KILL;
         }
@@ -255,6 +235,73 @@ impl Cx<'_, '_> {
                 let up = self.up_block();
                 self.b.ins().jump(up, &bargs(&[status]));
                 Ok(())
+            }
+        }
+    }
+
+    /// NEWTHREAD through `rt_new_thread`: the values go in the context's return
+    /// words, as for SWAPSTACK; the new thread runs at once, and this one goes
+    /// on when its turn comes (a safepoint), with the threadref in the first
+    /// return word (0: `thread.new-exhausted`, which continues exceptionally
+    /// or stops).
+    pub(super) fn new_thread(
+        &mut self,
+        stack: Operand,
+        threadlocal: Option<Operand>,
+        bind: &spec_model::ir::Bind,
+        exc: &Option<Exc>,
+        r: &[u32],
+    ) -> Result<(), NotCompiled> {
+        let s = self.val(stack)?;
+        let local = match threadlocal {
+            Some(t) => self.val(t)?,
+            None => self.b.ins().iconst(I64, 0),
+        };
+        let mode = self.pass_values(bind)?;
+        let live = self.spill()?;
+        self.store_ctx(self.depth, offsets::DEPTH);
+        let m = self.b.ins().iconst(I64, mode as i64);
+        let rt = self.import(self.env.rt.new_thread);
+        let call = self.b.ins().call(rt, &[self.ctx, s, m, local]);
+        let status = self.b.inst_results(call)[0];
+        self.reload(&live);
+        let ok = self
+            .b
+            .ins()
+            .icmp_imm_s(IntCC::Equal, status, i64::from(NORMAL));
+        let cont = self.b.create_block();
+        let up = self.up_block();
+        self.b.ins().brif(ok, cont, &[], up, &bargs(&[status]));
+        self.b.switch_to_block(cont);
+        let t = self.load_ctx(I64, offsets::RET);
+        let none = self.b.ins().icmp_imm_s(IntCC::Equal, t, 0);
+        self.fail_if(none, exc, StopCode::Stack)?;
+        self.set(r, 0, t);
+        self.next(exc)
+    }
+
+    /// Stores what a new-stack clause gives in the context (values in the
+    /// return words, an exception in `Ctx::exc`): the mode bits it needs.
+    fn pass_values(&mut self, bind: &spec_model::ir::Bind) -> Result<u64, NotCompiled> {
+        match bind {
+            spec_model::ir::Bind::Values(_, vs) => {
+                let mut k = 0;
+                for v in vs {
+                    for leaf in self.flat(*v)? {
+                        let w = self.widen(leaf);
+                        if k >= crate::runtime::RET_SLOTS {
+                            return Err(unsupported("this many values passed to a stack"));
+                        }
+                        self.store_ctx(w, offsets::RET + 8 * k as i32);
+                        k += 1;
+                    }
+                }
+                Ok(0)
+            }
+            spec_model::ir::Bind::Throw(e) => {
+                let e = self.val(*e)?;
+                self.store_ctx(e, offsets::EXC);
+                Ok(crate::stacks::SWAP_THROW)
             }
         }
     }

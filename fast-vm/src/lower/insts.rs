@@ -401,6 +401,76 @@ impl Cx<'_, '_> {
                 }
             }
             Op::CommInst(CommInst::ThreadExit) => self.stop(StopCode::ThreadExit, 0),
+            Op::NewThread {
+                stack,
+                threadlocal,
+                bind,
+                exc,
+            } => self.new_thread(*stack, *threadlocal, bind, exc, r)?,
+            Op::CommInst(CommInst::GetThreadLocal) => {
+                let rt = self.import(self.env.rt.get_threadlocal);
+                let call = self.b.ins().call(rt, &[self.ctx]);
+                let v = self.b.inst_results(call)[0];
+                self.set(r, 0, v);
+            }
+            Op::CommInst(CommInst::SetThreadLocal(x)) => {
+                let v = self.val(*x)?;
+                let rt = self.import(self.env.rt.set_threadlocal);
+                self.b.ins().call(rt, &[self.ctx, v]);
+            }
+            Op::CommInst(CommInst::FutexWait {
+                ty,
+                loc,
+                val,
+                timeout,
+            }) => {
+                let l = self.val(*loc)?;
+                let v = self.val(*val)?;
+                let v = self.widen(v);
+                let w = i64::from(self.width(*ty));
+                let bits = self.b.ins().iconst(I64, w);
+                let t = match timeout {
+                    Some(t) => self.val(*t)?,
+                    None => self.b.ins().iconst(I64, -1),
+                };
+                // Other threads run meanwhile: a safepoint.
+                let live = self.spill()?;
+                let rt = self.import(self.env.rt.futex_wait);
+                let call = self.b.ins().call(rt, &[self.ctx, l, v, bits, t]);
+                let res = self.b.inst_results(call)[0];
+                self.reload(&live);
+                self.set(r, 0, res);
+            }
+            Op::CommInst(CommInst::FutexWake { loc, n, .. }) => {
+                let l = self.val(*loc)?;
+                let n = self.val(*n)?;
+                let n = self.widen(n);
+                let rt = self.import(self.env.rt.futex_wake);
+                let call = self.b.ins().call(rt, &[self.ctx, l, n]);
+                let res = self.b.inst_results(call)[0];
+                self.set(r, 0, res);
+            }
+            Op::CommInst(CommInst::FutexRequeue {
+                ty,
+                src,
+                dst,
+                expected,
+                n,
+            }) => {
+                let s = self.val(*src)?;
+                let d = self.val(*dst)?;
+                let e = self.val(*expected)?;
+                let e = self.widen(e);
+                let n = self.val(*n)?;
+                let n = self.widen(n);
+                let w = i64::from(self.width(*ty));
+                let bits = self.b.ins().iconst(I64, w);
+                let rt = self.import(self.env.rt.futex_requeue);
+                let call = self.b.ins().call(rt, &[self.ctx, s, d, e, bits, n]);
+                let res = self.b.inst_results(call)[0];
+                self.set(r, 0, res);
+            }
+
             Op::NewStack { func, exc, .. } => {
                 let f = self.val(*func)?;
                 let nonnull = self.b.ins().icmp_imm_s(IntCC::NotEqual, f, 0);

@@ -140,6 +140,18 @@ pub struct Runtime {
     pub kill_stack: ClFuncId,
     /// `rt_swapstack`.
     pub swapstack: ClFuncId,
+    /// `rt_new_thread`.
+    pub new_thread: ClFuncId,
+    /// `rt_get_threadlocal`.
+    pub get_threadlocal: ClFuncId,
+    /// `rt_set_threadlocal`.
+    pub set_threadlocal: ClFuncId,
+    /// `rt_futex_wait`.
+    pub futex_wait: ClFuncId,
+    /// `rt_futex_wake`.
+    pub futex_wake: ClFuncId,
+    /// `rt_futex_requeue`.
+    pub futex_requeue: ClFuncId,
 }
 
 /// What the lowering of one function needs from the whole program. A callee is

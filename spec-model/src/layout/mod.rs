@@ -47,6 +47,7 @@ pub fn layout(types: &Types, t: TypeId) -> Layout {
         | Type::UPtr(_)
         | Type::UFuncPtr(_)
         | Type::StackRef
+        | Type::ThreadRef
         | Type::Other(_) => Layout { size: 8, align: 8 },
         Type::Struct(fs) => {
             let (end, align) =
@@ -234,6 +235,7 @@ pub fn ref_offsets(types: &Types, t: TypeId, var_len: u64, base: u64, out: &mut 
         | Type::WeakRef(_)
         | Type::FuncRef(_)
         | Type::StackRef
+        | Type::ThreadRef
         | Type::Other(_) => out.push(base),
         Type::Struct(fs) => {
             for ((o, _), f) in fields(types, fs).zip(fs) {

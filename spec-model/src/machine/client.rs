@@ -412,6 +412,7 @@ impl<'m> Machine<'m> {
     /// no thread waits; otherwise an outcome if the thread ends at once.
     pub fn start_next(&mut self) -> Option<R<Option<Outcome>>> {
         let p = self.threads.next_to_start()?;
+        self.reset_threads();
         self.bind_first_stack();
         self.rule_counts[RuleId::ClientNewThread as usize] += 1;
         let m = self.module;

@@ -302,6 +302,7 @@ fn read_in(
         | Type::WeakRef(_)
         | Type::FuncRef(_)
         | Type::StackRef
+        | Type::ThreadRef
         | Type::Other(_) => refs
             .get(&off)
             .cloned()

@@ -21,10 +21,13 @@ mod client;
 pub mod memory;
 pub(crate) mod native;
 mod stacks;
+mod threads;
 pub use arith::rmw;
 pub use client::{HIDDEN_VERSION_COST, returns_match};
 pub use native::{symbol, symbol_name};
 pub use stacks::{MAX_LIVE_STACKS, MuStack, StackStatus};
+pub use threads::{MAX_THREADS, MuThread, ThreadState};
+use value::sext;
 pub mod value;
 
 use crate::client::TrapHandler;
@@ -111,6 +114,9 @@ impl std::fmt::Display for ModelError {
 
 type R<T> = Result<T, ModelError>;
 
+/// The schedule's state for seed 0.
+const DEFAULT_SCHEDULE: u64 = 0x9e37_79b9_7f4a_7c15;
+
 /// What one step did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Step {
@@ -191,6 +197,24 @@ pub struct Machine<'m> {
     /// The thread's first stack, whose bottom frame may return (the thread
     /// ends); from another stack's it is `stack.bottom-return`.
     pub first_stack: u32,
+    /// Every thread of the run, by number (spec/12 §12.8): the running one's
+    /// state is in the fields above and below, the others' here.
+    pub mu_threads: Vec<MuThread>,
+    /// The number of the running thread.
+    pub thread: u32,
+    /// The running thread's state (it waits on a futex, or ended).
+    pub thread_state: ThreadState,
+    /// The running thread's thread-local reference.
+    pub threadlocal: Value,
+    /// The state of the seeded schedule (`Machine::schedule_seed`).
+    pub schedule: u64,
+    /// The virtual clock of timed waits, in nanoseconds: it moves only when
+    /// no thread can step.
+    pub clock: u64,
+    /// Futex waits so far (their queue order).
+    waits: u64,
+    /// The budgets each thread starts with.
+    budgets: Budgets,
     /// Fuel left.
     pub fuel: u64,
     /// Allocation bytes left.
@@ -290,6 +314,7 @@ impl Profile {
 fn null_value(types: &Types, t: TypeId) -> Value {
     match types.get(t) {
         Type::StackRef => Value::Stack(None),
+        Type::ThreadRef => Value::Thread(None),
         Type::IRef(_) => Value::IRef(None),
         Type::FuncRef(_) => Value::FuncRef(None),
         Type::UPtr(_) | Type::UFuncPtr(_) => Value::Ptr(0),
@@ -365,6 +390,14 @@ impl<'m> Machine<'m> {
             }],
             stack: 0,
             first_stack: 0,
+            mu_threads: vec![MuThread::first(budgets)],
+            thread: 0,
+            thread_state: ThreadState::Runnable,
+            threadlocal: Value::Ref(None),
+            schedule: DEFAULT_SCHEDULE,
+            clock: 0,
+            waits: 0,
+            budgets,
             fuel: budgets.fuel,
             alloc_left: budgets.alloc,
             stack_max: budgets.stack,
@@ -426,6 +459,27 @@ impl<'m> Machine<'m> {
         self.stack = 0;
         self.first_stack = 0;
         self.native_calls.clear();
+        self.reset_threads();
+    }
+
+    /// One thread again, the running one, with the run's budgets left as
+    /// they are.
+    fn reset_threads(&mut self) {
+        self.mu_threads = vec![MuThread::first(self.budgets)];
+        self.thread = 0;
+        self.thread_state = ThreadState::Runnable;
+        self.threadlocal = Value::Ref(None);
+        self.clock = 0;
+        self.waits = 0;
+    }
+
+    /// Sets the seed of the schedule that interleaves threads (spec/12
+    /// §12.10): each seed gives one interleaving, the same every time.
+    pub fn schedule_seed(&mut self, seed: u64) {
+        self.schedule = seed ^ DEFAULT_SCHEDULE;
+        if self.schedule == 0 {
+            self.schedule = DEFAULT_SCHEDULE;
+        }
     }
 
     /// Makes a new stack the thread's first, and binds the thread to it.
@@ -444,10 +498,10 @@ impl<'m> Machine<'m> {
         self.first_stack = n;
     }
 
-    /// Runs to the end.
+    /// Runs to the end: until every thread has ended.
     pub fn run(&mut self) -> R<Outcome> {
         loop {
-            if let Some(o) = self.step()?.outcome {
+            if let Some(o) = self.step_threads()?.outcome {
                 return Ok(o);
             }
         }
@@ -656,6 +710,14 @@ impl<'m> Machine<'m> {
                 | CommInst::Unexpose { .. },
             )
             | Op::CCall { .. } => self.native_boundary(&inst.op, r),
+            Op::NewThread { .. }
+            | Op::CommInst(
+                CommInst::GetThreadLocal
+                | CommInst::SetThreadLocal(_)
+                | CommInst::FutexWait { .. }
+                | CommInst::FutexWake { .. }
+                | CommInst::FutexRequeue { .. },
+            ) => self.thread_op(&inst.op, r),
             Op::NewStack { .. }
             | Op::SwapStack { .. }
             | Op::CommInst(CommInst::KillStack(_) | CommInst::CurrentStack) => {
@@ -1549,6 +1611,7 @@ impl<'m> Machine<'m> {
             },
             (_, Value::Agg(vs)) => OutValue::Agg(vs.iter().map(|v| self.out(ty, v)).collect()),
             (_, Value::Stack(s)) => OutValue::Stack(*s),
+            (_, Value::Thread(t)) => OutValue::Thread(*t),
         }
     }
 

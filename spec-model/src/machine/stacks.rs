@@ -37,7 +37,8 @@ pub struct MuStack<'m> {
 }
 
 /// What a binding gives the stack it binds (the new-stack clause).
-enum Given {
+#[derive(Clone, Debug)]
+pub(super) enum Given {
     Values(Vec<TypeId>, Vec<Value>),
     Exception(Value),
 }
@@ -111,7 +112,7 @@ impl<'m> Machine<'m> {
 
     /// The number of the `READY` stack `s` holds, or `None` if it is NULL or in
     /// another state.
-    fn ready_stack(&self, s: Operand) -> R<Option<u32>> {
+    pub(super) fn ready_stack(&self, s: Operand) -> R<Option<u32>> {
         let Value::Stack(Some(n)) = self.val(s)? else {
             return Ok(None);
         };
@@ -122,6 +123,21 @@ impl<'m> Machine<'m> {
             }) => Some(n),
             _ => None,
         })
+    }
+
+    /// Whether `READY` stack `n` may receive `given`: values of its types, or
+    /// an exception.
+    pub(super) fn ready_for(&self, n: u32, given: &Given) -> bool {
+        match (given, &self.stacks[n as usize].status) {
+            (Given::Values(ts, _), StackStatus::Ready(want)) => {
+                ts.len() == want.len()
+                    && ts
+                        .iter()
+                        .zip(want)
+                        .all(|(a, b)| self.module.types.same(*a, *b))
+            }
+            _ => true,
+        }
     }
 
     /// Kills `READY` stack `n`: its frames go, and their alloca cells die.
@@ -142,14 +158,7 @@ impl<'m> Machine<'m> {
         let Some(to) = self.ready_stack(swappee)? else {
             return Self::end(RuleId::StackNotReady, Outcome::Ub(RuleId::StackNotReady));
         };
-        if let (Given::Values(ts, _), StackStatus::Ready(want)) =
-            (&given, &self.stacks[to as usize].status)
-            && !(ts.len() == want.len()
-                && ts
-                    .iter()
-                    .zip(want)
-                    .all(|(a, b)| self.module.types.same(*a, *b)))
-        {
+        if !self.ready_for(to, &given) {
             return Self::end(
                 RuleId::StackTypeMismatch,
                 Outcome::Ub(RuleId::StackTypeMismatch),
@@ -181,7 +190,7 @@ impl<'m> Machine<'m> {
     /// with the values or re-throws the exception; a frame paused at a
     /// SWAPSTACK takes the values as its results, or the exception at the
     /// instruction (its clause, or up the stack).
-    fn resume(&mut self, given: Given, rule: RuleId) -> R<Step> {
+    pub(super) fn resume(&mut self, given: Given, rule: RuleId) -> R<Step> {
         let Some(top) = self.frames.last_mut() else {
             return Err(ModelError::Bug("bound a stack with no frames".into()));
         };

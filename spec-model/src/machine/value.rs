@@ -34,6 +34,8 @@ pub enum Value {
     Ptr(u64),
     /// `stackref`: NULL or a stack, by number (0 the run's first).
     Stack(Option<u32>),
+    /// `threadref`: NULL or a thread, by number (0 the run's first).
+    Thread(Option<u32>),
     /// A struct or array value.
     Agg(Rc<[Value]>),
 }

@@ -160,6 +160,8 @@ pub enum TypeCtor {
     UFuncPtr(Ident),
     /// `stackref`: a Mu stack (threads-stacks.rest).
     StackRef,
+    /// `threadref`: a Mu thread.
+    ThreadRef,
     /// A type of full Mu outside muni's executable subset (`threadref`, `vector`, ...).
     Other(OtherType),
 }
@@ -168,7 +170,6 @@ pub enum TypeCtor {
 #[allow(missing_docs)]
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OtherType {
-    ThreadRef,
     FrameCursorRef,
     IrBuilderRef,
     TagRef64,
@@ -568,6 +569,13 @@ pub enum InstKind {
         new: NewStackClause,
         exc: Option<ExcClause>,
         keepalive: Vec<Ident>,
+    },
+    /// `NEWTHREAD %s THREADLOCAL(%t)? PASS_VALUES<Ts>(vs)|THROW_EXC %e EXC(..)`
+    NewThread {
+        stack: Ident,
+        threadlocal: Option<Ident>,
+        new: NewStackClause,
+        exc: Option<ExcClause>,
     },
     CommInst {
         name: Ident,

@@ -39,7 +39,6 @@ const UNSUPPORTED_INSTS: &[&str] = &[
     "INSERTELEMENT",
     "SHUFFLEVECTOR",
     "GETFIXEDPARTIREF",
-    "NEWTHREAD",
     "NEWSTACK",
     "PHI",
     "LANDINGPAD",
@@ -546,7 +545,7 @@ impl Parser {
                     TypeCtor::Other(OtherType::Vector(t, n))
                 }
             }
-            "threadref" => TypeCtor::Other(OtherType::ThreadRef),
+            "threadref" => TypeCtor::ThreadRef,
             "stackref" => TypeCtor::StackRef,
             "framecursorref" => TypeCtor::Other(OtherType::FrameCursorRef),
             "irbuilderref" => TypeCtor::Other(OtherType::IrBuilderRef),
@@ -1108,6 +1107,24 @@ impl Parser {
                     args,
                     exc: self.exc_clause()?,
                     keepalive: self.keepalive()?,
+                }
+            }
+            "NEWTHREAD" => {
+                let stack = self.value()?;
+                let threadlocal = if self.eat_word("THREADLOCAL") {
+                    self.punct("(")?;
+                    let t = self.value()?;
+                    self.punct(")")?;
+                    Some(t)
+                } else {
+                    None
+                };
+                let new = self.new_stack_clause()?;
+                InstKind::NewThread {
+                    stack,
+                    threadlocal,
+                    new,
+                    exc: self.exc_clause()?,
                 }
             }
             "SWAPSTACK" => {

@@ -203,8 +203,8 @@ fn type_ctor(c: &TypeCtor) -> String {
         TypeCtor::UPtr(t) => format!("uptr<{}>", g(t)),
         TypeCtor::UFuncPtr(s) => format!("ufuncptr<{}>", g(s)),
         TypeCtor::StackRef => "stackref".into(),
+        TypeCtor::ThreadRef => "threadref".into(),
         TypeCtor::Other(o) => match o {
-            OtherType::ThreadRef => "threadref".into(),
             OtherType::FrameCursorRef => "framecursorref".into(),
             OtherType::IrBuilderRef => "irbuilderref".into(),
             OtherType::TagRef64 => "tagref64".into(),
@@ -568,6 +568,24 @@ fn inst_body(cx: &Cx<'_>, k: &InstKind) -> String {
             cx.exc(exc),
             cx.ka(keepalive)
         ),
+        InstKind::NewThread {
+            stack,
+            threadlocal,
+            new,
+            exc,
+        } => {
+            let tl = match threadlocal {
+                Some(t) => format!(" THREADLOCAL({})", cx.v(t)),
+                None => String::new(),
+            };
+            let new = match new {
+                NewStackClause::PassValues(ts, vs) => {
+                    format!("PASS_VALUES <{}> {}", gs(ts), cx.vs(vs))
+                }
+                NewStackClause::ThrowExc(e) => format!("THROW_EXC {}", cx.v(e)),
+            };
+            format!("NEWTHREAD {}{tl} {new}{}", cx.v(stack), cx.exc(exc))
+        }
         InstKind::SwapStack {
             swappee,
             ret_with,

@@ -78,6 +78,7 @@ fn exc_clause(k: &InstKind) -> Option<&ast::ExcClause> {
         | InstKind::Trap { exc, .. }
         | InstKind::CCall { exc, .. }
         | InstKind::SwapStack { exc, .. }
+        | InstKind::NewThread { exc, .. }
         | InstKind::CommInst { exc, .. } => exc.as_ref(),
         _ => None,
     }
@@ -1099,6 +1100,36 @@ impl Verifier {
                     vec![],
                 )
             }
+            InstKind::NewThread {
+                stack,
+                threadlocal,
+                new,
+                ..
+            } => {
+                let st = self.m.types.anon(Type::StackRef);
+                let s = self.operand_of(cx, stack, st);
+                let tl = match threadlocal {
+                    Some(t) => {
+                        let (o, ty) = self.operand(cx, t)?;
+                        if !matches!(self.m.types.get(ty), Type::Ref(_)) {
+                            self.err("type-mismatch", t.span, "THREADLOCAL takes a ref");
+                            return None;
+                        }
+                        Some(o)
+                    }
+                    None => None,
+                };
+                let bind = self.bind_clause(cx, new, inst.span);
+                (
+                    Op::NewThread {
+                        stack: s?,
+                        threadlocal: tl,
+                        bind: bind?,
+                        exc: None,
+                    },
+                    vec![self.m.types.anon(Type::ThreadRef)],
+                )
+            }
             InstKind::SwapStack {
                 swappee,
                 ret_with,
@@ -1375,6 +1406,80 @@ impl Verifier {
                     Op::CommInst(CommInst::CurrentStack),
                     vec![self.m.types.anon(Type::StackRef)],
                 )
+            }
+            "uvm.get_threadlocal" => {
+                if !want(self, 0, 0, 0) {
+                    return None;
+                }
+                let void = self.m.types.anon(Type::Void);
+                (
+                    Op::CommInst(CommInst::GetThreadLocal),
+                    vec![self.m.types.anon(Type::Ref(void))],
+                )
+            }
+            "uvm.set_threadlocal" => {
+                if !want(self, 0, 0, 1) {
+                    return None;
+                }
+                let (o, t) = self.operand(cx, &args[0])?;
+                if !matches!(self.m.types.get(t), Type::Ref(_)) {
+                    self.err("type-mismatch", args[0].span, "set_threadlocal takes a ref");
+                    return None;
+                }
+                (Op::CommInst(CommInst::SetThreadLocal(o)), vec![])
+            }
+            "uvm.futex.wait"
+            | "uvm.futex.wait_timeout"
+            | "uvm.futex.wake"
+            | "uvm.futex.cmp_requeue" => {
+                let nargs = match n {
+                    "uvm.futex.wait" | "uvm.futex.wake" => 2,
+                    "uvm.futex.wait_timeout" => 3,
+                    _ => 4,
+                };
+                if !want(self, 1, 0, nargs) {
+                    return None;
+                }
+                let t = self.type_arg(&tys[0], |t| matches!(t, Type::Int(_)), "an integer type")?;
+                let it = self.m.types.anon(Type::IRef(t));
+                let i32t = self.m.types.anon(Type::Int(32));
+                let loc = self.operand_of(cx, &args[0], it);
+                let op = match n {
+                    "uvm.futex.wait" | "uvm.futex.wait_timeout" => {
+                        let val = self.operand_of(cx, &args[1], t);
+                        let timeout = match args.get(2) {
+                            Some(a) => Some(self.operand_of(cx, a, i64t)?),
+                            None => None,
+                        };
+                        CommInst::FutexWait {
+                            ty: t,
+                            loc: loc?,
+                            val: val?,
+                            timeout,
+                        }
+                    }
+                    "uvm.futex.wake" => {
+                        let k = self.operand_of(cx, &args[1], i32t);
+                        CommInst::FutexWake {
+                            ty: t,
+                            loc: loc?,
+                            n: k?,
+                        }
+                    }
+                    _ => {
+                        let dst = self.operand_of(cx, &args[1], it);
+                        let e = self.operand_of(cx, &args[2], t);
+                        let k = self.operand_of(cx, &args[3], i32t);
+                        CommInst::FutexRequeue {
+                            ty: t,
+                            src: loc?,
+                            dst: dst?,
+                            expected: e?,
+                            n: k?,
+                        }
+                    }
+                };
+                (Op::CommInst(op), vec![i32t])
             }
             "uvm.native.get_cookie" => {
                 if !want(self, 0, 0, 0) {

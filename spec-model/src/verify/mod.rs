@@ -657,7 +657,12 @@ impl Verifier {
             (C::Double(b), Type::Double) => Some((t, ConstValue::Double(*b))),
             (
                 C::Null,
-                Type::Ref(_) | Type::IRef(_) | Type::FuncRef(_) | Type::StackRef | Type::Other(_),
+                Type::Ref(_)
+                | Type::IRef(_)
+                | Type::FuncRef(_)
+                | Type::StackRef
+                | Type::ThreadRef
+                | Type::Other(_),
             ) => Some((t, ConstValue::Null)),
             (C::Null, Type::UPtr(_) | Type::UFuncPtr(_)) => Some((t, ConstValue::Int(0))),
             (C::Extern(s), Type::UPtr(_) | Type::UFuncPtr(_)) => {

@@ -33,8 +33,8 @@ impl Verifier {
             TypeCtor::FuncRef(s) => Type::FuncRef(self.sig_ref(s).unwrap_or(0)),
             TypeCtor::UFuncPtr(s) => Type::UFuncPtr(self.sig_ref(s).unwrap_or(0)),
             TypeCtor::StackRef => Type::StackRef,
+            TypeCtor::ThreadRef => Type::ThreadRef,
             TypeCtor::Other(o) => Type::Other(match o {
-                OtherType::ThreadRef => "threadref",
                 OtherType::FrameCursorRef => "framecursorref",
                 OtherType::IrBuilderRef => "irbuilderref",
                 OtherType::TagRef64 => "tagref64",
