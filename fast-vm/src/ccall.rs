@@ -403,6 +403,10 @@ pub fn build_wrapper(
     let depth = b.ins().load(I64, t, ctx, offsets::DEPTH);
     let max = b.ins().load(I64, t, ctx, offsets::MAX_DEPTH);
     let full = b.ins().icmp(IntCC::UnsignedGreaterThanOrEqual, depth, max);
+    let sp = b.ins().get_stack_pointer(I64);
+    let limit = b.ins().load(I64, t, ctx, offsets::STACK_LIMIT);
+    let low = b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
+    let full = b.ins().bor(full, low);
     let room = b.create_block();
     let overflow = b.create_block();
     b.ins().brif(full, overflow, &[], room, &[]);

@@ -647,6 +647,7 @@ impl<'m> Program<'m> {
             },
             depth: 1,
             max_depth: u64::from(budgets.stack),
+            stack_limit: 0,
             alloc_left: budgets.alloc,
             stop: 0,
             detail: 0,

@@ -77,6 +77,9 @@ pub struct Ctx {
     pub depth: u64,
     /// The stack budget.
     pub max_depth: u64,
+    /// The lowest the native stack pointer may go before a call: the running
+    /// stack's mapping, with room above its guard page for the runtime and C.
+    pub stack_limit: u64,
     /// Allocation bytes left.
     pub alloc_left: u64,
     /// Why the run stopped.
@@ -120,6 +123,8 @@ pub mod offsets {
     pub const DEPTH: i32 = std::mem::offset_of!(Ctx, depth) as i32;
     /// `Ctx::max_depth`
     pub const MAX_DEPTH: i32 = std::mem::offset_of!(Ctx, max_depth) as i32;
+    /// `Ctx::stack_limit`
+    pub const STACK_LIMIT: i32 = std::mem::offset_of!(Ctx, stack_limit) as i32;
     /// `Ctx::alloc_left`
     pub const ALLOC_LEFT: i32 = std::mem::offset_of!(Ctx, alloc_left) as i32;
     /// `Ctx::stop`

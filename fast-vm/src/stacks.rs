@@ -120,6 +120,8 @@ struct Saved {
     cookie: u64,
     cookie_depth: u64,
     depth: u64,
+    /// `Ctx::stack_limit` of the stack.
+    limit: u64,
 }
 
 impl Saved {
@@ -130,6 +132,7 @@ impl Saved {
         cookie: 0,
         cookie_depth: u64::MAX,
         depth: 1,
+        limit: 0,
     };
     fn of(ctx: &Ctx) -> Saved {
         Saved {
@@ -139,6 +142,7 @@ impl Saved {
             cookie: ctx.cookie,
             cookie_depth: ctx.cookie_depth,
             depth: ctx.depth,
+            limit: ctx.stack_limit,
         }
     }
     fn restore(&self, ctx: &mut Ctx) {
@@ -148,6 +152,7 @@ impl Saved {
         ctx.cookie = self.cookie;
         ctx.cookie_depth = self.cookie_depth;
         ctx.depth = self.depth;
+        ctx.stack_limit = self.limit;
     }
 }
 
@@ -202,6 +207,10 @@ thread_local! {
     /// one costs a system call and its page faults each time.
     static SPARE: std::cell::RefCell<Vec<DefaultStack>> = const { std::cell::RefCell::new(Vec::new()) };
 }
+
+/// Room a stack keeps above its guard page for the runtime and the C code
+/// CCALLs run (a call that would go lower ends as `exhausted stack`).
+const HEADROOM: u64 = 256 << 10;
 
 /// Stacks a thread keeps for later runs.
 const SPARE_STACKS: usize = 8;
@@ -312,6 +321,10 @@ impl Stacks {
         }
         let n = u32::try_from(self.recs.len()).ok()?;
         let stack = take_stack(self.size)?;
+        let limit = {
+            use corosensei::stack::Stack;
+            stack.limit().get() as u64 + HEADROOM
+        };
         let co = Co::with_stack(stack, move |y: &Yielder<Resume, Swap>, how: Resume| {
             // SAFETY: the context outlives every stack of its run (the loop
             // finishes them before it returns), and this stack runs alone.
@@ -333,7 +346,10 @@ impl Stacks {
             func,
             co: Some(Box::new(co)),
             status: Status::Ready,
-            saved: Saved::FRESH,
+            saved: Saved {
+                limit,
+                ..Saved::FRESH
+            },
             yielder: std::ptr::null(),
         });
         Some(n)
@@ -397,7 +413,7 @@ pub unsafe fn run_first(
     st.thread = 0;
     st.current = first;
     st.recs[first as usize].status = Status::Active;
-    Saved::FRESH.restore(ctx);
+    st.recs[first as usize].saved.restore(ctx);
     let mut how = Resume::Values;
     loop {
         // SAFETY: as above; the table is re-read after every resume, since the

@@ -342,6 +342,12 @@ impl Cx<'_, '_> {
             .b
             .ins()
             .icmp(IntCC::UnsignedGreaterThanOrEqual, self.depth, max);
+        // The mapping running short first (a stack budget beyond what it
+        // holds) ends the same way, never at the guard page.
+        let sp = self.b.ins().get_stack_pointer(I64);
+        let limit = self.load_ctx(I64, offsets::STACK_LIMIT);
+        let low = self.b.ins().icmp(IntCC::UnsignedLessThan, sp, limit);
+        let full = self.b.ins().bor(full, low);
         self.fail_if(full, exc, StopCode::Stack)
     }
 
