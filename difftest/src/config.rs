@@ -125,6 +125,11 @@ define_config! {
     /// SWAPSTACK to a stack whose bottom function calls it and swaps back with
     /// its results (KILL_OLD PASS_VALUES) or its exception (KILL_OLD THROW_EXC).
     on_stack: 15 in 0..=100,
+    /// Percent of calls (without an exception clause) that run the callee on a
+    /// new thread instead, the caller waiting for it on a futex (race-free by
+    /// construction): the results come back through global cells, and an
+    /// exception is thrown on in the caller.
+    on_thread: 10 in 0..=100,
     /// C functions of the campaign's random library a program may call (0 to this).
     c_functions: 3 in 0..=8,
     /// Per mille of counted loops that never end (the run runs out of fuel).

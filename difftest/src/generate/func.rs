@@ -1787,6 +1787,13 @@ impl Fg<'_, '_, '_> {
             1 => format!("{} = ", results[0]),
             _ => format!("({}) = ", results.join(" ")),
         };
+        if callee == f.name
+            && self.level == 0
+            && self.index != usize::MAX
+            && self.chance(self.p.cfg.on_thread)
+        {
+            return self.call_on_thread(j, &f.sig, &args, &results);
+        }
         let call = if callee == f.name && self.chance(self.p.cfg.on_stack) {
             // On a new stack: its bottom function calls the callee and swaps
             // back with the results or the exception.
@@ -2084,6 +2091,52 @@ impl Fg<'_, '_, '_> {
         }
     }
 
+    /// A call of `@f{j}` on a new thread (spec/12 §12.8): the thread's bottom
+    /// function calls it and leaves the results (or the exception) in global
+    /// cells, then says it is done on a futex; this thread waits once (woken,
+    /// or the thread was done already) and takes them. A thread that ends
+    /// otherwise never says it is done: this one ends with `trap deadlock`.
+    fn call_on_thread(&mut self, j: usize, sig: &Sig, args: &[String], results: &[String]) {
+        let w = self.p.thread_wrapper(j);
+        let (st, t, r, k, x) = (
+            self.fresh(),
+            self.fresh(),
+            self.fresh(),
+            self.fresh(),
+            self.fresh(),
+        );
+        let params: Vec<String> = sig.params.iter().map(|t| self.ty(t).to_string()).collect();
+        self.linef(format_args!("STORE SEQ_CST <@i64> {} @Z", w.done));
+        self.linef(format_args!(
+            "{st} = COMMINST @uvm.new_stack <[{}]> ({})",
+            w.sig, w.name
+        ));
+        self.linef(format_args!(
+            "{t} = NEWTHREAD {st} PASS_VALUES <{}> ({})",
+            params.join(" "),
+            args.join(" ")
+        ));
+        self.linef(format_args!(
+            "{r} = COMMINST @uvm.futex.wait <@i64> ({} @Z)",
+            w.done
+        ));
+        self.linef(format_args!("{k} = LOAD SEQ_CST <@i64> {}", w.done));
+        self.linef(format_args!("{x} = EQ <@i64> {k} @TWO"));
+        let (rethrow, cont) = (self.block_name(), self.block_name());
+        let cd = self.dest(&cont, &[]);
+        self.linef(format_args!("BRANCH2 {x} {rethrow}() {cd}"));
+        let _ = writeln!(self.out, "    {rethrow}():");
+        let e = self.fresh();
+        self.linef(format_args!("{e} = LOAD <@refvoid> {}", w.exc));
+        self.linef(format_args!("THROW {e}"));
+        self.begin(&cont, &[]);
+        for ((ty, cell), res) in sig.rets.iter().zip(&w.results).zip(results) {
+            let tn = self.ty(ty);
+            self.linef(format_args!("{res} = LOAD <{tn}> {cell}"));
+            self.push(ty.clone(), res.clone());
+        }
+    }
+
     /// The prelude's coroutines (spec/12): a generator of objects pulled on
     /// another stack, then left unfinished, killed, thrown at or pulled to its
     /// end; or a pin held across swaps.
@@ -2091,15 +2144,22 @@ impl Fg<'_, '_, '_> {
         let x = self.some_i64();
         let y = self.some_i64();
         let v = self.fresh();
-        if self.chance(70) {
+        let roll = self.int(0, 99);
+        if roll < 60 {
             let (n, k) = (self.fresh(), self.fresh());
             self.linef(format_args!("{n} = AND <@i64> {x} @K15"));
             self.linef(format_args!("{k} = AND <@i64> {y} @K15"));
             self.linef(format_args!(
                 "{v} = CALL <@pull_sig> @dt_pull ({n} {y} {k} {x})"
             ));
-        } else if self.chance(95) {
+        } else if roll < 78 {
             self.linef(format_args!("{v} = CALL <@sig> @dt_pin_swap ({x} {y})"));
+        } else if roll < 92 {
+            let n = self.fresh();
+            self.linef(format_args!("{n} = AND <@i64> {x} @K15"));
+            self.linef(format_args!("{v} = CALL <@sig> @dt_prodcons ({n} {y})"));
+        } else if roll < 97 {
+            self.linef(format_args!("{v} = CALL <@sig> @dt_many_threads ({x} {y})"));
         } else {
             self.linef(format_args!("{v} = CALL <@sig> @dt_many_stacks ({x} {y})"));
         }

@@ -108,6 +108,23 @@ struct Prog<'l> {
     /// The bottom functions that run a generated function on a new stack, by
     /// the function's index: their names and text.
     stack_wrappers: std::collections::BTreeMap<usize, (String, String, String)>,
+    /// The bottom functions that run a generated function on a new thread, by
+    /// the function's index, with their text.
+    thread_wrappers: std::collections::BTreeMap<usize, (ThreadWrapper, String)>,
+}
+
+/// What a call on a new thread needs of the thread's bottom function.
+#[derive(Clone, Debug)]
+pub(crate) struct ThreadWrapper {
+    /// Its name and its signature's.
+    pub name: String,
+    pub sig: String,
+    /// The global cell it sets when done: 1 with results, 2 with an exception.
+    pub done: String,
+    /// The cell of the exception.
+    pub exc: String,
+    /// The cells of the results.
+    pub results: Vec<String>,
 }
 
 /// Generates a program from the bytes behind `u`, calling into `lib`, with the
@@ -136,6 +153,7 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
         redefine_tags: Vec::new(),
         plan: ClientPlan::default(),
         stack_wrappers: std::collections::BTreeMap::new(),
+        thread_wrappers: std::collections::BTreeMap::new(),
     };
     let count = u
         .int_in_range(1..=p.cfg.functions as usize + 1)
@@ -227,6 +245,9 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
     for (_, _, text) in std::mem::take(&mut p.stack_wrappers).into_values() {
         p.bodies.push_str(&text);
     }
+    for (_, text) in std::mem::take(&mut p.thread_wrappers).into_values() {
+        p.bodies.push_str(&text);
+    }
     let mut own = String::new();
     for (t, g) in p.globals.clone() {
         let tn = p.decls.ty(&t);
@@ -264,6 +285,93 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
 }
 
 impl Prog<'_> {
+    /// The bottom function that runs `@f{j}` on a new thread
+    /// ([`ThreadWrapper`]), and the global cells it answers in.
+    fn thread_wrapper(&mut self, j: usize) -> ThreadWrapper {
+        if let Some((w, _)) = self.thread_wrappers.get(&j) {
+            return w.clone();
+        }
+        let f = self.funcs[j].clone();
+        let sn = self.decls.sig(&f.sig);
+        let params: Vec<String> = f
+            .sig
+            .params
+            .iter()
+            .map(|t| self.decls.ty(t).to_string())
+            .collect();
+        let w = ThreadWrapper {
+            name: format!("@th_f{j}"),
+            sig: format!("@th_sig{j}"),
+            done: format!("@th_done{j}"),
+            exc: format!("@th_exc{j}"),
+            results: (0..f.sig.rets.len())
+                .map(|k| format!("@th_r{j}_{k}"))
+                .collect(),
+        };
+        self.globals.push((Ty::I64, w.done.clone()));
+        self.globals.push((Ty::r#ref(Ty::Void), w.exc.clone()));
+        for (t, cell) in f.sig.rets.iter().zip(&w.results) {
+            self.globals.push((t.clone(), cell.clone()));
+        }
+        let ps: Vec<String> = (0..params.len()).map(|i| format!("%p{i}")).collect();
+        let rs: Vec<String> = (0..f.sig.rets.len()).map(|i| format!("%r{i}")).collect();
+        let mut t = String::new();
+        let _ = writeln!(t, ".funcsig {} = ({}) -> ()", w.sig, params.join(" "));
+        let _ = writeln!(t, ".funcdef {} VERSION %v1 <{}> {{", w.name, w.sig);
+        let header: Vec<String> = params
+            .iter()
+            .zip(&ps)
+            .map(|(t, p)| format!("<{t}> {p}"))
+            .collect();
+        let _ = writeln!(t, "    %entry({}):", header.join(" "));
+        let lhs = match rs.len() {
+            0 => String::new(),
+            1 => format!("{} = ", rs[0]),
+            _ => format!("({}) = ", rs.join(" ")),
+        };
+        let _ = writeln!(
+            t,
+            "        {lhs}CALL <{sn}> {} ({}) EXC(%ok({}) %exc())",
+            f.name,
+            ps.join(" "),
+            rs.join(" ")
+        );
+        let rets: Vec<String> = f
+            .sig
+            .rets
+            .iter()
+            .map(|t| self.decls.ty(t).to_string())
+            .collect();
+        let header: Vec<String> = rets
+            .iter()
+            .zip(&rs)
+            .map(|(t, r)| format!("<{t}> {r}"))
+            .collect();
+        let _ = writeln!(t, "    %ok({}):", header.join(" "));
+        for ((ty, r), cell) in rets.iter().zip(&rs).zip(&w.results) {
+            let _ = writeln!(t, "        STORE <{ty}> {cell} {r}");
+        }
+        let _ = writeln!(t, "        STORE SEQ_CST <@i64> {} @ONE", w.done);
+        let _ = writeln!(
+            t,
+            "        %w = COMMINST @uvm.futex.wake <@i64> ({} @N32)",
+            w.done
+        );
+        let _ = writeln!(t, "        RET ()");
+        let _ = writeln!(t, "    %exc() [%e]:");
+        let _ = writeln!(t, "        STORE <@refvoid> {} %e", w.exc);
+        let _ = writeln!(t, "        STORE SEQ_CST <@i64> {} @TWO", w.done);
+        let _ = writeln!(
+            t,
+            "        %w = COMMINST @uvm.futex.wake <@i64> ({} @N32)",
+            w.done
+        );
+        let _ = writeln!(t, "        RET ()");
+        let _ = writeln!(t, "}}");
+        self.thread_wrappers.insert(j, (w.clone(), t));
+        w
+    }
+
     /// The bottom function that runs `@f{j}` on a new stack, and its
     /// signature's name: it calls the function with what it is first given,
     /// and swaps back to the stack that gave it, killing its own, with the

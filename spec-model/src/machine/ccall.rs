@@ -143,7 +143,7 @@ impl Machine<'_> {
             Ok(_) => {}
         }
         loop {
-            match self.step() {
+            match self.step_threads() {
                 Err(e) => {
                     self.unwind_to(base);
                     self.pending_error = Some(e);
