@@ -293,10 +293,99 @@ pub const REPORT_MU: &str = r#"
     %done(<@i64> %s):
         RET %s
 }
+// SWAPSTACK round trips with an echoing coroutine (spec/12).
+.typedef @k_sref = stackref
+.funcsig @k_s_v = (@k_sref) -> ()
+.funcsig @k_i_v = (@i64) -> ()
+.const @K_ONE <@i64> = 1
+.const @K_ZERO <@i64> = 0
+.const @K_ALL <@i32> = 1
+.global @k_done <@i64>
+.funcdef @k_echo VERSION %v1 <@k_s_v> {
+    %entry(<@k_sref> %from):
+        %v = SWAPSTACK %from RET_WITH <@i64> PASS_VALUES <> ()
+        BRANCH %loop(%from %v)
+    %loop(<@k_sref> %from <@i64> %v):
+        %w = SWAPSTACK %from RET_WITH <@i64> PASS_VALUES <@i64> (%v)
+        BRANCH %loop(%from %w)
+}
+.funcdef @k_swap VERSION %v1 <@k_sig> {
+    %entry(<@i64> %n):
+        %me = COMMINST @uvm.current_stack
+        %s = COMMINST @uvm.new_stack <[@k_s_v]> (@k_echo)
+        SWAPSTACK %s RET_WITH <> PASS_VALUES <@k_sref> (%me)
+        BRANCH %loop(%s %n @K_ZERO)
+    %loop(<@k_sref> %s <@i64> %n <@i64> %i):
+        %done = SGE <@i64> %i %n
+        BRANCH2 %done %end(%s %i) %go(%s %n %i)
+    %go(<@k_sref> %s <@i64> %n <@i64> %i):
+        %i1 = ADD <@i64> %i @K_ONE
+        %r = SWAPSTACK %s RET_WITH <@i64> PASS_VALUES <@i64> (%i1)
+        BRANCH %loop(%s %n %r)
+    %end(<@k_sref> %s <@i64> %i):
+        COMMINST @uvm.kill_stack (%s)
+        RET %i
+}
+// Threads made and joined one at a time (a futex wait for each).
+.funcdef @k_worker VERSION %v1 <@k_i_v> {
+    %entry(<@i64> %x):
+        STORE SEQ_CST <@i64> @k_done @K_ONE
+        %w = COMMINST @uvm.futex.wake <@i64> (@k_done @K_ALL)
+        RET ()
+}
+.funcdef @k_threads VERSION %v1 <@k_sig> {
+    %entry(<@i64> %n):
+        BRANCH %loop(%n @K_ZERO)
+    %loop(<@i64> %n <@i64> %i):
+        %done = SGE <@i64> %i %n
+        BRANCH2 %done %end(%i) %go(%n %i)
+    %go(<@i64> %n <@i64> %i):
+        STORE SEQ_CST <@i64> @k_done @K_ZERO
+        %s = COMMINST @uvm.new_stack <[@k_i_v]> (@k_worker)
+        %t = NEWTHREAD %s PASS_VALUES <@i64> (%i)
+        %w = COMMINST @uvm.futex.wait <@i64> (@k_done @K_ZERO)
+        %i1 = ADD <@i64> %i @K_ONE
+        BRANCH %loop(%n %i1)
+    %end(<@i64> %i):
+        RET %i
+}
 "#;
 
 /// The C twins of the report's kernels, compiled by gcc -O2.
 pub const REPORT_C: &str = r#"
+#include <ucontext.h>
+#include <pthread.h>
+static ucontext_t c_main_ctx, c_co_ctx;
+static long c_val;
+static char c_co_stack[1 << 16];
+static void c_echo(void) {
+    for (;;) swapcontext(&c_co_ctx, &c_main_ctx);
+}
+/* swapcontext round trips with an echoing coroutine. */
+long c_swap(long n) {
+    getcontext(&c_co_ctx);
+    c_co_ctx.uc_stack.ss_sp = c_co_stack;
+    c_co_ctx.uc_stack.ss_size = sizeof c_co_stack;
+    c_co_ctx.uc_link = 0;
+    makecontext(&c_co_ctx, c_echo, 0);
+    long i = 0;
+    while (i < n) {
+        c_val = i + 1;
+        swapcontext(&c_main_ctx, &c_co_ctx);
+        i = c_val;
+    }
+    return i;
+}
+static void *c_thr(void *a) { return a; }
+/* Threads made and joined one at a time. */
+long c_threads(long n) {
+    for (long i = 0; i < n; i++) {
+        pthread_t t;
+        if (pthread_create(&t, 0, c_thr, 0)) return -1;
+        pthread_join(t, 0);
+    }
+    return n;
+}
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -347,6 +436,16 @@ pub const KERNELS: &[(&str, &str, u64)] = &[
     ("1M CCALLs of a trivial C function", "ccall", 1_000_000),
     ("qsort of 100k ints, Mu comparator", "qsort", 100_000),
     ("1M small allocations (vs malloc/free)", "alloc", 1_000_000),
+    (
+        "1M SWAPSTACK round trips (vs swapcontext)",
+        "swap",
+        1_000_000,
+    ),
+    (
+        "10k threads made and joined (vs pthreads)",
+        "threads",
+        10_000,
+    ),
 ];
 
 /// The budgets the report's kernels run under: fuel and allocation unbounded (the

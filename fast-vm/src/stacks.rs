@@ -382,7 +382,12 @@ pub unsafe fn run_first(
     // SAFETY: the heap pointer is set by the runner and outlives the run.
     let st = unsafe { &mut (*ctx.heap).stacks };
     if st.size == 0 {
+        // The run's first thread: the budgets every thread it or a client
+        // thread makes starts with (a client thread goes on from the budgets
+        // the threads before it left, spec/11 §11.7).
         st.size = stack_bytes(ctx.max_depth);
+        st.fuel = ctx.fuel;
+        st.alloc = ctx.alloc_left;
     }
     let Some(first) = st.make(func, entry, c, Some(words.as_ptr())) else {
         ctx.stop = StopCode::Stack as u64;
@@ -396,8 +401,6 @@ pub unsafe fn run_first(
         );
         return;
     };
-    st.fuel = ctx.fuel;
-    st.alloc = ctx.alloc_left;
     st.clock = 0;
     st.waits = 0;
     st.threads = vec![Thread {
@@ -549,6 +552,12 @@ fn next_thread(
         if on_end(ctx, e) {
             break;
         }
+    }
+    // What a later thread of the client goes on from: the first thread's
+    // budgets as it ended (whichever ended last).
+    if st.thread != 0 {
+        ctx.fuel = st.threads[0].fuel;
+        ctx.alloc_left = st.threads[0].alloc;
     }
     st.finish();
     None

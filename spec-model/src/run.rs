@@ -266,8 +266,9 @@ fn drive<'f>(
         return m.run();
     };
     loop {
+        m.pick_thread();
         let span = m.current_span();
-        let s = m.step_threads()?;
+        let s = m.step_picked()?;
         on_step(s.rule, span);
         if let Some(o) = s.outcome {
             return Ok(o);

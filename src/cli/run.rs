@@ -152,6 +152,13 @@ fn show(seen: Result<Observation, RunError>, json: bool) -> i32 {
                 println!("{line}");
             }
             print_outcome(&seen.outcome, json);
+            // The other threads, as `// thread N:` lines of a corpus script
+            // state them (spec/12 §12.8).
+            if !json {
+                for (i, o) in seen.threads.iter().enumerate() {
+                    println!("thread {}: {o}", i + 1);
+                }
+            }
             0
         }
         Err(e) => {

@@ -2105,22 +2105,26 @@ impl Fg<'_, '_, '_> {
             self.fresh(),
             self.fresh(),
         );
+        let (b, bi, d) = (self.fresh(), self.fresh(), self.fresh());
         let params: Vec<String> = sig.params.iter().map(|t| self.ty(t).to_string()).collect();
-        self.linef(format_args!("STORE SEQ_CST <@i64> {} @Z", w.done));
+        self.linef(format_args!("{b} = NEW <@Exc>"));
         self.linef(format_args!(
             "{st} = COMMINST @uvm.new_stack <[{}]> ({})",
             w.sig, w.name
         ));
+        let mut all = args.to_vec();
+        all.push(b.clone());
         self.linef(format_args!(
-            "{t} = NEWTHREAD {st} PASS_VALUES <{}> ({})",
+            "{t} = NEWTHREAD {st} PASS_VALUES <{} @refExc> ({})",
             params.join(" "),
-            args.join(" ")
+            all.join(" ")
         ));
+        self.linef(format_args!("{bi} = GETIREF <@Exc> {b}"));
+        self.linef(format_args!("{d} = GETFIELDIREF <@Exc 0> {bi}"));
         self.linef(format_args!(
-            "{r} = COMMINST @uvm.futex.wait <@i64> ({} @Z)",
-            w.done
+            "{r} = COMMINST @uvm.futex.wait <@i64> ({d} @Z)"
         ));
-        self.linef(format_args!("{k} = LOAD SEQ_CST <@i64> {}", w.done));
+        self.linef(format_args!("{k} = LOAD SEQ_CST <@i64> {d}"));
         self.linef(format_args!("{x} = EQ <@i64> {k} @TWO"));
         let (rethrow, cont) = (self.block_name(), self.block_name());
         let cd = self.dest(&cont, &[]);

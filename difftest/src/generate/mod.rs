@@ -119,8 +119,6 @@ pub(crate) struct ThreadWrapper {
     /// Its name and its signature's.
     pub name: String,
     pub sig: String,
-    /// The global cell it sets when done: 1 with results, 2 with an exception.
-    pub done: String,
     /// The cell of the exception.
     pub exc: String,
     /// The cells of the results.
@@ -302,13 +300,11 @@ impl Prog<'_> {
         let w = ThreadWrapper {
             name: format!("@th_f{j}"),
             sig: format!("@th_sig{j}"),
-            done: format!("@th_done{j}"),
             exc: format!("@th_exc{j}"),
             results: (0..f.sig.rets.len())
                 .map(|k| format!("@th_r{j}_{k}"))
                 .collect(),
         };
-        self.globals.push((Ty::I64, w.done.clone()));
         self.globals.push((Ty::r#ref(Ty::Void), w.exc.clone()));
         for (t, cell) in f.sig.rets.iter().zip(&w.results) {
             self.globals.push((t.clone(), cell.clone()));
@@ -316,14 +312,24 @@ impl Prog<'_> {
         let ps: Vec<String> = (0..params.len()).map(|i| format!("%p{i}")).collect();
         let rs: Vec<String> = (0..f.sig.rets.len()).map(|i| format!("%r{i}")).collect();
         let mut t = String::new();
-        let _ = writeln!(t, ".funcsig {} = ({}) -> ()", w.sig, params.join(" "));
+        // The last parameter is the call's own object, whose first field says
+        // when it is done (1 with results, 2 with an exception): a wake from a
+        // thread of an earlier call cannot reach this call's wait.
+        let _ = writeln!(
+            t,
+            ".funcsig {} = ({} @refExc) -> ()",
+            w.sig,
+            params.join(" ")
+        );
         let _ = writeln!(t, ".funcdef {} VERSION %v1 <{}> {{", w.name, w.sig);
         let header: Vec<String> = params
             .iter()
             .zip(&ps)
             .map(|(t, p)| format!("<{t}> {p}"))
             .collect();
-        let _ = writeln!(t, "    %entry({}):", header.join(" "));
+        let _ = writeln!(t, "    %entry({} <@refExc> %box):", header.join(" "));
+        let _ = writeln!(t, "        %bi = GETIREF <@Exc> %box");
+        let _ = writeln!(t, "        %done = GETFIELDIREF <@Exc 0> %bi");
         let lhs = match rs.len() {
             0 => String::new(),
             1 => format!("{} = ", rs[0]),
@@ -331,7 +337,7 @@ impl Prog<'_> {
         };
         let _ = writeln!(
             t,
-            "        {lhs}CALL <{sn}> {} ({}) EXC(%ok({}) %exc())",
+            "        {lhs}CALL <{sn}> {} ({}) EXC(%ok(%done {}) %exc(%done))",
             f.name,
             ps.join(" "),
             rs.join(" ")
@@ -347,24 +353,22 @@ impl Prog<'_> {
             .zip(&rs)
             .map(|(t, r)| format!("<{t}> {r}"))
             .collect();
-        let _ = writeln!(t, "    %ok({}):", header.join(" "));
+        let _ = writeln!(t, "    %ok(<@irefi64> %done {}):", header.join(" "));
         for ((ty, r), cell) in rets.iter().zip(&rs).zip(&w.results) {
             let _ = writeln!(t, "        STORE <{ty}> {cell} {r}");
         }
-        let _ = writeln!(t, "        STORE SEQ_CST <@i64> {} @ONE", w.done);
+        let _ = writeln!(t, "        STORE SEQ_CST <@i64> %done @ONE");
         let _ = writeln!(
             t,
-            "        %w = COMMINST @uvm.futex.wake <@i64> ({} @N32)",
-            w.done
+            "        %w = COMMINST @uvm.futex.wake <@i64> (%done @N32)"
         );
         let _ = writeln!(t, "        RET ()");
-        let _ = writeln!(t, "    %exc() [%e]:");
+        let _ = writeln!(t, "    %exc(<@irefi64> %done) [%e]:");
         let _ = writeln!(t, "        STORE <@refvoid> {} %e", w.exc);
-        let _ = writeln!(t, "        STORE SEQ_CST <@i64> {} @TWO", w.done);
+        let _ = writeln!(t, "        STORE SEQ_CST <@i64> %done @TWO");
         let _ = writeln!(
             t,
-            "        %w = COMMINST @uvm.futex.wake <@i64> ({} @N32)",
-            w.done
+            "        %w = COMMINST @uvm.futex.wake <@i64> (%done @N32)"
         );
         let _ = writeln!(t, "        RET ()");
         let _ = writeln!(t, "}}");

@@ -328,13 +328,13 @@ impl<'m> Machine<'m> {
     /// takes its step; a thread that ends, or waits, gives way. The outcome
     /// comes when every thread has ended: the first thread's.
     pub fn step_threads(&mut self) -> R<Step> {
-        if self.mu_threads.len() == 1 {
-            let step = self.step()?;
-            if step.outcome.is_none() && self.thread_state != ThreadState::Runnable {
-                return self.give_way(step.rule);
-            }
-            return Ok(step);
-        }
+        self.pick_thread();
+        self.step_picked()
+    }
+
+    /// The schedule's choice of the thread that takes the next step (a
+    /// seeded choice among those that may, never while C runs a callback).
+    pub fn pick_thread(&mut self) {
         let runnable = self.runnable();
         if runnable.len() > 1
             && self.native_calls.is_empty()
@@ -342,6 +342,17 @@ impl<'m> Machine<'m> {
         {
             let k = (next_random(&mut self.schedule) % runnable.len() as u64) as usize;
             self.switch_thread(runnable[k]);
+        }
+    }
+
+    /// The step of the thread [`Machine::pick_thread`] chose.
+    pub fn step_picked(&mut self) -> R<Step> {
+        if self.mu_threads.len() == 1 {
+            let step = self.step()?;
+            if step.outcome.is_none() && self.thread_state != ThreadState::Runnable {
+                return self.give_way(step.rule);
+            }
+            return Ok(step);
         }
         let step = match self.mu_threads[self.thread as usize].start.take() {
             Some(given) => self.resume(given, RuleId::NewThread)?,
@@ -416,6 +427,12 @@ impl<'m> Machine<'m> {
                 .filter(|&i| matches!(self.state_of(i), ThreadState::Waiting { .. }))
                 .collect();
             if waiting.is_empty() {
+                // What a later thread of the client goes on from: the first
+                // thread's budgets as it ended (whichever ended last).
+                if self.thread != 0 {
+                    self.fuel = self.mu_threads[0].fuel;
+                    self.alloc_left = self.mu_threads[0].alloc_left;
+                }
                 let first = self.mu_threads[0].outcome.clone();
                 return Ok(Step {
                     rule,
