@@ -113,6 +113,24 @@ struct Prog<'l> {
     thread_wrappers: std::collections::BTreeMap<usize, (ThreadWrapper, String)>,
 }
 
+/// The pieces of a bottom function that calls `@f{j}`: the type names of its
+/// parameters and results, their names in it (`%p0 …`, `%r0 …`), the entry
+/// block's parameters and the normal destination's, and the CALL's results.
+struct CallParts {
+    params: Vec<String>,
+    rets: Vec<String>,
+    ps: Vec<String>,
+    rs: Vec<String>,
+    /// `<T> %p0 …`
+    param_header: String,
+    /// `<R> %r0 …`
+    ret_header: String,
+    /// `%r0 = `, `(%r0 %r1) = ` or nothing.
+    lhs: String,
+    /// The callee's signature name.
+    sig: std::sync::Arc<str>,
+}
+
 /// What a call on a new thread needs of the thread's bottom function.
 #[derive(Clone, Debug)]
 pub(crate) struct ThreadWrapper {
@@ -283,6 +301,42 @@ pub fn generate(u: &mut Unstructured<'_>, base: &Config, lib: &Library) -> Progr
 }
 
 impl Prog<'_> {
+    /// The [`CallParts`] of a bottom function calling `@f{j}`.
+    fn call_parts(&mut self, j: usize) -> CallParts {
+        let f = self.funcs[j].clone();
+        let sig = self.decls.sig(&f.sig);
+        let names = |d: &mut Decls, ts: &[Ty]| -> Vec<String> {
+            ts.iter().map(|t| d.ty(t).to_string()).collect()
+        };
+        let params = names(&mut self.decls, &f.sig.params);
+        let rets = names(&mut self.decls, &f.sig.rets);
+        let ps: Vec<String> = (0..params.len()).map(|i| format!("%p{i}")).collect();
+        let rs: Vec<String> = (0..rets.len()).map(|i| format!("%r{i}")).collect();
+        let header = |ts: &[String], vs: &[String]| -> String {
+            let h: Vec<String> = ts
+                .iter()
+                .zip(vs)
+                .map(|(t, v)| format!("<{t}> {v}"))
+                .collect();
+            h.join(" ")
+        };
+        let lhs = match rs.len() {
+            0 => String::new(),
+            1 => format!("{} = ", rs[0]),
+            _ => format!("({}) = ", rs.join(" ")),
+        };
+        CallParts {
+            param_header: header(&params, &ps),
+            ret_header: header(&rets, &rs),
+            params,
+            rets,
+            ps,
+            rs,
+            lhs,
+            sig,
+        }
+    }
+
     /// The bottom function that runs `@f{j}` on a new thread
     /// ([`ThreadWrapper`]), and the global cells it answers in.
     fn thread_wrapper(&mut self, j: usize) -> ThreadWrapper {
@@ -290,13 +344,7 @@ impl Prog<'_> {
             return w.clone();
         }
         let f = self.funcs[j].clone();
-        let sn = self.decls.sig(&f.sig);
-        let params: Vec<String> = f
-            .sig
-            .params
-            .iter()
-            .map(|t| self.decls.ty(t).to_string())
-            .collect();
+        let c = self.call_parts(j);
         let w = ThreadWrapper {
             name: format!("@th_f{j}"),
             sig: format!("@th_sig{j}"),
@@ -309,8 +357,6 @@ impl Prog<'_> {
         for (t, cell) in f.sig.rets.iter().zip(&w.results) {
             self.globals.push((t.clone(), cell.clone()));
         }
-        let ps: Vec<String> = (0..params.len()).map(|i| format!("%p{i}")).collect();
-        let rs: Vec<String> = (0..f.sig.rets.len()).map(|i| format!("%r{i}")).collect();
         let mut t = String::new();
         // The last parameter is the call's own object, whose first field says
         // when it is done (1 with results, 2 with an exception): a wake from a
@@ -319,42 +365,23 @@ impl Prog<'_> {
             t,
             ".funcsig {} = ({} @refExc) -> ()",
             w.sig,
-            params.join(" ")
+            c.params.join(" ")
         );
         let _ = writeln!(t, ".funcdef {} VERSION %v1 <{}> {{", w.name, w.sig);
-        let header: Vec<String> = params
-            .iter()
-            .zip(&ps)
-            .map(|(t, p)| format!("<{t}> {p}"))
-            .collect();
-        let _ = writeln!(t, "    %entry({} <@refExc> %box):", header.join(" "));
+        let _ = writeln!(t, "    %entry({} <@refExc> %box):", c.param_header);
         let _ = writeln!(t, "        %bi = GETIREF <@Exc> %box");
         let _ = writeln!(t, "        %done = GETFIELDIREF <@Exc 0> %bi");
-        let lhs = match rs.len() {
-            0 => String::new(),
-            1 => format!("{} = ", rs[0]),
-            _ => format!("({}) = ", rs.join(" ")),
-        };
         let _ = writeln!(
             t,
-            "        {lhs}CALL <{sn}> {} ({}) EXC(%ok(%done {}) %exc(%done))",
+            "        {}CALL <{}> {} ({}) EXC(%ok(%done {}) %exc(%done))",
+            c.lhs,
+            c.sig,
             f.name,
-            ps.join(" "),
-            rs.join(" ")
+            c.ps.join(" "),
+            c.rs.join(" ")
         );
-        let rets: Vec<String> = f
-            .sig
-            .rets
-            .iter()
-            .map(|t| self.decls.ty(t).to_string())
-            .collect();
-        let header: Vec<String> = rets
-            .iter()
-            .zip(&rs)
-            .map(|(t, r)| format!("<{t}> {r}"))
-            .collect();
-        let _ = writeln!(t, "    %ok(<@irefi64> %done {}):", header.join(" "));
-        for ((ty, r), cell) in rets.iter().zip(&rs).zip(&w.results) {
+        let _ = writeln!(t, "    %ok(<@irefi64> %done {}):", c.ret_header);
+        for ((ty, r), cell) in c.rets.iter().zip(&c.rs).zip(&w.results) {
             let _ = writeln!(t, "        STORE <{ty}> {cell} {r}");
         }
         let _ = writeln!(t, "        STORE SEQ_CST <@i64> %done @ONE");
@@ -384,55 +411,27 @@ impl Prog<'_> {
         if let Some((n, s, _)) = self.stack_wrappers.get(&j) {
             return (n.clone(), s.clone());
         }
-        let f = self.funcs[j].clone();
-        let sn = self.decls.sig(&f.sig);
-        let params: Vec<String> = f
-            .sig
-            .params
-            .iter()
-            .map(|t| self.decls.ty(t).to_string())
-            .collect();
-        let rets: Vec<String> = f
-            .sig
-            .rets
-            .iter()
-            .map(|t| self.decls.ty(t).to_string())
-            .collect();
+        let f = self.funcs[j].name.clone();
+        let c = self.call_parts(j);
         let (name, sig) = (format!("@co_f{j}"), format!("@co_sig{j}"));
-        let ps: Vec<String> = (0..params.len()).map(|i| format!("%p{i}")).collect();
-        let rs: Vec<String> = (0..rets.len()).map(|i| format!("%r{i}")).collect();
         let mut t = String::new();
-        let _ = writeln!(t, ".funcsig {sig} = (@sref {}) -> ()", params.join(" "));
+        let _ = writeln!(t, ".funcsig {sig} = (@sref {}) -> ()", c.params.join(" "));
         let _ = writeln!(t, ".funcdef {name} VERSION %v1 <{sig}> {{");
-        let header: Vec<String> = params
-            .iter()
-            .zip(&ps)
-            .map(|(t, p)| format!("<{t}> {p}"))
-            .collect();
-        let _ = writeln!(t, "    %entry(<@sref> %from {}):", header.join(" "));
-        let lhs = match rs.len() {
-            0 => String::new(),
-            1 => format!("{} = ", rs[0]),
-            _ => format!("({}) = ", rs.join(" ")),
-        };
+        let _ = writeln!(t, "    %entry(<@sref> %from {}):", c.param_header);
         let _ = writeln!(
             t,
-            "        {lhs}CALL <{sn}> {} ({}) EXC(%ok(%from {}) %exc(%from))",
-            f.name,
-            ps.join(" "),
-            rs.join(" ")
+            "        {}CALL <{}> {f} ({}) EXC(%ok(%from {}) %exc(%from))",
+            c.lhs,
+            c.sig,
+            c.ps.join(" "),
+            c.rs.join(" ")
         );
-        let header: Vec<String> = rets
-            .iter()
-            .zip(&rs)
-            .map(|(t, r)| format!("<{t}> {r}"))
-            .collect();
-        let _ = writeln!(t, "    %ok(<@sref> %from {}):", header.join(" "));
+        let _ = writeln!(t, "    %ok(<@sref> %from {}):", c.ret_header);
         let _ = writeln!(
             t,
             "        SWAPSTACK %from KILL_OLD PASS_VALUES <{}> ({})",
-            rets.join(" "),
-            rs.join(" ")
+            c.rets.join(" "),
+            c.rs.join(" ")
         );
         let _ = writeln!(t, "    %exc(<@sref> %from) [%e]:");
         let _ = writeln!(t, "        SWAPSTACK %from KILL_OLD THROW_EXC %e");
