@@ -586,12 +586,15 @@ pub enum Op {
     },
     Load {
         ptr: bool,
+        /// Not `NOT_ATOMIC`: a synchronising access (spec/12 §12.11).
+        atomic: bool,
         ty: TypeId,
         loc: Operand,
         exc: Option<Exc>,
     },
     Store {
         ptr: bool,
+        atomic: bool,
         ty: TypeId,
         loc: Operand,
         v: Operand,

@@ -27,7 +27,7 @@ macro_rules! rules {
 
 /// The rules whose outcome is `ub RULE`: only the model promises to detect them,
 /// and generated programs must never reach them.
-const UB_RULES: [&str; 17] = [
+const UB_RULES: [&str; 18] = [
     "mem.null-navigation",
     "mem.out-of-bounds",
     "mem.dead-alloca",
@@ -45,6 +45,7 @@ const UB_RULES: [&str; 17] = [
     "stack.kill-not-ready",
     "stack.bottom-return",
     "futex.negative-count",
+    "thread.data-race",
 ];
 
 rules! {
@@ -254,6 +255,9 @@ rules! {
     FutexRequeue = "futex.requeue",
     /// `cmp_requeue` of a location not holding it: -1.
     FutexRequeueMismatch = "futex.requeue-mismatch",
+    /// UB: two accesses of one location by two threads, at least one of them a
+    /// write and one not atomic, neither happening before the other.
+    DataRace = "thread.data-race",
     /// UB: a negative thread count to `wake` or `cmp_requeue`.
     FutexNegative = "futex.negative-count",
     /// A block is entered with less fuel than its length: `exhausted fuel`.

@@ -204,7 +204,9 @@ impl Cx<'_, '_> {
                 let v = self.b.ins().iadd_imm_s(x, var_off as i64);
                 self.set(r, 0, v);
             }
-            Op::Load { ptr, ty, loc, exc } => {
+            Op::Load {
+                ptr, ty, loc, exc, ..
+            } => {
                 let ls =
                     leaves(self.types(), *ty).ok_or_else(|| unsupported("a load of this type"))?;
                 let addr = self.address(*ptr, *loc, exc)?;
@@ -232,6 +234,7 @@ impl Cx<'_, '_> {
                 loc,
                 v,
                 exc,
+                ..
             } => {
                 let ls =
                     leaves(self.types(), *ty).ok_or_else(|| unsupported("a store of this type"))?;

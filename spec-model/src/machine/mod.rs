@@ -215,6 +215,9 @@ pub struct Machine<'m> {
     waits: u64,
     /// The budgets each thread starts with.
     budgets: Budgets,
+    /// What the data-race rule knows, once a second thread exists (spec/12
+    /// §12.11).
+    races: Option<Box<threads::Races>>,
     /// Fuel left.
     pub fuel: u64,
     /// Allocation bytes left.
@@ -398,6 +401,7 @@ impl<'m> Machine<'m> {
             clock: 0,
             waits: 0,
             budgets,
+            races: None,
             fuel: budgets.fuel,
             alloc_left: budgets.alloc,
             stack_max: budgets.stack,
@@ -471,6 +475,7 @@ impl<'m> Machine<'m> {
         self.threadlocal = Value::Ref(None);
         self.clock = 0;
         self.waits = 0;
+        self.races = None;
     }
 
     /// Sets the seed of the schedule that interleaves threads (spec/12
@@ -877,11 +882,20 @@ impl<'m> Machine<'m> {
     /// accesses of every space.
     fn memory(&mut self, op: &'m Op, r: &[u32]) -> R<Step> {
         match op {
-            Op::Load { ptr, ty, loc, exc } => {
+            Op::Load {
+                ptr,
+                atomic,
+                ty,
+                loc,
+                exc,
+            } => {
                 let t = match self.access(*ptr, *loc, *ty, exc)? {
                     Ok(t) => t,
                     Err(stop) => return Ok(stop),
                 };
+                if let Err(u) = self.ordered(t, *atomic, false) {
+                    return Self::end(u, Outcome::Ub(u));
+                }
                 let v = match self.read(t, *ty) {
                     Ok(v) => v,
                     Err(u) => return Self::end(u, Outcome::Ub(u)),
@@ -891,6 +905,7 @@ impl<'m> Machine<'m> {
             }
             Op::Store {
                 ptr,
+                atomic,
                 ty,
                 loc,
                 v,
@@ -900,6 +915,9 @@ impl<'m> Machine<'m> {
                     Ok(t) => t,
                     Err(stop) => return Ok(stop),
                 };
+                if let Err(u) = self.ordered(t, *atomic, true) {
+                    return Self::end(u, Outcome::Ub(u));
+                }
                 let v = self.val(*v)?;
                 if let Err(u) = self.write(t, *ty, &v) {
                     return Self::end(u, Outcome::Ub(u));
@@ -918,6 +936,9 @@ impl<'m> Machine<'m> {
                     Ok(t) => t,
                     Err(stop) => return Ok(stop),
                 };
+                if let Err(u) = self.ordered(t, true, true) {
+                    return Self::end(u, Outcome::Ub(u));
+                }
                 let old = match self.read(t, *ty) {
                     Ok(v) => v,
                     Err(u) => return Self::end(u, Outcome::Ub(u)),
@@ -945,6 +966,9 @@ impl<'m> Machine<'m> {
                     Ok(t) => t,
                     Err(stop) => return Ok(stop),
                 };
+                if let Err(u) = self.ordered(t, true, true) {
+                    return Self::end(u, Outcome::Ub(u));
+                }
                 let old = match self.read(t, *ty) {
                     Ok(v) => v,
                     Err(u) => return Self::end(u, Outcome::Ub(u)),

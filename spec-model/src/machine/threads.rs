@@ -130,6 +130,9 @@ impl<'m> Machine<'m> {
                     Ok(v) => v,
                     Err(u) => return Self::end(u, Outcome::Ub(u)),
                 };
+                if let Err(u) = self.ordered(Target::Loc(l), true, false) {
+                    return Self::end(u, Outcome::Ub(u));
+                }
                 if now != self.val(*val)? {
                     self.set(r, 0, Value::Int(u64::from(u32::MAX)));
                     return self.next(&None, RuleId::FutexMismatch);
@@ -218,6 +221,11 @@ impl<'m> Machine<'m> {
         for (_, i) in queue {
             if woken < n {
                 self.mu_threads[i].state = ThreadState::Runnable;
+                // What the waker did happens before what the woken thread does.
+                if let Some(r) = self.races.as_mut() {
+                    let c = r.clocks[self.thread as usize].clone();
+                    join(&mut r.clocks[i], &c);
+                }
                 woken += 1;
             } else if let (Some(d), ThreadState::Waiting { loc, .. }) =
                 (requeue, &mut self.mu_threads[i].state)
@@ -274,6 +282,8 @@ impl<'m> Machine<'m> {
             outcome: None,
             start: Some(given),
         });
+        let races = self.races.get_or_insert_with(Default::default);
+        races.spawn(self.thread as usize, t as usize);
         self.set(r, 0, Value::Thread(Some(t)));
         self.next(exc, RuleId::NewThread)
     }
@@ -458,5 +468,125 @@ impl<'m> Machine<'m> {
                     .unwrap_or(Outcome::Trap(TrapCode::Deadlock))
             })
             .collect()
+    }
+}
+
+/// The happens-before order of a run with more than one thread, as vector
+/// clocks (spec/12 §12.11): each thread's clock, the clock each atomic location
+/// was last released with, and the last non-atomic accesses of each location.
+#[derive(Clone, Debug, Default)]
+pub struct Races {
+    /// Per thread, its clock: a time for each thread.
+    clocks: Vec<Vec<u64>>,
+    /// Per location, the clock of the releases to it (atomic stores, the
+    /// futex's wakes).
+    sync: HashMap<Loc, Vec<u64>>,
+    /// Per location, its last non-atomic write: the thread and its time.
+    writes: HashMap<Loc, (usize, u64)>,
+    /// Per location, the non-atomic reads since: each thread's last.
+    reads: HashMap<Loc, Vec<(usize, u64)>>,
+}
+
+/// `a` becomes at least `b`, time by time.
+fn join(a: &mut Vec<u64>, b: &[u64]) {
+    if a.len() < b.len() {
+        a.resize(b.len(), 0);
+    }
+    for (x, y) in a.iter_mut().zip(b) {
+        *x = (*x).max(*y);
+    }
+}
+
+impl Races {
+    /// Thread `t` made thread `n` (NEWTHREAD): what `t` did happens before
+    /// what `n` does, not what `t` does next.
+    fn spawn(&mut self, t: usize, n: usize) {
+        while self.clocks.len() <= n.max(t) {
+            let k = self.clocks.len();
+            let mut c = vec![0; k + 1];
+            c[k] = 1;
+            self.clocks.push(c);
+        }
+        let mut child = self.clocks[t].clone();
+        if child.len() <= n {
+            child.resize(n + 1, 0);
+        }
+        child[n] = 1;
+        self.clocks[n] = child;
+        self.tick(t);
+    }
+
+    fn tick(&mut self, t: usize) {
+        let c = &mut self.clocks[t];
+        if c.len() <= t {
+            c.resize(t + 1, 0);
+        }
+        c[t] += 1;
+    }
+
+    /// Whether thread `t` knows of thread `u`'s time `c`.
+    fn knows(&self, t: usize, u: usize, c: u64) -> bool {
+        u == t || self.clocks[t].get(u).copied().unwrap_or(0) >= c
+    }
+
+    /// Thread `t`'s time.
+    fn now(&self, t: usize) -> u64 {
+        self.clocks[t].get(t).copied().unwrap_or(0)
+    }
+}
+
+impl Machine<'_> {
+    /// `thread.data-race`: the access of `target` (atomic or not, a write or
+    /// not) by the running thread, in the happens-before order. An atomic
+    /// access acquires what the location was released with, and a write
+    /// releases to it; a non-atomic one must know of the last write of the
+    /// location by another thread (and a write, of the reads since).
+    /// Memory the model does not own is not followed.
+    pub(super) fn ordered(
+        &mut self,
+        target: Target,
+        atomic: bool,
+        write: bool,
+    ) -> Result<(), RuleId> {
+        let t = self.thread as usize;
+        let Some(r) = self.races.as_mut() else {
+            return Ok(());
+        };
+        let key = match target {
+            Target::Loc(l) => l,
+            Target::Pinned(obj, off) => Loc { obj, off },
+            Target::Native(_) => return Ok(()),
+        };
+        if atomic {
+            if let Some(s) = r.sync.get(&key).cloned() {
+                join(&mut r.clocks[t], &s);
+            }
+            if write {
+                let c = r.clocks[t].clone();
+                join(r.sync.entry(key).or_default(), &c);
+                r.tick(t);
+            }
+            return Ok(());
+        }
+        if let Some(&(u, c)) = r.writes.get(&key)
+            && !r.knows(t, u, c)
+        {
+            return Err(RuleId::DataRace);
+        }
+        let now = r.now(t);
+        if write {
+            if let Some(rs) = r.reads.get(&key)
+                && rs.iter().any(|&(u, c)| !r.knows(t, u, c))
+            {
+                return Err(RuleId::DataRace);
+            }
+            r.writes.insert(key, (t, now));
+            r.reads.remove(&key);
+        } else {
+            let rs = r.reads.entry(key).or_default();
+            rs.retain(|(u, _)| *u != t);
+            rs.push((t, now));
+        }
+        Ok(())
     }
 }

@@ -914,7 +914,9 @@ impl Verifier {
                     vec![self.loc_type(*ptr, v)],
                 )
             }
-            InstKind::Load { ptr, ty, loc, .. } => {
+            InstKind::Load {
+                ptr, ord, ty, loc, ..
+            } => {
                 let t = self.type_arg(
                     ty,
                     |t| !matches!(t, Type::Hybrid(..) | Type::Void),
@@ -927,6 +929,7 @@ impl Verifier {
                 (
                     Op::Load {
                         ptr: *ptr,
+                        atomic: *ord != ast::MemOrd::NotAtomic,
                         ty: t,
                         loc: l,
                         exc: None,
@@ -935,7 +938,12 @@ impl Verifier {
                 )
             }
             InstKind::Store {
-                ptr, ty, loc, v, ..
+                ptr,
+                ord,
+                ty,
+                loc,
+                v,
+                ..
             } => {
                 let t = self.type_arg(
                     ty,
@@ -953,6 +961,7 @@ impl Verifier {
                 (
                     Op::Store {
                         ptr: *ptr,
+                        atomic: *ord != ast::MemOrd::NotAtomic,
                         ty: t,
                         loc: l?,
                         v: v?,
