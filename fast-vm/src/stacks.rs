@@ -190,9 +190,8 @@ pub struct Stacks {
     threads: Vec<Thread>,
     /// The running thread.
     thread: u32,
-    /// The budgets each thread starts with.
+    /// The fuel each thread starts with.
     fuel: u64,
-    alloc: u64,
     /// The virtual clock of timed waits (spec/12 §12.9).
     clock: u64,
     /// Futex waits so far (their queue order).
@@ -382,12 +381,11 @@ pub unsafe fn run_first(
     // SAFETY: the heap pointer is set by the runner and outlives the run.
     let st = unsafe { &mut (*ctx.heap).stacks };
     if st.size == 0 {
-        // The run's first thread: the budgets every thread it or a client
+        // The run's first thread: the fuel every thread it or a client
         // thread makes starts with (a client thread goes on from the budgets
         // the threads before it left, spec/11 §11.7).
         st.size = stack_bytes(ctx.max_depth);
         st.fuel = ctx.fuel;
-        st.alloc = ctx.alloc_left;
     }
     let Some(first) = st.make(func, entry, c, Some(words.as_ptr())) else {
         ctx.stop = StopCode::Stack as u64;
@@ -720,12 +718,15 @@ pub unsafe extern "C" fn rt_new_thread(ctx: *mut Ctx, stack: u64, mode: u64, loc
     }
     st.recs[n as usize].status = Status::Active;
     let t = u32::try_from(st.threads.len()).unwrap_or(u32::MAX);
+    // Fuel is each thread's own; the allocation budget is split (spec/12 §12.8).
+    let alloc = c.alloc_left / 2;
+    c.alloc_left -= alloc;
     st.threads.push(Thread {
         stack: n,
         first: n,
         state: ThreadState::Runnable,
         fuel: st.fuel,
-        alloc: st.alloc,
+        alloc,
         local,
         wake: 0,
         start: Some(if mode & SWAP_THROW != 0 {

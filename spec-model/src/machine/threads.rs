@@ -271,12 +271,16 @@ impl<'m> Machine<'m> {
         }
         self.stacks[n as usize].status = StackStatus::Active;
         let t = u32::try_from(self.mu_threads.len()).unwrap_or(u32::MAX);
+        // Fuel is each thread's own; the heap is shared, so the allocation
+        // budget is split: half of what this thread has left goes.
+        let alloc = self.alloc_left / 2;
+        self.alloc_left -= alloc;
         self.mu_threads.push(MuThread {
             stack: n,
             first_stack: n,
             pins: HashMap::new(),
             fuel: self.budgets.fuel,
-            alloc_left: self.budgets.alloc,
+            alloc_left: alloc,
             local,
             state: ThreadState::Runnable,
             outcome: None,
