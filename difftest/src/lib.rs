@@ -572,11 +572,16 @@ pub fn check(p: &Program, gc_stress: bool) -> Checked {
     }
     let all: Vec<usize> = (0..p.inputs.len()).collect();
     // Without fuel checks, a build has no fuel to run out of: it runs the inputs
-    // on which the model did not.
+    // on which the model did not, in any thread.
     let fueled: Vec<usize> = all
         .iter()
         .copied()
-        .filter(|i| models[*i].observed.outcome != Outcome::Exhausted(Budget::Fuel))
+        .filter(|i| {
+            let o = &models[*i].observed;
+            std::iter::once(&o.outcome)
+                .chain(&o.threads)
+                .all(|t| *t != Outcome::Exhausted(Budget::Fuel))
+        })
         .collect();
     c.out_of_fuel = (all.len() - fueled.len()) as u64;
     let stresses: &[bool] = if gc_stress { &[false, true] } else { &[false] };

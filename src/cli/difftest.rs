@@ -52,6 +52,10 @@ pub struct Settings {
     /// OUT/hang.uir.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
+    /// How many smaller byte strings the shrinker tries on a divergence before
+    /// it reports the smallest it found (0: report the program as found).
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub shrink: u32,
     /// Set a generator knob (repeatable), e.g. `--set w_float=0 --set functions=1`;
     /// `--config` lists them.
     #[arg(long = "set", value_name = "NAME=VALUE")]
@@ -163,6 +167,7 @@ pub fn run(s: &Settings) -> ExitCode {
         record: s.record.is_some(),
         out: s.out.clone(),
         campaign: campaign.clone(),
+        shrink: s.shrink,
     };
     // Each job says when it is done, so the wait for the last ends with it.
     let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
@@ -325,6 +330,8 @@ struct Run {
     record: bool,
     out: PathBuf,
     campaign: Arc<Campaign>,
+    /// The shrinker's iterations (`--shrink`).
+    shrink: u32,
 }
 
 /// The text of `file`, which keeps a program that crashed or hung the fast VM:
@@ -364,7 +371,7 @@ fn evidence(run: &Run, file: &str, what: &str, p: &Program) -> String {
 /// diverges.
 fn job(run: &Run, j: u64, count: u64, shared: &Shared) {
     let (seed, deadline, gc_stress, record) = (run.seed, run.deadline, run.gc_stress, run.record);
-    let mut runner = runner(seed, j, count, 2000);
+    let mut runner = runner(seed, j, count, run.shrink);
     let shrinking = AtomicBool::new(false);
     let case = AtomicU64::new(0);
     let last = Mutex::new(String::new());
