@@ -599,7 +599,13 @@ impl<'m> Machine<'m> {
     /// Takes a destination: `rule`, or `budget.fuel` if the block cannot be paid for.
     fn goto(&mut self, d: &Dest, exc: Option<Value>, rule: RuleId) -> R<Step> {
         let args = self.vals(&d.args)?;
-        Ok(match self.enter(d.block, args, exc) {
+        Ok(self.enter_as(d.block, args, exc, rule))
+    }
+
+    /// Enters block `b` as `rule`, or ends the run as `budget.fuel` if the block
+    /// cannot be paid for.
+    fn enter_as(&mut self, b: u32, args: Vec<Value>, exc: Option<Value>, rule: RuleId) -> Step {
+        match self.enter(b, args, exc) {
             Some(o) => Step {
                 rule: RuleId::FuelExhausted,
                 outcome: Some(o),
@@ -608,7 +614,7 @@ impl<'m> Machine<'m> {
                 rule,
                 outcome: None,
             },
-        })
+        }
     }
 
     /// Continues normally: to the next instruction, or to the normal destination.
@@ -1448,16 +1454,7 @@ impl<'m> Machine<'m> {
             return self.undefined_function(f, args, rule, cookie);
         };
         self.frames.push(Frame::at_entry(f, body, false, cookie));
-        Ok(match self.enter(0, args, None) {
-            Some(o) => Step {
-                rule: RuleId::FuelExhausted,
-                outcome: Some(o),
-            },
-            None => Step {
-                rule,
-                outcome: None,
-            },
-        })
+        Ok(self.enter_as(0, args, None, rule))
     }
 
     fn pop_frame(&mut self) -> Option<Frame<'m>> {

@@ -196,23 +196,13 @@ impl<'m> Machine<'m> {
         };
         if top.fresh {
             top.fresh = false;
-            let step = match given {
-                Given::Values(_, vs) => match self.enter(0, vs, None) {
-                    Some(o) => Step {
-                        rule: RuleId::FuelExhausted,
-                        outcome: Some(o),
-                    },
-                    None => Step {
-                        rule,
-                        outcome: None,
-                    },
-                },
+            return match given {
+                Given::Values(_, vs) => Ok(self.enter_as(0, vs, None, rule)),
                 Given::Exception(e) => {
                     self.rule_counts[rule as usize] += 1;
-                    return self.throw(e);
+                    self.throw(e)
                 }
             };
-            return Ok(step);
         }
         let Some(inst) = self.current() else {
             return Err(ModelError::Bug("resumed nowhere".into()));
