@@ -776,13 +776,9 @@ fn key(ctx: &Ctx, addr: u64) -> (u64, u64) {
     }
 }
 
-/// The mask of an `int<bits>`.
+/// The mask of an `int<bits>` (the model's).
 fn mask(bits: u64) -> u64 {
-    if bits >= 64 {
-        u64::MAX
-    } else {
-        (1 << bits) - 1
-    }
+    spec_model::machine::value::mask(u32::try_from(bits).unwrap_or(64))
 }
 
 /// The `int<bits>` at `addr`, zero-extended.
