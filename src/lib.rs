@@ -2,4 +2,5 @@
 //! `cargo test` and the CLI share.
 #![deny(missing_docs)]
 
+pub mod abi;
 pub mod conform;

@@ -47,6 +47,10 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The x86-64 SysV ABI as Z3 constraints, against muni's layout,
+    /// classification and call lowering.
+    #[command(subcommand)]
+    Abi(AbiCommand),
     /// Run conformance scripts (default: corpus/) and judge every assertion; prints
     /// `N passed, N failed` last.
     Conform(cli::conform::ConformArgs),
@@ -99,6 +103,34 @@ enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum AbiCommand {
+    /// Check every native-safe type and every CCALL or exposed signature of a
+    /// bundle: the rules admit the model's answer and no other.
+    Check {
+        /// The bundle's files.
+        #[arg(required = true)]
+        files: Vec<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove, for every struct shape up to N fields, that the model's layout,
+    /// classes and locations equal the rules'; prints a table of what was proved
+    /// and how long it took.
+    Prove {
+        /// Fields in all (a nested struct's fields count).
+        #[arg(long, default_value_t = 3)]
+        max_fields: usize,
+        /// Threads (z3 contexts) to prove on.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 fn main() -> ExitCode {
     fast_vm::crash::die_on_broken_pipe();
     // Best effort: where the kernel refuses, muni only runs slower.
@@ -109,6 +141,12 @@ fn main() -> ExitCode {
         Command::Run(a) => cli::run::run(&a, false),
         Command::Trace(a) => cli::run::run(&a, true),
         Command::Conform(a) => cli::conform::conform(&a),
+        Command::Abi(AbiCommand::Check { files, json }) => cli::abi::check(&files, json),
+        Command::Abi(AbiCommand::Prove {
+            max_fields,
+            threads,
+            json,
+        }) => cli::abi::prove(max_fields, threads, json),
         Command::Coverage {
             paths,
             json,

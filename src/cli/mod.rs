@@ -1,6 +1,7 @@
 //! The subcommands of `muni`, one file each, and what several of them share:
 //! reading and loading bundle files, and printing outcomes and errors.
 
+pub mod abi;
 pub mod check;
 pub mod conform;
 pub mod coverage;
