@@ -439,11 +439,6 @@ fn core(rules: &Rules, wrong: &[&Item]) -> Vec<String> {
     out
 }
 
-/// How many cases one query holds. Each query costs z3 a couple of milliseconds
-/// however small it is, so cases are checked together (their unknowns are
-/// distinct); when a batch fails, its cases are checked one by one.
-const BATCH: usize = 1;
-
 fn type_case(rules: &mut Rules, t: &CType, ans: &TypeAnswer) -> Result<Vec<Item>, Disagreement> {
     let subject = format!("`{t}`");
     let terms = rules.ty(t, &subject);
@@ -482,54 +477,6 @@ pub fn check_sig(sig: &Sig, ans: &SigAnswer) -> Result<(), Disagreement> {
     let mut rules = Rules::new();
     let (items, al) = sig_case(&mut rules, sig, ans)?;
     judge(&rules, &items, al.as_slice(), &sig.to_string())
-}
-
-/// Checks many answers about types, in batches.
-pub fn check_types(cases: &[(CType, TypeAnswer)]) -> Vec<Result<(), Disagreement>> {
-    let mut out = Vec::new();
-    for chunk in cases.chunks(BATCH) {
-        let mut rules = Rules::new();
-        let mut items = Vec::new();
-        let mut ok = true;
-        for (t, a) in chunk {
-            match type_case(&mut rules, t, a) {
-                Ok(i) => items.extend(i),
-                Err(_) => ok = false,
-            }
-        }
-        if ok && judge(&rules, &items, &[], "batch").is_ok() {
-            out.extend(chunk.iter().map(|_| Ok(())));
-        } else {
-            out.extend(chunk.iter().map(|(t, a)| check_type(t, a)));
-        }
-    }
-    out
-}
-
-/// Checks many answers about calls, in batches.
-pub fn check_sigs(cases: &[(Sig, SigAnswer)]) -> Vec<Result<(), Disagreement>> {
-    let mut out = Vec::new();
-    for chunk in cases.chunks(BATCH / 4) {
-        let mut rules = Rules::new();
-        let mut items = Vec::new();
-        let mut als = Vec::new();
-        let mut ok = true;
-        for (s, a) in chunk {
-            match sig_case(&mut rules, s, a) {
-                Ok((i, al)) => {
-                    items.extend(i);
-                    als.extend(al);
-                }
-                Err(_) => ok = false,
-            }
-        }
-        if ok && judge(&rules, &items, &als, "batch").is_ok() {
-            out.extend(chunk.iter().map(|_| Ok(())));
-        } else {
-            out.extend(chunk.iter().map(|(s, a)| check_sig(s, a)));
-        }
-    }
-    out
 }
 
 fn eval(m: &Model, x: &BV) -> i64 {

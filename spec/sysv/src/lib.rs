@@ -17,7 +17,5 @@ pub mod prove;
 pub mod rules;
 pub mod ty;
 
-pub use check::{
-    Disagreement, check_sig, check_sigs, check_type, check_types, solve_sig, solve_type,
-};
+pub use check::{Disagreement, check_sig, check_type, solve_sig, solve_type};
 pub use ty::{ArgAnswer, CType, Class, Loc, RetAnswer, Scalar, Sig, SigAnswer, TypeAnswer};

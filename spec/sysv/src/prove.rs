@@ -21,7 +21,7 @@
 //! with the functional form evaluated by z3 at those kinds. A mismatch is checked
 //! again against the declarative rules, which say in words what breaks.
 
-use crate::check::{Disagreement, check_sig, check_type};
+use crate::check::{check_sig, check_type};
 use crate::rules::{EIGHTBYTES, Rules, Shape, SigTerms, TyTerms, num};
 use crate::ty::{CType, Class, Loc, RetAnswer, Scalar, Sig, SigAnswer, TypeAnswer};
 use serde::Serialize;
@@ -411,6 +411,3 @@ pub fn prove(max_fields: usize, imp: &dyn Implementation, threads: usize) -> Vec
     }
     rows
 }
-
-/// A disagreement found by a proof, for callers that want the structured form.
-pub type Failure = Disagreement;

@@ -158,6 +158,11 @@ fn sum(xs: &[BV]) -> BV {
     add(&xs.iter().collect::<Vec<_>>())
 }
 
+/// How many of `classes` are `c`.
+fn count_class(classes: &[BV], c: Class) -> BV {
+    count(&classes.iter().map(|x| x.eq(cls(c))).collect::<Vec<_>>())
+}
+
 fn count(bs: &[Bool]) -> BV {
     sum(&bs
         .iter()
@@ -735,44 +740,31 @@ impl Rules {
         // through a buffer whose address the caller passes in rdi.
         let mut ret_locs = Vec::new();
         for k in 0..EIGHTBYTES {
-            if ret.as_ref().is_none_or(|r| k >= r.eightbytes) {
+            let Some(r) = ret.as_ref().filter(|r| k < r.eightbytes) else {
                 ret_locs.push(loc(Loc::Nowhere));
                 continue;
-            }
-            let want = match &ret {
-                None => loc(Loc::Nowhere),
-                Some(r) => {
-                    let c = &r.classes[k];
-                    let ints = count(
-                        &r.classes[..k]
-                            .iter()
-                            .map(|p| is(p, Class::Integer))
-                            .collect::<Vec<_>>(),
-                    );
-                    let sses = count(
-                        &r.classes[..k]
-                            .iter()
-                            .map(|p| is(p, Class::Sse))
-                            .collect::<Vec<_>>(),
-                    );
-                    r.memory.ite(
-                        &loc(Loc::Nowhere),
-                        &is(c, Class::Integer).ite(
-                            &add(&[&loc(Loc::Rax), &ints]),
-                            &is(c, Class::Sse).ite(
-                                &add(&[&loc(Loc::Xmm(0)), &sses]),
-                                &is(c, Class::SseUp).ite(
-                                    &add(&[&loc(Loc::XmmHigh(0)), &sses, &BV::from_i64(-1, W)]),
-                                    &is(c, Class::X87).ite(
-                                        &loc(Loc::St0),
-                                        &is(c, Class::X87Up)
-                                            .ite(&loc(Loc::St0High), &loc(Loc::Nowhere)),
-                                    ),
+            };
+            let want = {
+                let c = &r.classes[k];
+                let ints = count_class(&r.classes[..k], Class::Integer);
+                let sses = count_class(&r.classes[..k], Class::Sse);
+                r.memory.ite(
+                    &loc(Loc::Nowhere),
+                    &is(c, Class::Integer).ite(
+                        &add(&[&loc(Loc::Rax), &ints]),
+                        &is(c, Class::Sse).ite(
+                            &add(&[&loc(Loc::Xmm(0)), &sses]),
+                            &is(c, Class::SseUp).ite(
+                                &add(&[&loc(Loc::XmmHigh(0)), &sses, &BV::from_i64(-1, W)]),
+                                &is(c, Class::X87).ite(
+                                    &loc(Loc::St0),
+                                    &is(c, Class::X87Up)
+                                        .ite(&loc(Loc::St0High), &loc(Loc::Nowhere)),
                                 ),
                             ),
                         ),
-                    )
-                }
+                    ),
+                )
             };
             let v = self.define(
                 "retloc",
@@ -791,18 +783,8 @@ impl Rules {
         let mut arg_stack = Vec::new();
         for (a, (shape, t)) in params.iter().enumerate() {
             let p = self.shape(shape, &format!("argument {} `{t}`", a + 1));
-            let need_int = count(
-                &p.classes
-                    .iter()
-                    .map(|c| is(c, Class::Integer))
-                    .collect::<Vec<_>>(),
-            );
-            let need_sse = count(
-                &p.classes
-                    .iter()
-                    .map(|c| is(c, Class::Sse))
-                    .collect::<Vec<_>>(),
-            );
+            let need_int = count_class(&p.classes, Class::Integer);
+            let need_sse = count_class(&p.classes, Class::Sse);
             let x87 = or(&p
                 .classes
                 .iter()
@@ -828,18 +810,8 @@ impl Rules {
                     continue;
                 }
                 let c = &p.classes[k];
-                let ints = count(
-                    &p.classes[..k]
-                        .iter()
-                        .map(|q| is(q, Class::Integer))
-                        .collect::<Vec<_>>(),
-                );
-                let sses = count(
-                    &p.classes[..k]
-                        .iter()
-                        .map(|q| is(q, Class::Sse))
-                        .collect::<Vec<_>>(),
-                );
+                let ints = count_class(&p.classes[..k], Class::Integer);
+                let sses = count_class(&p.classes[..k], Class::Sse);
                 let present = p.size.bvugt(int(8 * k as u64));
                 let want = present.not().ite(
                     &loc(Loc::Nowhere),

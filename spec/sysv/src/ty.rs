@@ -29,19 +29,6 @@ pub enum Scalar {
 }
 
 impl Scalar {
-    /// Every scalar, in a fixed order (the selector values of symbolic field kinds).
-    pub const ALL: [Scalar; 9] = [
-        Scalar::I8,
-        Scalar::I16,
-        Scalar::I32,
-        Scalar::I64,
-        Scalar::I128,
-        Scalar::Float,
-        Scalar::Double,
-        Scalar::LongDouble,
-        Scalar::Ptr,
-    ];
-
     /// The C spelling.
     pub fn c_name(self) -> &'static str {
         match self {
