@@ -1,6 +1,8 @@
 /* The C side of abi.uir: what gcc makes of the layouts and calls that existing Mu
  * implementations get wrong (tail padding, a hybrid's variable part, struct
- * arguments in registers, on the stack and returned through sret, small integers). */
+ * arguments in registers, on the stack and returned through sret, small integers,
+ * variadic functions and %al). */
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,3 +53,38 @@ long abi_add(long a, long b) { return a + b; }
 
 /* Calls back into Mu; the callback may end the run (abi.uir @apply_thrower). */
 long abi_apply(long (*f)(long), long x) { return f(x) + 1; }
+
+/* Variadic functions (ccall.al). Mu has no variadic funcsigs: a CCALL lists the
+ * types of the actual arguments, and passes in %al the number of vector registers
+ * they use. gcc's prologue saves xmm0-7 for va_arg only when %al is not 0. */
+double abi_vsum(int n, ...) {
+    va_list ap;
+    va_start(ap, n);
+    double s = 0;
+    for (int i = 0; i < n; i++) s += va_arg(ap, double) * (i + 1);
+    va_end(ap);
+    return s;
+}
+
+/* n pairs (long k, double d): the sum of k * d. */
+double abi_vmix(int n, ...) {
+    va_list ap;
+    va_start(ap, n);
+    double s = 0;
+    for (int i = 0; i < n; i++) {
+        long k = va_arg(ap, long);
+        s += (double)k * va_arg(ap, double);
+    }
+    va_end(ap);
+    return s;
+}
+
+/* The %al it was called with, which C cannot read: a function in assembly. */
+long abi_al(void);
+__asm__(".text\n"
+        ".globl abi_al\n"
+        ".type abi_al, @function\n"
+        "abi_al:\n"
+        "\tmovzbl %al, %eax\n"
+        "\tret\n"
+        ".size abi_al, .-abi_al\n");

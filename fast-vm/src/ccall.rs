@@ -8,6 +8,12 @@
 //! travels as one Cranelift value per eightbyte (INTEGER: `i64` packed from its
 //! leaves; SSE: `f64`, `f32`, or two `f32` packed into an `f64`); one in memory as a
 //! `StructArgument` copy; a MEMORY result through a `StructReturn` buffer.
+//!
+//! `ccall.al` (spec/10-ccall-callbacks.md): a CCALL passes in `%al` the number of
+//! vector registers its arguments use, as libffi (the model) does, so that a
+//! variadic C function can be called with a funcsig of the actual arguments.
+//! Cranelift never sets `%al` (wasmtime#1030), so the call goes through a
+//! trampoline ([`al_plan`], [`al_trampoline`]).
 
 use crate::lower::leaves;
 use cranelift_codegen::ir::types::{F32, F64, I8, I16, I32, I64};
@@ -16,6 +22,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::CallConv;
 use cranelift_frontend::FunctionBuilder;
+use cranelift_module::{FuncId, FuncOrDataId, Linkage, Module as _};
 use spec_model::ir::{SigId, TypeId, Types};
 use spec_model::layout::classify::{ArgLocation, Class, Passing, classify, lower_call};
 use spec_model::layout::layout;
@@ -110,6 +117,114 @@ pub fn c_signature(
         _ => {}
     }
     Some((cs, params, ret))
+}
+
+/// Where a CCALL's trampoline finds the real callee: the extra, last argument of
+/// the call (`ccall.al`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AlTarget {
+    /// In this argument register (0..6: rdi, rsi, rdx, rcx, r8, r9).
+    Reg(u8),
+    /// On the stack, this many bytes into the outgoing argument area.
+    Stack(u32),
+}
+
+/// `ccall.al`: what a call with C signature `csig` puts in `%al`, and where the
+/// extra argument that carries the callee's address lands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AlPlan {
+    /// The vector (xmm) registers the arguments use, 0..=8.
+    pub xmm: u8,
+    /// Where the callee's address goes.
+    pub target: AlTarget,
+}
+
+const ARG_REGS: [&str; 6] = ["rdi", "rsi", "rdx", "rcx", "r8", "r9"];
+
+/// `ccall.al`: the plan of a call with C signature `csig` (as [`c_signature`]
+/// makes it) and one more `I64` parameter at the end, the callee's address.
+/// Places the parameters exactly as Cranelift's x64 SystemV `compute_arg_locs`
+/// does (0.135): each `StructArgument(n)` takes the next `n` bytes of the stack;
+/// any other parameter the next register of its class, else the next 8 stack
+/// bytes (the sizes are multiples of 8, so no padding comes in between). The
+/// frontend budgeted the registers, so the F32/F64 parameters Cranelift puts in
+/// xmm0-7 are exactly the SSE eightbytes in registers; those past the eighth are
+/// on the stack and not counted. `None` for a parameter type C signatures never
+/// have.
+pub fn al_plan(csig: &Signature) -> Option<AlPlan> {
+    let (mut gpr, mut xmm, mut stack) = (0u8, 0u8, 0u32);
+    for p in &csig.params {
+        if let ArgumentPurpose::StructArgument(size) = p.purpose {
+            stack = stack.checked_add(size)?;
+            continue;
+        }
+        match p.value_type {
+            I8 | I16 | I32 | I64 if gpr < 6 => gpr += 1,
+            F32 | F64 if xmm < 8 => xmm += 1,
+            I8 | I16 | I32 | I64 | F32 | F64 => stack = stack.checked_add(8)?,
+            _ => return None,
+        }
+    }
+    let target = if gpr < 6 {
+        AlTarget::Reg(gpr)
+    } else if i32::try_from(stack.checked_add(8)?).is_ok() {
+        // The trampoline's disp32 is signed.
+        AlTarget::Stack(stack)
+    } else {
+        return None;
+    };
+    Some(AlPlan { xmm, target })
+}
+
+impl AlPlan {
+    /// The trampoline's machine code: `mov $xmm, %eax` then `jmp *%reg` or
+    /// `jmp *OFF(%rsp)`, OFF = 8 + the target's offset in the argument area (the
+    /// return address is at 0(%rsp) on entry). The callee sees the call's
+    /// arguments unchanged, and returns straight to the caller.
+    pub fn code(self) -> Vec<u8> {
+        // mov $imm32, %eax (zero-extends into %rax; %al = xmm).
+        let mut code = vec![0xb8, self.xmm, 0, 0, 0];
+        match self.target {
+            // jmp *%reg: FF /4, ModRM 11 100 reg (REX.B for r8, r9).
+            AlTarget::Reg(r) => {
+                let n = [7u8, 6, 2, 1, 8, 9][usize::from(r)];
+                if n >= 8 {
+                    code.push(0x41);
+                }
+                code.extend([0xff, 0xe0 | (n & 7)]);
+            }
+            // jmp *disp32(%rsp): FF /4, ModRM 10 100 100, SIB 00 100 100, disp32.
+            AlTarget::Stack(off) => {
+                code.extend([0xff, 0xa4, 0x24]);
+                code.extend((off + 8).to_le_bytes());
+            }
+        }
+        code
+    }
+
+    /// The trampoline's symbol: one per distinct plan in a JIT module.
+    pub fn name(self) -> String {
+        match self.target {
+            AlTarget::Reg(r) => format!("muni_ccall_al{}_{}", self.xmm, ARG_REGS[usize::from(r)]),
+            AlTarget::Stack(off) => format!("muni_ccall_al{}_sp{}", self.xmm, off + 8),
+        }
+    }
+}
+
+/// `ccall.al`: the trampoline of `plan` in `jit`, defined on first use (its name
+/// is the cache). Its declared signature is empty: calls reach it through its
+/// address with their own signature.
+pub fn al_trampoline(jit: &mut cranelift_jit::JITModule, plan: AlPlan) -> Result<FuncId, String> {
+    let name = plan.name();
+    if let Some(FuncOrDataId::Func(id)) = jit.get_name(&name) {
+        return Ok(id);
+    }
+    let id = jit
+        .declare_function(&name, Linkage::Local, &Signature::new(CallConv::SystemV))
+        .map_err(|e| format!("{name}: {e}"))?;
+    jit.define_function_bytes(id, 16, &plan.code(), &[])
+        .map_err(|e| format!("{name}: {e}"))?;
+    Ok(id)
 }
 
 /// Stores leaf values as one word each in a stack slot (as `rt_trace` reads them)
@@ -498,4 +613,89 @@ pub fn build_wrapper(
     b.seal_all_blocks();
     b.finalize(frontend);
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spec_model::layout::classify::lower_call;
+
+    const SIGS: &str = r"
+.typedef @i32 = int<32>
+.typedef @i64 = int<64>
+.typedef @double = double
+.typedef @float = float
+.typedef @F3 = struct<@float @float @float>
+.typedef @DF = struct<@double @i64>
+.typedef @LL = struct<@i64 @i64>
+.typedef @Big = struct<@i64 @i64 @i64>
+.funcsig @none = () -> ()
+.funcsig @two = (@i32 @double @double) -> (@double)
+.funcsig @f3 = (@F3 @double) -> (@i64)
+.funcsig @ten = (@double @double @double @double @double @double @double @double @double @double) -> (@i64)
+.funcsig @sret = (@double) -> (@Big)
+.funcsig @split = (@i64 @i64 @i64 @i64 @i64 @LL @i64) -> (@i64)
+.funcsig @stack = (@i64 @i64 @i64 @i64 @i64 @i64 @Big @double @DF) -> (@i64)
+.funcsig @both = (@i64 @i64 @i64 @i64 @i64 @i64 @i64 @double @double @double @double @double @double @double @double @double) -> ()
+";
+
+    /// `ccall.al`: the plan agrees with the model's lowering (the xmm registers its
+    /// arguments take; the stack bytes before the extra argument) and with the
+    /// expected answers.
+    #[test]
+    fn al_plans_agree_with_the_lowering() {
+        let l = spec_model::load(&[("sigs.uir", SIGS)]).expect("loads");
+        let types = &l.module.types;
+        let cases = [
+            ("@none", 0, AlTarget::Reg(0)),
+            ("@two", 2, AlTarget::Reg(1)),
+            ("@f3", 3, AlTarget::Reg(0)),
+            ("@ten", 8, AlTarget::Reg(0)),
+            ("@sret", 1, AlTarget::Reg(1)),
+            ("@split", 0, AlTarget::Stack(16)),
+            ("@stack", 1, AlTarget::Stack(40)),
+            ("@both", 8, AlTarget::Stack(16)),
+        ];
+        for (name, xmm, target) in cases {
+            let s = types.sig_named(name).expect("declared");
+            let (csig, _, _) = c_signature(types, s).expect("a C signature");
+            let plan = al_plan(&csig).expect("a plan");
+            assert_eq!(plan, AlPlan { xmm, target }, "{name}");
+            let lowering = lower_call(types, s);
+            let in_xmm = lowering
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    ArgLocation::Registers(rs) => Some(rs),
+                    _ => None,
+                })
+                .flatten()
+                .filter(|r| r.starts_with("xmm"))
+                .count();
+            assert_eq!(usize::from(plan.xmm), in_xmm, "{name}: xmm registers");
+            if let AlTarget::Stack(off) = plan.target {
+                assert_eq!(u64::from(off), lowering.stack_bytes, "{name}: stack bytes");
+            }
+        }
+    }
+
+    /// The trampolines' bytes, as `as` encodes the instructions.
+    #[test]
+    fn al_trampoline_code() {
+        let code = |xmm, target| AlPlan { xmm, target }.code();
+        // mov $0x3,%eax; jmp *%rdi
+        assert_eq!(code(3, AlTarget::Reg(0)), [0xb8, 3, 0, 0, 0, 0xff, 0xe7]);
+        // mov $0x8,%eax; jmp *%rcx
+        assert_eq!(code(8, AlTarget::Reg(3)), [0xb8, 8, 0, 0, 0, 0xff, 0xe1]);
+        // mov $0x0,%eax; jmp *%r9
+        assert_eq!(
+            code(0, AlTarget::Reg(5)),
+            [0xb8, 0, 0, 0, 0, 0x41, 0xff, 0xe1]
+        );
+        // mov $0x1,%eax; jmp *0x30(%rsp)
+        assert_eq!(
+            code(1, AlTarget::Stack(40)),
+            [0xb8, 1, 0, 0, 0, 0xff, 0xa4, 0x24, 0x30, 0, 0, 0]
+        );
+    }
 }

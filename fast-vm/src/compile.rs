@@ -292,7 +292,7 @@ impl<'m> Build<'m> {
                 };
                 let env = Env {
                     module,
-                    jit: &self.jit,
+                    jit: &mut self.jit,
                     funcs: &self.ids,
                     rt: self.rt,
                     exposes: &self.expose_ids,
@@ -715,7 +715,7 @@ impl<'m> Program<'m> {
             let info = frame_table(&mut d.jit, i, d.count)?;
             let env = Env {
                 module,
-                jit: &d.jit,
+                jit: &mut d.jit,
                 funcs: &d.ids,
                 rt: d.rt,
                 exposes: &d.expose_ids,

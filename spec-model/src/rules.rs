@@ -284,6 +284,9 @@ rules! {
     GetCookie = "native.get-cookie",
     /// CCALL #DEFAULT: call the C function with the arguments in the SysV convention.
     CCall = "ccall.call",
+    /// Every CCALL passes in `%al` the number of vector registers its arguments
+    /// use, exactly (libffi's `ffi_call` loads it), so variadic C functions work.
+    CCallAl = "ccall.al",
     /// UB: CCALL of NULL or of an address in Mu memory.
     CCallBadCallee = "ccall.bad-callee",
     /// UB: a CCALL argument points into Mu memory that is not pinned now.

@@ -77,8 +77,19 @@ impl Cx<'_, '_> {
         self.mark(Site::Native);
         // Callbacks from C continue counting frames from this one.
         self.store_ctx(self.depth, offsets::DEPTH);
+        // `ccall.al`: the call goes through a trampoline that sets %al to the number
+        // of vector registers the arguments use and jumps to `fp`, which it finds in
+        // one more argument (Cranelift cannot set %al itself, wasmtime#1030).
+        let plan = crate::ccall::al_plan(&csig).ok_or_else(|| unsupported("this C signature"))?;
+        let tramp = crate::ccall::al_trampoline(self.env.jit, plan)
+            .map_err(|e| NotCompiled(format!("the ccall.al trampoline: {e}")))?;
+        let tramp = self.import(tramp);
+        let tramp = self.b.ins().func_addr(I64, tramp);
+        let mut csig = csig;
+        csig.params.push(AbiParam::new(I64));
+        argv.push(fp);
         let sr = self.b.import_signature(csig);
-        let call = self.b.ins().call_indirect(sr, fp, &argv);
+        let call = self.b.ins().call_indirect(sr, tramp, &argv);
         let results = self.b.inst_results(call).to_vec();
         self.reload(&live);
         // A callback may have ended the run while C was running.

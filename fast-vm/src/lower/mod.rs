@@ -159,8 +159,9 @@ pub struct Runtime {
 pub struct Env<'a> {
     /// The module.
     pub module: &'a Module,
-    /// The JIT module the function goes into.
-    pub jit: &'a cranelift_jit::JITModule,
+    /// The JIT module the function goes into (lowering defines in it the
+    /// `ccall.al` trampolines its CCALLs need).
+    pub jit: &'a mut cranelift_jit::JITModule,
     /// The declaration of every Mu function the program compiles.
     pub funcs: &'a [Option<ClFuncId>],
     /// The runtime's entry points.

@@ -1,5 +1,5 @@
 //! Foreign calls and callbacks (spec/10-ccall-callbacks.md): `ccall.call`,
-//! `ccall.bad-callee`, `ccall.stale-pointer`, `native.callback`,
+//! `ccall.al`, `ccall.bad-callee`, `ccall.stale-pointer`, `native.callback`,
 //! `native.callback-return`.
 //!
 //! A CCALL encodes each argument in its native layout and calls the C function
@@ -223,7 +223,7 @@ impl Machine<'_> {
         native::symbol_name(fp).unwrap_or_else(|| format!("{fp:#x}"))
     }
 
-    /// `ccall.call`, `ccall.bad-callee`, `ccall.stale-pointer`.
+    /// `ccall.call`, `ccall.al`, `ccall.bad-callee`, `ccall.stale-pointer`.
     pub(super) fn ccall(
         &mut self,
         sig: SigId,
@@ -298,6 +298,8 @@ impl Machine<'_> {
         } else {
             None
         };
+        // `ccall.al`: every call C receives has %al set, by libffi (`native::call`).
+        self.rule_counts[RuleId::CCallAl as usize] += 1;
         let raw: *mut c_void = (self as *mut Self).cast();
         // SAFETY: the verifier checked the callee's type against the signature; the
         // model cannot know what C function is really at `fp` (Mu: arguments are read

@@ -175,6 +175,13 @@ fn words(bytes: &[u8]) -> Vec<u64> {
 /// Calls the C function at `fp` with arguments already encoded in their native
 /// layout; returns the result's bytes (`ret_size` of them).
 ///
+/// `ccall.al`: the callee gets in `%al` the number of vector registers the
+/// arguments use, as a variadic C function needs. libffi does it on every call,
+/// variadic cif or not: `ffi_call_int` (src/x86/ffi64.c of the bundled libffi
+/// 3.5.2) stores the count of SSE registers it loaded in `reg_args->rax`, and
+/// `ffi_call_unix64` (src/x86/unix64.S) loads it with `movl 0xb0(%r10), %eax`
+/// before `call *%r11`. Eightbytes it passes on the stack are not counted.
+///
 /// # Safety
 /// `fp` must be a function whose C signature matches `cif`; the arguments must be
 /// valid for it (pointers it dereferences must point to memory it may use).
