@@ -2,6 +2,9 @@
 //! (`muni-sysv`): Mu types as the layer's C types, and the model's layout,
 //! classification and call lowering as answers for the layer to judge.
 
+pub mod capture;
+pub mod random;
+
 use spec_model::ir::{SigId, Type, TypeId, Types};
 use spec_model::layout::classify::{ArgLocation, Class as MuClass, Passing, classify, lower_call};
 use spec_model::layout::{fields, hybrid_layout, layout};
@@ -189,7 +192,7 @@ fn per_eightbyte(types: &Types, t: TypeId, regs: &[&str], result: bool) -> Vec<L
 pub fn sig_answer(types: &Types, s: SigId) -> SigAnswer {
     let low = lower_call(types, s);
     let sig = types.sig(s);
-    let args = sig
+    let args: Vec<ArgAnswer> = sig
         .params
         .iter()
         .zip(&low.args)
@@ -214,10 +217,22 @@ pub fn sig_answer(types: &Types, s: SigId) -> SigAnswer {
         (Some(t), ArgLocation::Registers(r)) => RetAnswer::Regs(per_eightbyte(types, *t, r, true)),
         (Some(_), ArgLocation::Stack(_)) => RetAnswer::Sret,
     };
+    // `ccall.al`: a CCALL passes in %al the number of vector registers its
+    // arguments use.
+    let mut xmm: Vec<u8> = args
+        .iter()
+        .flat_map(|a: &ArgAnswer| &a.eightbytes)
+        .filter_map(|l| match l {
+            Loc::Xmm(n) => Some(*n),
+            _ => None,
+        })
+        .collect();
+    xmm.sort_unstable();
+    xmm.dedup();
     SigAnswer {
         args,
         ret,
-        al: None,
+        al: Some(xmm.len() as u8),
     }
 }
 

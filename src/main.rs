@@ -129,6 +129,30 @@ enum AbiCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Check random struct types and calls (up to 16 arguments) and the
+    /// pitfall cases against the rules, and capture calls from the machine: gcc,
+    /// the model and the fast VM calling an assembly stub, and a stub calling gcc's
+    /// and each engine's exposed function, all agreeing byte for byte with the rules.
+    Random {
+        /// Random struct types.
+        #[arg(long, default_value_t = 10_000)]
+        types: usize,
+        /// Random calls (the pitfall cases come on top).
+        #[arg(long, default_value_t = 2_000)]
+        sigs: usize,
+        /// How many of the random calls to capture (the pitfalls come on top).
+        #[arg(long, default_value_t = 500)]
+        capture: usize,
+        /// The generator's seed.
+        #[arg(long, default_value_t = 0x05EE_DAB1_2026)]
+        seed: u64,
+        /// Threads (z3 contexts) to check on.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -147,6 +171,23 @@ fn main() -> ExitCode {
             threads,
             json,
         }) => cli::abi::prove(max_fields, threads, json),
+        Command::Abi(AbiCommand::Random {
+            types,
+            sigs,
+            capture,
+            seed,
+            threads,
+            json,
+        }) => cli::abi::random(
+            &muni::abi::random::Options {
+                types,
+                sigs,
+                capture,
+                seed,
+                threads,
+            },
+            json,
+        ),
         Command::Coverage {
             paths,
             json,

@@ -3,66 +3,15 @@
 //! bounded proof runs for two fields, and three planted wrong classifiers are
 //! rejected with a sentence that says what breaks.
 
-use muni::abi;
-use spec_model::ir::Types;
+use muni::abi::{self, random};
 use sysv::{ArgAnswer, CType, Loc, RetAnswer, Scalar, Sig, SigAnswer, TypeAnswer};
 
-/// xorshift64*, so failures reproduce.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
-const SCALARS: [Scalar; 7] = [
-    Scalar::I8,
-    Scalar::I16,
-    Scalar::I32,
-    Scalar::I64,
-    Scalar::Float,
-    Scalar::Double,
-    Scalar::Ptr,
-];
-
-fn random_type(rng: &mut Rng, depth: u32) -> CType {
-    let scalar = |rng: &mut Rng| CType::Scalar(SCALARS[rng.below(7) as usize]);
-    match rng.below(if depth == 0 { 2 } else { 5 }) {
-        0 => scalar(rng),
-        1 => CType::Array(Box::new(scalar(rng)), 1 + rng.below(4)),
-        _ => {
-            let n = 1 + rng.below(4);
-            CType::Struct((0..n).map(|_| random_type(rng, depth - 1)).collect())
-        }
-    }
-}
-
-/// C passes no arrays by value: parameters and results are scalars or structs.
-fn scalar(rng: &mut Rng) -> CType {
-    CType::Scalar(SCALARS[rng.below(7) as usize])
-}
-
-fn random_struct(rng: &mut Rng) -> CType {
-    let n = 1 + rng.below(5);
-    CType::Struct((0..n).map(|_| random_type(rng, 2)).collect())
-}
-
 fn model_type(t: &CType) -> TypeAnswer {
-    let mut types = Types::default();
-    let id = abi::mu_type(&mut types, t).expect("a Mu type");
-    abi::type_answer(&types, id)
+    random::model_type(t).expect("a Mu type")
 }
 
 fn model_sig(s: &Sig) -> SigAnswer {
-    let mut types = Types::default();
-    let id = abi::mu_sig(&mut types, s).expect("a Mu signature");
-    abi::sig_answer(&types, id)
+    random::model_sig(s).expect("a Mu signature")
 }
 
 /// Random types (structs nested three deep, arrays, every scalar) and random calls
@@ -70,38 +19,16 @@ fn model_sig(s: &Sig) -> SigAnswer {
 /// budget: the rules admit the model's answers and no others.
 #[test]
 fn random_types_and_calls_agree_with_the_rules() {
-    let mut rng = Rng(0x05EE_DAB1_2026);
-    let types: Vec<CType> = (0..300).map(|_| random_struct(&mut rng)).collect();
-    for t in &types {
-        if let Err(e) = sysv::check_type(t, &model_type(t)) {
-            panic!("{e}");
-        }
-    }
-    for _ in 0..60 {
-        let n = rng.below(17) as usize;
-        let params: Vec<CType> = (0..n)
-            .map(|_| {
-                if rng.below(2) == 0 {
-                    random_struct(&mut rng)
-                } else {
-                    scalar(&mut rng)
-                }
-            })
-            .collect();
-        let ret = match rng.below(3) {
-            0 => None,
-            1 => Some(scalar(&mut rng)),
-            _ => Some(random_struct(&mut rng)),
-        };
-        let sig = Sig {
-            params,
-            ret,
-            variadic: None,
-        };
-        if let Err(e) = sysv::check_sig(&sig, &model_sig(&sig)) {
-            panic!("{e}");
-        }
-    }
+    let report = random::run(&random::Options {
+        types: 300,
+        sigs: 60,
+        capture: 0,
+        seed: 0x05EE_DAB1_2026,
+        threads: 2,
+    });
+    assert_eq!(report.types, 300);
+    assert_eq!(report.sigs, 60 + random::pitfalls().len());
+    assert!(report.disagreements.is_empty(), "{:#?}", report.disagreements);
 }
 
 #[test]

@@ -167,3 +167,80 @@ pub(crate) fn prove(max_fields: usize, threads: usize, json: bool) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+pub(crate) fn random(o: &abi::random::Options, json: bool) -> ExitCode {
+    let r = abi::random::run(o);
+    if json {
+        println!("{}", serde_json::to_string(&r).unwrap_or_default());
+    } else {
+        println!(
+            "types: {} random structs checked against the rules ({:.1} s wall on {} threads)",
+            r.types, r.type_secs, o.threads
+        );
+        println!(
+            "calls: {} checked, {} of them the pitfall cases ({:.1} s wall)",
+            r.sigs,
+            abi::random::pitfalls().len(),
+            r.sig_secs
+        );
+        for d in &r.disagreements {
+            println!("FAIL  {}", d.replace('\n', "\n      "));
+        }
+        println!("{} disagree with the rules", r.disagreements.len());
+        if let Some(e) = &r.capture_error {
+            println!("captures: could not run: {e}");
+        }
+        let parties =
+            |ps: &[abi::capture::Party]| ps.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
+        let mut agree = 0;
+        for c in &r.captures {
+            let named = !c.name.starts_with("random call");
+            if c.problems.is_empty() {
+                agree += 1;
+            }
+            if named || !c.problems.is_empty() {
+                println!(
+                    "{}  {}\n      {}\n      calls by {}; callbacks to {}{}",
+                    if c.problems.is_empty() {
+                        "ok  "
+                    } else {
+                        "FAIL"
+                    },
+                    c.name,
+                    c.sig,
+                    parties(&c.calls),
+                    if c.callbacks.is_empty() {
+                        "none (variadic)".to_string()
+                    } else {
+                        parties(&c.callbacks)
+                    },
+                    c.not_tried
+                        .as_ref()
+                        .map(|n| format!(" ({n})"))
+                        .unwrap_or_default()
+                );
+                for p in c.problems.iter().take(8) {
+                    println!("      {p}");
+                }
+                if c.problems.len() > 8 {
+                    println!("      … and {} more", c.problems.len() - 8);
+                }
+            }
+        }
+        let three = r
+            .captures
+            .iter()
+            .filter(|c| c.problems.is_empty() && c.calls.len() == 3)
+            .count();
+        println!(
+            "captures: {agree} of {} calls agree byte for byte with the rules, {three} of them across gcc, the model and the fast VM in both directions ({:.1} s)",
+            r.captures.len(),
+            r.capture_secs
+        );
+    }
+    if r.ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -24,7 +24,7 @@ mod stacks;
 mod threads;
 pub use arith::rmw;
 pub use client::{HIDDEN_VERSION_COST, returns_match};
-pub use native::{symbol, symbol_name};
+pub use native::{read as read_native, symbol, symbol_name, write as write_native};
 pub use stacks::{MAX_LIVE_STACKS, MuStack, StackStatus};
 pub use threads::{MAX_THREADS, MuThread, ThreadState};
 use value::sext;
