@@ -320,3 +320,41 @@ fn files_are_bundles_loaded_in_order_and_a_later_one_redefines() {
     assert_eq!(code, 1);
     assert!(err.contains("duplicate-name"), "{err}");
 }
+
+/// `muni abi check` on a bundle whose `//! clib:` header names its C library (built
+/// and loaded as the conformance harness does): every type and call agrees with
+/// the rules. `muni abi random --json` says what it checked and captured.
+#[test]
+fn abi_check_and_random() {
+    let (code, out, err) = muni(&["abi", "check", "corpus/native/abi.uir"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.ends_with(" checked, 0 disagree with the rules\n"),
+        "{out}"
+    );
+    assert!(out.contains("ok    call al_stack_sig = long f(long, long, long, long, long, long, {long, long, long}, double, {double, long})"), "{out}");
+    let (code, out, err) = muni(&[
+        "abi",
+        "random",
+        "--types",
+        "4",
+        "--sigs",
+        "3",
+        "--capture",
+        "2",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(v["types"], 4);
+    let pitfalls = muni::abi::random::pitfalls().len();
+    assert_eq!(v["sigs"], 3 + pitfalls);
+    assert_eq!(v["disagreements"].as_array().map(Vec::len), Some(0));
+    // The pitfalls, two random calls, and the gcc-only `{__int128}` case.
+    let caps = v["captures"].as_array().expect("captures");
+    assert_eq!(caps.len(), pitfalls + 2 + 1);
+    assert!(
+        caps.iter()
+            .all(|c| c["problems"].as_array().map(Vec::len) == Some(0))
+    );
+}

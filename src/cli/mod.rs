@@ -26,8 +26,27 @@ pub(crate) fn read_files(names: &[String]) -> Result<Vec<(String, String)>, Stri
         .collect()
 }
 
+/// Loads bundle files in order, after building and loading the C libraries their
+/// `//! clib: FILE.c` headers name (as the conformance harness does), so that
+/// their `EXTERN`s resolve.
 pub(crate) fn load_files(names: &[String]) -> Result<Loaded, Result<LoadError, String>> {
     let files = read_files(names).map_err(Err)?;
+    for (name, text) in &files {
+        let sources: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("//! clib:"))
+            .flat_map(|rest| rest.split_whitespace().map(str::to_string))
+            .collect();
+        if sources.is_empty() {
+            continue;
+        }
+        let dir = std::path::Path::new(name)
+            .parent()
+            .unwrap_or(std::path::Path::new("."));
+        for lib in muni::conform::build_clibs(dir, &sources).map_err(Err)? {
+            spec_model::load_library(&lib.to_string_lossy()).map_err(Err)?;
+        }
+    }
     let refs: Vec<(&str, &str)> = files
         .iter()
         .map(|(n, t)| (n.as_str(), t.as_str()))

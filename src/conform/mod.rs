@@ -991,7 +991,7 @@ fn invoke(
 
 /// Builds each C source with gcc into a shared library (cached across runs by
 /// [`spec_model::clib`], looked up once per process).
-fn build_clibs(dir: &Path, sources: &[String]) -> Result<Vec<PathBuf>, String> {
+pub fn build_clibs(dir: &Path, sources: &[String]) -> Result<Vec<PathBuf>, String> {
     static BUILT: OnceLock<Mutex<HashMap<PathBuf, PathBuf>>> = OnceLock::new();
     let mut libs = Vec::new();
     for s in sources {

@@ -284,8 +284,18 @@ fn sig_items(sig: &Sig, terms: &SigTerms, ans: &SigAnswer) -> Result<Vec<Item>, 
 
 thread_local! {
     /// One solver per thread, used level by level: creating a solver costs z3
-    /// several milliseconds, a push and pop tens of microseconds.
-    static SOLVER: Solver = Solver::new_for_logic("QF_BV").unwrap_or_default();
+    /// several milliseconds, a push and pop tens of microseconds. It is made anew
+    /// every `FRESH_AFTER` queries: what a solver keeps across pops grows, to
+    /// gigabytes over ten thousand types.
+    static SOLVER: std::cell::RefCell<(Solver, usize)> =
+        std::cell::RefCell::new((new_solver(), 0));
+}
+
+/// Queries a solver answers before it is replaced.
+const FRESH_AFTER: usize = 500;
+
+fn new_solver() -> Solver {
+    Solver::new_for_logic("QF_BV").unwrap_or_default()
 }
 
 /// Runs `f` with the thread's solver holding the rules (only the layout rules if
@@ -296,7 +306,13 @@ fn query<R>(
     extra: &[Bool],
     f: impl FnOnce(&Solver, SatResult) -> R,
 ) -> R {
-    SOLVER.with(|s| {
+    SOLVER.with(|cell| {
+        let mut held = cell.borrow_mut();
+        held.1 += 1;
+        if held.1 > FRESH_AFTER {
+            *held = (new_solver(), 1);
+        }
+        let s = &held.0;
         s.push();
         for r in rules.rules.iter().filter(|r| r.layout || !layout_only) {
             s.assert(&r.term);
