@@ -36,7 +36,13 @@ fn the_machine_agrees_with_the_rules() {
     assert_eq!(verdicts.len(), cases.len());
     let all = [Party::Gcc, Party::Model, Party::Fast];
     for v in &verdicts {
-        assert!(v.problems.is_empty(), "{}: {}\n{:#?}", v.name, v.sig, v.problems);
+        assert!(
+            v.problems.is_empty(),
+            "{}: {}\n{:#?}",
+            v.name,
+            v.sig,
+            v.problems
+        );
         if v.not_tried.is_some() {
             // `{__int128}`: Mu cannot express it yet, gcc alone is captured.
             assert_eq!(v.calls, [Party::Gcc], "{}", v.name);
@@ -72,8 +78,11 @@ fn a_wrong_placement_is_caught() {
     let verdicts = capture::run(&[swapped, split]).unwrap_or_else(|e| panic!("{e}"));
     for party in ["gcc", "model", "fast VM"] {
         assert!(
-            verdicts[0].problems.iter().any(|p| p.starts_with(&format!("call, {party}:"))
-                && p.contains("the result's byte 0 of the double at +0 (from rax)")),
+            verdicts[0]
+                .problems
+                .iter()
+                .any(|p| p.starts_with(&format!("call, {party}:"))
+                    && p.contains("the result's byte 0 of the double at +0 (from rax)")),
             "{:#?}",
             verdicts[0].problems
         );

@@ -236,26 +236,11 @@ fn in_parallel<T: Sync>(
     threads: usize,
     check: impl Fn(&T) -> Option<String> + Sync,
 ) -> Vec<(usize, String)> {
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let found = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..threads.max(1) {
-            s.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(item) = items.get(i) else { break };
-                    if let Some(e) = check(item)
-                        && let Ok(mut f) = found.lock()
-                    {
-                        f.push((i, e));
-                    }
-                }
-            });
-        }
-    });
-    let mut found = found.into_inner().unwrap_or_default();
-    found.sort();
-    found
+    sysv::prove::on_threads(items, threads, check)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, e)| Some((i, e?)))
+        .collect()
 }
 
 /// The pitfall that Mu cannot express yet: a 16-aligned struct on the stack after

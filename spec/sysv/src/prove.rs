@@ -392,40 +392,52 @@ fn prove_skeleton(
     (shapes, symbolic, t1.elapsed().as_secs_f64())
 }
 
+/// `f` of every item, on `threads` threads, in the items' order. Each thread has
+/// its own z3 context (z3 0.22's is thread-local), so z3 work parallelises so.
+pub fn on_threads<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::with_capacity(items.len()));
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    if let Ok(mut d) = done.lock() {
+                        d.push((i, r));
+                    }
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_default();
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// Proves every shape of up to `max_fields` fields, on `threads` threads, one row
 /// per field count.
 pub fn prove(max_fields: usize, imp: &dyn Implementation, threads: usize) -> Vec<Row> {
     let mut rows = Vec::new();
     for k in 1..=max_fields {
         let skels = skeletons(k);
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let results = std::sync::Mutex::new((0u64, 0f64, 0f64, Vec::new()));
-        std::thread::scope(|s| {
-            for _ in 0..threads.max(1) {
-                s.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(parts) = skels.get(i) else { break };
-                        let mut failures = Vec::new();
-                        let (n, sym, en) = prove_skeleton(parts, imp, &mut failures);
-                        if let Ok(mut r) = results.lock() {
-                            r.0 += n;
-                            r.1 += sym;
-                            r.2 += en;
-                            r.3.extend(failures);
-                        }
-                    }
-                });
-            }
+        let results = on_threads(&skels, threads, |parts| {
+            let mut failures = Vec::new();
+            let (n, sym, en) = prove_skeleton(parts, imp, &mut failures);
+            (n, sym, en, failures)
         });
-        let (shapes, sym, en, failures) = results.into_inner().unwrap_or_default();
         rows.push(Row {
             fields: k,
             skeletons: skels.len(),
-            shapes,
-            symbolic_secs: sym,
-            enumerated_secs: en,
-            failures,
+            shapes: results.iter().map(|r| r.0).sum(),
+            symbolic_secs: results.iter().map(|r| r.1).sum(),
+            enumerated_secs: results.iter().map(|r| r.2).sum(),
+            failures: results.into_iter().flat_map(|r| r.3).collect(),
         });
     }
     rows
