@@ -805,6 +805,11 @@ impl MuCtx for FastCtx<'_, '_> {
         Ok(self.keep(h))
     }
 
+    fn handle_from_int_len(&mut self, len: u32, bits: u64) -> CResult<Handle> {
+        let ty = shared::type_like(self.types(), &Type::Int(len))?;
+        Ok(self.keep(Held::word(Kind::Value, ty, bits & mask(len))))
+    }
+
     fn handle_from_float(&mut self, v: f32) -> CResult<Handle> {
         let ty = shared::type_like(self.types(), &Type::Float)?;
         Ok(self.keep(Held::word(Kind::Value, ty, u64::from(v.to_bits()))))

@@ -235,6 +235,10 @@ pub trait MuCtx {
     /// `handle_from_sint*`/`uint*`, `handle_from_ptr`/`fp`: a value of the
     /// integer or pointer type `ty` from its low bits.
     fn handle_from_int(&mut self, ty: MuId, bits: u64) -> CResult<Handle>;
+    /// `handle_from_sint8(num, len)` … `handle_from_uint64` of muapi.h: an
+    /// `int<len>` from the low bits, of whichever `int<len>` type the bundles
+    /// have (`client.type-mismatch` if none).
+    fn handle_from_int_len(&mut self, len: u32, bits: u64) -> CResult<Handle>;
     /// `handle_from_float`.
     fn handle_from_float(&mut self, v: f32) -> CResult<Handle>;
     /// `handle_from_double`.

@@ -619,6 +619,14 @@ impl MuCtx for ModelCtx<'_, '_> {
         Ok(self.keep(Held { ty: t, value }))
     }
 
+    fn handle_from_int_len(&mut self, len: u32, bits: u64) -> CResult<Handle> {
+        let ty = shared::type_like(self.types(), &Type::Int(len))?;
+        Ok(self.keep(Held {
+            ty,
+            value: Value::Int(bits & value::mask(len)),
+        }))
+    }
+
     fn handle_from_float(&mut self, v: f32) -> CResult<Handle> {
         let ty = shared::type_like(self.types(), &Type::Float)?;
         Ok(self.keep(Held {
