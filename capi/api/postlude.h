@@ -1,0 +1,52 @@
+// Common instruction opcodes
+/// SCRIPT: GENERATED COMMINSTS BEGIN
+#define MU_CI_UVM_NEW_STACK               ((MuCommInst)0x201)
+#define MU_CI_UVM_KILL_STACK              ((MuCommInst)0x202)
+#define MU_CI_UVM_THREAD_EXIT             ((MuCommInst)0x203)
+#define MU_CI_UVM_CURRENT_STACK           ((MuCommInst)0x204)
+#define MU_CI_UVM_SET_THREADLOCAL         ((MuCommInst)0x205)
+#define MU_CI_UVM_GET_THREADLOCAL         ((MuCommInst)0x206)
+#define MU_CI_UVM_TR64_IS_FP              ((MuCommInst)0x211)
+#define MU_CI_UVM_TR64_IS_INT             ((MuCommInst)0x212)
+#define MU_CI_UVM_TR64_IS_REF             ((MuCommInst)0x213)
+#define MU_CI_UVM_TR64_FROM_FP            ((MuCommInst)0x214)
+#define MU_CI_UVM_TR64_FROM_INT           ((MuCommInst)0x215)
+#define MU_CI_UVM_TR64_FROM_REF           ((MuCommInst)0x216)
+#define MU_CI_UVM_TR64_TO_FP              ((MuCommInst)0x217)
+#define MU_CI_UVM_TR64_TO_INT             ((MuCommInst)0x218)
+#define MU_CI_UVM_TR64_TO_REF             ((MuCommInst)0x219)
+#define MU_CI_UVM_TR64_TO_TAG             ((MuCommInst)0x21A)
+#define MU_CI_UVM_FUTEX_WAIT              ((MuCommInst)0x220)
+#define MU_CI_UVM_FUTEX_WAIT_TIMEOUT      ((MuCommInst)0x221)
+#define MU_CI_UVM_FUTEX_WAKE              ((MuCommInst)0x222)
+#define MU_CI_UVM_FUTEX_CMP_REQUEUE       ((MuCommInst)0x223)
+#define MU_CI_UVM_KILL_DEPENDENCY         ((MuCommInst)0x230)
+#define MU_CI_UVM_NATIVE_PIN              ((MuCommInst)0x240)
+#define MU_CI_UVM_NATIVE_UNPIN            ((MuCommInst)0x241)
+#define MU_CI_UVM_NATIVE_EXPOSE           ((MuCommInst)0x242)
+#define MU_CI_UVM_NATIVE_UNEXPOSE         ((MuCommInst)0x243)
+#define MU_CI_UVM_NATIVE_GET_COOKIE       ((MuCommInst)0x244)
+#define MU_CI_UVM_META_ID_OF              ((MuCommInst)0x250)
+#define MU_CI_UVM_META_NAME_OF            ((MuCommInst)0x251)
+#define MU_CI_UVM_META_LOAD_BUNDLE        ((MuCommInst)0x252)
+#define MU_CI_UVM_META_LOAD_HAIL          ((MuCommInst)0x253)
+#define MU_CI_UVM_META_NEW_CURSOR         ((MuCommInst)0x254)
+#define MU_CI_UVM_META_NEXT_FRAME         ((MuCommInst)0x255)
+#define MU_CI_UVM_META_COPY_CURSOR        ((MuCommInst)0x256)
+#define MU_CI_UVM_META_CLOSE_CURSOR       ((MuCommInst)0x257)
+#define MU_CI_UVM_META_CUR_FUNC           ((MuCommInst)0x258)
+#define MU_CI_UVM_META_CUR_FUNC_VER       ((MuCommInst)0x259)
+#define MU_CI_UVM_META_CUR_INST           ((MuCommInst)0x25A)
+#define MU_CI_UVM_META_DUMP_KEEPALIVES    ((MuCommInst)0x25B)
+#define MU_CI_UVM_META_POP_FRAMES_TO      ((MuCommInst)0x25C)
+#define MU_CI_UVM_META_PUSH_FRAME         ((MuCommInst)0x25D)
+#define MU_CI_UVM_META_ENABLE_WATCHPOINT  ((MuCommInst)0x25E)
+#define MU_CI_UVM_META_DISABLE_WATCHPOINT ((MuCommInst)0x25F)
+#define MU_CI_UVM_META_SET_TRAP_HANDLER   ((MuCommInst)0x260)
+/// SCRIPT: GENERATED COMMINSTS END
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // __MUAPI_H__
