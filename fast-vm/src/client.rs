@@ -326,6 +326,7 @@ impl<'a, 'm> FastCtx<'a, 'm> {
 
     fn value_words(&self, h: Handle, ty: TypeId) -> CResult<Vec<u64>> {
         let x = self.get(h)?;
+        shared::storable(self.types(), x.ty, ty)?;
         Ok(match (self.types().get(ty), &x.words[..]) {
             (Type::Int(n), [w]) => vec![w & mask(*n)],
             _ => x.words.clone(),

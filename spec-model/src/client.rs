@@ -130,6 +130,19 @@ pub mod shared {
         )
     }
 
+    /// A value of type `have` may go where `want` is (`store`, `cmpxchg`,
+    /// `atomicrmw`): the same type, or `client.type-mismatch`.
+    pub fn storable(types: &Types, have: TypeId, want: TypeId) -> CResult<()> {
+        if types.same(have, want) {
+            Ok(())
+        } else {
+            Err(ClientError::new(
+                "client.type-mismatch",
+                format!("a {} where a {} goes", types.show(have), types.show(want)),
+            ))
+        }
+    }
+
     /// A type of this form the bundles define (for values the client makes).
     pub fn type_like(types: &Types, want: &Type) -> CResult<TypeId> {
         match types.types.iter().position(|t| t == want) {

@@ -539,7 +539,9 @@ impl<'m> ModelCtx<'_, 'm> {
     }
 
     fn value_of(&self, h: Handle, ty: TypeId) -> CResult<Value> {
-        let v = self.get(h)?.value.clone();
+        let held = self.get(h)?;
+        shared::storable(self.types(), held.ty, ty)?;
+        let v = held.value.clone();
         Ok(match (self.types().get(ty), v) {
             (Type::Int(n), Value::Int(b)) => Value::Int(b & value::mask(*n)),
             (_, v) => v,
