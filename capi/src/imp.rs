@@ -311,8 +311,8 @@ fn engine_err(e: spec_model::client::ClientError) -> (&'static str, String) {
     (e.code, e.message)
 }
 
-/// Runs `f` on the context, putting a failure in its error channel (and the
-/// VM's); `zero` is what the function then returns.
+/// Runs `f` on the context, putting a failure in its error channel; `zero` is
+/// what the function then returns.
 unsafe fn with_ctx<T>(c: *mut MuCtx, zero: T, f: impl FnOnce(&mut Ctx) -> R<T>) -> T {
     // SAFETY: the C caller passes a context `new_context` made (or NULL, caught).
     let Some(cx) = (unsafe { ctx(c) }) else {
@@ -322,7 +322,6 @@ unsafe fn with_ctx<T>(c: *mut MuCtx, zero: T, f: impl FnOnce(&mut Ctx) -> R<T>) 
         Ok(v) => v,
         Err((code, message)) => {
             cx.channel.set(code, &message);
-            cx.vm().channel.set(code, &message);
             zero
         }
     }
