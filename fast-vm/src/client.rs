@@ -858,6 +858,13 @@ impl MuCtx for FastCtx<'_, '_> {
                 }
             };
             Held::of(&m.types, c.ty, words)
+        } else if let Some(k) = m.exposes.iter().position(|e| e.name.as_str() == bare) {
+            // A static `.expose`: its C entry point. Like a function's, the
+            // handle carries no type (as in the model).
+            match self.program.expose_addrs.get(k).copied().flatten() {
+                Some(a) => Held::word(Kind::Ptr, 0, a),
+                None => return err("client.not-compiled", format!("{name} is not compiled")),
+            }
         } else {
             return err(
                 "client.no-such-id",

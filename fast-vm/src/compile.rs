@@ -485,11 +485,15 @@ impl<'m> Build<'m> {
         } else {
             (addr(&self.ids), Vec::new())
         };
-        let static_exposes = self
+        let expose_addrs: Vec<Option<u64>> = self
             .expose_ids
             .iter()
+            .map(|id| id.map(|id| jit.get_finalized_function(id) as u64))
+            .collect();
+        let static_exposes = expose_addrs
+            .iter()
             .zip(&self.module.exposes)
-            .filter_map(|(id, e)| id.map(|id| (jit.get_finalized_function(id) as u64, e.func)))
+            .filter_map(|(a, e)| a.map(|a| (a, e.func)))
             .collect();
         let base = Versions {
             module: self.module,
@@ -506,6 +510,7 @@ impl<'m> Build<'m> {
         let base_exposes = self.expose_ids.len();
         Ok(Program {
             static_exposes,
+            expose_addrs,
             trace_native: self.options.trace_native,
             jit: std::cell::RefCell::new(Dynamic {
                 jit: std::mem::ManuallyDrop::new(jit),

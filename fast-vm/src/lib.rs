@@ -168,6 +168,9 @@ pub struct Program<'m> {
     trace_native: bool,
     /// The C entry points of the static `.expose`s and their functions.
     static_exposes: Vec<(u64, u32)>,
+    /// The C entry point of each static `.expose` of the base bundle, by index
+    /// (`None`: not compiled).
+    expose_addrs: Vec<Option<u64>>,
     /// The client's trap handler; without one, the first TRAP stops the run.
     client: std::cell::RefCell<Option<Box<dyn TrapHandler>>>,
     /// Why the client's answer could not be done (`StopCode::ClientError`).
