@@ -1,0 +1,64 @@
+// Two contexts of one VM share its bundles; closing one leaves the other usable;
+// a value of one context is not a handle of the other.
+// expect: second context sees @main
+// expect: after closing the first: @main
+// expect: a value of the other context: capi.bad-handle
+// expect: execute: ok
+#include "common.h"
+
+static const char *BUNDLE =
+    ".typedef @i64 = int<64>\n"
+    ".funcsig @v = () -> ()\n"
+    ".funcdef @main VERSION %v1 <@v> {\n"
+    "    %entry():\n"
+    "        RET ()\n"
+    "}\n"
+;
+
+static inline const char *at(MuCtx *ctx, MuStackRefValue stack) {
+    MuFCRefValue cur = ctx->new_cursor(ctx, stack);
+    const char *name = ctx->name_of(ctx, ctx->cur_inst(ctx, cur));
+    ctx->close_cursor(ctx, cur);
+    return name;
+}
+
+static inline MuValue kept(MuCtx *ctx, MuStackRefValue stack, int i) {
+    MuFCRefValue cur = ctx->new_cursor(ctx, stack);
+    MuValue ks[8];
+    ctx->dump_keepalives(ctx, cur, ks);
+    ctx->close_cursor(ctx, cur);
+    return ks[i];
+}
+
+static inline void resume_with(MuTrapHandlerResult *result, MuValue **values, MuArraySize *nvalues,
+                               MuValuesFreer *freer, MuValue *vals, MuArraySize n) {
+    *result = MU_REBIND_PASS_VALUES;
+    *values = vals;
+    *nvalues = n;
+    *freer = NULL;
+}
+
+int main(int argc, char **argv) {
+    MuVM *mvm = vm_from_args(argc, argv);
+    MuCtx *ctx = mvm->new_context(mvm);
+    load(ctx, BUNDLE);
+    MuCtx *two = mvm->new_context(mvm);
+    printf("second context sees %s\n", two->name_of(two, two->id_of(two, "@main")));
+    MuValue mine = ctx->handle_from_sint64(ctx, 1, 64);
+    MuValue a = ctx->handle_from_sint64(ctx, 2, 64);
+    (void)a;
+    ctx->close_context(ctx);
+    printf("after closing the first: %s\n", two->name_of(two, two->id_of(two, "@main")));
+    two->handle_to_sint64(two, (MuValue)((uintptr_t)mine + 40));
+    said(two, "a value of the other context");
+    ctx = two;
+    MuFuncRefValue f = ctx->handle_from_func(ctx, ctx->id_of(ctx, "@main"));
+    ctx->new_thread_nor(ctx, ctx->new_stack(ctx, f), NULL, NULL, 0);
+    muni_execute(mvm);
+    const char *msg = NULL;
+    const char *code = mvm->muni_error(mvm, &msg);
+    printf("execute: %s\n", code ? code : "ok");
+    if (code) printf("  %s\n", msg);
+    muni_close_vm(mvm);
+    return 0;
+}

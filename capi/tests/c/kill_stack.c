@@ -1,0 +1,69 @@
+// A stack made before the run can be killed; then no thread can take it, and
+// only the other thread runs.
+// expect: kill_stack: ok
+// expect: a thread on the killed stack: client.stack-not-ready
+// expect: the other thread runs
+// expect: execute: ok
+#include "common.h"
+
+static const char *BUNDLE =
+    ".typedef @i64 = int<64>\n"
+    ".funcsig @v = () -> ()\n"
+    ".funcdef @main VERSION %v1 <@v> {\n"
+    "    %entry():\n"
+    "        [%t] TRAP <>\n"
+    "        RET ()\n"
+    "}\n"
+;
+
+static inline const char *at(MuCtx *ctx, MuStackRefValue stack) {
+    MuFCRefValue cur = ctx->new_cursor(ctx, stack);
+    const char *name = ctx->name_of(ctx, ctx->cur_inst(ctx, cur));
+    ctx->close_cursor(ctx, cur);
+    return name;
+}
+
+static inline MuValue kept(MuCtx *ctx, MuStackRefValue stack, int i) {
+    MuFCRefValue cur = ctx->new_cursor(ctx, stack);
+    MuValue ks[8];
+    ctx->dump_keepalives(ctx, cur, ks);
+    ctx->close_cursor(ctx, cur);
+    return ks[i];
+}
+
+static inline void resume_with(MuTrapHandlerResult *result, MuValue **values, MuArraySize *nvalues,
+                               MuValuesFreer *freer, MuValue *vals, MuArraySize n) {
+    *result = MU_REBIND_PASS_VALUES;
+    *values = vals;
+    *nvalues = n;
+    *freer = NULL;
+}
+
+static void handler(MuCtx *ctx, MuThreadRefValue thread, MuStackRefValue stack, MuWPID wpid,
+                    MuTrapHandlerResult *result, MuStackRefValue *new_stack, MuValue **values,
+                    MuArraySize *nvalues, MuValuesFreer *freer, MuCPtr *freerdata,
+                    MuRefValue *exception, MuCPtr userdata) {
+    printf("the other thread runs\n");
+    resume_with(result, values, nvalues, freer, NULL, 0);
+}
+
+int main(int argc, char **argv) {
+    MuVM *mvm = vm_from_args(argc, argv);
+    MuCtx *ctx = mvm->new_context(mvm);
+    load(ctx, BUNDLE);
+    MuFuncRefValue f = ctx->handle_from_func(ctx, ctx->id_of(ctx, "@main"));
+    MuStackRefValue dead = ctx->new_stack(ctx, f);
+    ctx->kill_stack(ctx, dead);
+    said(ctx, "kill_stack");
+    ctx->new_thread_nor(ctx, dead, NULL, NULL, 0);
+    said(ctx, "a thread on the killed stack");
+    ctx->new_thread_nor(ctx, ctx->new_stack(ctx, f), NULL, NULL, 0);
+    mvm->set_trap_handler(mvm, handler, NULL);
+    muni_execute(mvm);
+    const char *msg = NULL;
+    const char *code = mvm->muni_error(mvm, &msg);
+    printf("execute: %s\n", code ? code : "ok");
+    if (code) printf("  %s\n", msg);
+    muni_close_vm(mvm);
+    return 0;
+}

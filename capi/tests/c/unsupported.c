@@ -1,0 +1,77 @@
+// Functions muni does not support yet (the IR builder, HAIL, thread-locals,
+// tagged references) report capi.unsupported; none is NULL.
+// expect: new_bundle: capi.unsupported
+// expect: load_hail: capi.unsupported
+// expect: new_type_int: capi.unsupported
+// expect: get_threadlocal: capi.unsupported
+// expect: tr64_is_fp: capi.unsupported
+// expect: extract_value: capi.unsupported
+// expect: every field is filled
+// expect: execute: ok
+#include "common.h"
+
+static const char *BUNDLE =
+    ".typedef @i64 = int<64>\n"
+    ".funcsig @v = () -> ()\n"
+    ".funcdef @main VERSION %v1 <@v> {\n"
+    "    %entry():\n"
+    "        RET ()\n"
+    "}\n"
+;
+
+static inline const char *at(MuCtx *ctx, MuStackRefValue stack) {
+    MuFCRefValue cur = ctx->new_cursor(ctx, stack);
+    const char *name = ctx->name_of(ctx, ctx->cur_inst(ctx, cur));
+    ctx->close_cursor(ctx, cur);
+    return name;
+}
+
+static inline MuValue kept(MuCtx *ctx, MuStackRefValue stack, int i) {
+    MuFCRefValue cur = ctx->new_cursor(ctx, stack);
+    MuValue ks[8];
+    ctx->dump_keepalives(ctx, cur, ks);
+    ctx->close_cursor(ctx, cur);
+    return ks[i];
+}
+
+static inline void resume_with(MuTrapHandlerResult *result, MuValue **values, MuArraySize *nvalues,
+                               MuValuesFreer *freer, MuValue *vals, MuArraySize n) {
+    *result = MU_REBIND_PASS_VALUES;
+    *values = vals;
+    *nvalues = n;
+    *freer = NULL;
+}
+
+int main(int argc, char **argv) {
+    MuVM *mvm = vm_from_args(argc, argv);
+    MuCtx *ctx = mvm->new_context(mvm);
+    load(ctx, BUNDLE);
+    ctx->new_bundle(ctx);
+    said(ctx, "new_bundle");
+    ctx->load_hail(ctx, "", 0);
+    said(ctx, "load_hail");
+    ctx->new_type_int(ctx, NULL, 8);
+    said(ctx, "new_type_int");
+    ctx->get_threadlocal(ctx, NULL);
+    said(ctx, "get_threadlocal");
+    ctx->tr64_is_fp(ctx, NULL);
+    said(ctx, "tr64_is_fp");
+    ctx->extract_value(ctx, NULL, 0);
+    said(ctx, "extract_value");
+    void **fields = (void **)ctx;
+    size_t n = (sizeof(MuCtx) / sizeof(void *));
+    int all = 1;
+    for (size_t i = 1; i < n; i++) all &= fields[i] != NULL;
+    void **vmf = (void **)mvm;
+    for (size_t i = 1; i < sizeof(MuVM) / sizeof(void *); i++) all &= vmf[i] != NULL;
+    printf("%s\n", all ? "every field is filled" : "a field is NULL");
+    MuFuncRefValue f = ctx->handle_from_func(ctx, ctx->id_of(ctx, "@main"));
+    ctx->new_thread_nor(ctx, ctx->new_stack(ctx, f), NULL, NULL, 0);
+    muni_execute(mvm);
+    const char *msg = NULL;
+    const char *code = mvm->muni_error(mvm, &msg);
+    printf("execute: %s\n", code ? code : "ok");
+    if (code) printf("  %s\n", msg);
+    muni_close_vm(mvm);
+    return 0;
+}
