@@ -1,0 +1,55 @@
+// A fuel budget from the options ends a loop that never would: muni_execute
+// says the thread ran out of fuel.
+// expect: execute: capi.run-ended
+// expect:   the threads ended: exhausted fuel
+#include "common.h"
+
+static const char *BUNDLE =
+    ".funcsig @v = () -> ()\n"
+    ".funcdef @main VERSION %v1 <@v> {\n"
+    "    %entry():\n"
+    "        BRANCH %loop()\n"
+    "    %loop():\n"
+    "        BRANCH %loop()\n"
+    "}\n"
+;
+
+static inline const char *at(MuCtx *ctx, MuStackRefValue stack) {
+    MuFCRefValue cur = ctx->new_cursor(ctx, stack);
+    const char *name = ctx->name_of(ctx, ctx->cur_inst(ctx, cur));
+    ctx->close_cursor(ctx, cur);
+    return name;
+}
+
+static inline MuValue kept(MuCtx *ctx, MuStackRefValue stack, int i) {
+    MuFCRefValue cur = ctx->new_cursor(ctx, stack);
+    MuValue ks[8];
+    ctx->dump_keepalives(ctx, cur, ks);
+    ctx->close_cursor(ctx, cur);
+    return ks[i];
+}
+
+static inline void resume_with(MuTrapHandlerResult *result, MuValue **values, MuArraySize *nvalues,
+                               MuValuesFreer *freer, MuValue *vals, MuArraySize n) {
+    *result = MU_REBIND_PASS_VALUES;
+    *values = vals;
+    *nvalues = n;
+    *freer = NULL;
+}
+
+int main(int argc, char **argv) {
+    char opts[64];
+    snprintf(opts, sizeof opts, "%s fuel=10000", argc > 1 ? argv[1] : "");
+    MuVM *mvm = muni_new_vm(opts);
+    MuCtx *ctx = mvm->new_context(mvm);
+    load(ctx, BUNDLE);
+    MuFuncRefValue f = ctx->handle_from_func(ctx, ctx->id_of(ctx, "@main"));
+    ctx->new_thread_nor(ctx, ctx->new_stack(ctx, f), NULL, NULL, 0);
+    muni_execute(mvm);
+    const char *msg = NULL;
+    const char *code = mvm->muni_error(mvm, &msg);
+    printf("execute: %s\n", code ? code : "ok");
+    if (code) printf("  %s\n", msg);
+    muni_close_vm(mvm);
+    return 0;
+}

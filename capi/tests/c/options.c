@@ -1,0 +1,60 @@
+// Options: every known key is taken, and a library that does not load, an
+// unknown engine or a bad number gives no VM.
+// expect: all keys: a VM
+// expect: a missing library: NULL
+// expect: fuel=lots: NULL
+// expect: stack=-1: NULL
+// expect: execute: ok
+#include "common.h"
+
+static const char *BUNDLE =
+    ".funcsig @v = () -> ()\n"
+    ".funcdef @main VERSION %v1 <@v> {\n"
+    "    %entry():\n"
+    "        RET ()\n"
+    "}\n"
+;
+
+static inline const char *at(MuCtx *ctx, MuStackRefValue stack) {
+    MuFCRefValue cur = ctx->new_cursor(ctx, stack);
+    const char *name = ctx->name_of(ctx, ctx->cur_inst(ctx, cur));
+    ctx->close_cursor(ctx, cur);
+    return name;
+}
+
+static inline MuValue kept(MuCtx *ctx, MuStackRefValue stack, int i) {
+    MuFCRefValue cur = ctx->new_cursor(ctx, stack);
+    MuValue ks[8];
+    ctx->dump_keepalives(ctx, cur, ks);
+    ctx->close_cursor(ctx, cur);
+    return ks[i];
+}
+
+static inline void resume_with(MuTrapHandlerResult *result, MuValue **values, MuArraySize *nvalues,
+                               MuValuesFreer *freer, MuValue *vals, MuArraySize n) {
+    *result = MU_REBIND_PASS_VALUES;
+    *values = vals;
+    *nvalues = n;
+    *freer = NULL;
+}
+
+int main(int argc, char **argv) {
+    MuVM *all = muni_new_vm("engine=fast gc-stress=1 fuel=100 alloc=4096 stack=50");
+    printf("all keys: %s\n", all ? "a VM" : "NULL");
+    muni_close_vm(all);
+    printf("a missing library: %s\n", muni_new_vm("lib=./no-such-library.so") ? "a VM" : "NULL");
+    printf("fuel=lots: %s\n", muni_new_vm("fuel=lots") ? "a VM" : "NULL");
+    printf("stack=-1: %s\n", muni_new_vm("stack=-1") ? "a VM" : "NULL");
+    MuVM *mvm = vm_from_args(argc, argv);
+    MuCtx *ctx = mvm->new_context(mvm);
+    load(ctx, BUNDLE);
+    MuFuncRefValue f = ctx->handle_from_func(ctx, ctx->id_of(ctx, "@main"));
+    ctx->new_thread_nor(ctx, ctx->new_stack(ctx, f), NULL, NULL, 0);
+    muni_execute(mvm);
+    const char *msg = NULL;
+    const char *code = mvm->muni_error(mvm, &msg);
+    printf("execute: %s\n", code ? code : "ok");
+    if (code) printf("  %s\n", msg);
+    muni_close_vm(mvm);
+    return 0;
+}
