@@ -19,31 +19,7 @@ static const char *BUNDLE =
     "        %y = LOAD <@i64> %bi\n"
     "        [%saw] TRAP <> KEEPALIVE(%x %y)\n"
     "        RET ()\n"
-    "}\n"
-;
-
-static inline const char *at(MuCtx *ctx, MuStackRefValue stack) {
-    MuFCRefValue cur = ctx->new_cursor(ctx, stack);
-    const char *name = ctx->name_of(ctx, ctx->cur_inst(ctx, cur));
-    ctx->close_cursor(ctx, cur);
-    return name;
-}
-
-static inline MuValue kept(MuCtx *ctx, MuStackRefValue stack, int i) {
-    MuFCRefValue cur = ctx->new_cursor(ctx, stack);
-    MuValue ks[8];
-    ctx->dump_keepalives(ctx, cur, ks);
-    ctx->close_cursor(ctx, cur);
-    return ks[i];
-}
-
-static inline void resume_with(MuTrapHandlerResult *result, MuValue **values, MuArraySize *nvalues,
-                               MuValuesFreer *freer, MuValue *vals, MuArraySize n) {
-    *result = MU_REBIND_PASS_VALUES;
-    *values = vals;
-    *nvalues = n;
-    *freer = NULL;
-}
+    "}\n";
 
 static void handler(MuCtx *ctx, MuThreadRefValue thread, MuStackRefValue stack, MuWPID wpid,
                     MuTrapHandlerResult *result, MuStackRefValue *new_stack, MuValue **values,

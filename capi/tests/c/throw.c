@@ -25,25 +25,7 @@ static const char *BUNDLE =
     "        %k = LOAD <@i64> %i\n"
     "        [%report] TRAP <> KEEPALIVE(%k)\n"
     "        RET ()\n"
-    "}\n"
-;
-
-
-static inline int64_t kept0(MuCtx *ctx, MuStackRefValue stack, MuID *inst) {
-    MuFCRefValue cur = ctx->new_cursor(ctx, stack);
-    *inst = ctx->cur_inst(ctx, cur);
-    MuValue kept[4];
-    ctx->dump_keepalives(ctx, cur, kept);
-    ctx->close_cursor(ctx, cur);
-    return ctx->handle_to_sint64(ctx, kept[0]);
-}
-
-static inline void resume_with_nothing(MuTrapHandlerResult *result, MuValue **values, MuArraySize *nvalues, MuValuesFreer *freer) {
-    *result = MU_REBIND_PASS_VALUES;
-    *values = NULL;
-    *nvalues = 0;
-    *freer = NULL;
-}
+    "}\n";
 
 static void handler(MuCtx *ctx, MuThreadRefValue thread, MuStackRefValue stack, MuWPID wpid,
                     MuTrapHandlerResult *result, MuStackRefValue *new_stack, MuValue **values,
@@ -60,21 +42,7 @@ static void handler(MuCtx *ctx, MuThreadRefValue thread, MuStackRefValue stack, 
         return;
     }
     printf("caught %lld\n", (long long)ctx->handle_to_sint64(ctx, kept[0]));
-    resume_with_nothing(result, values, nvalues, freer);
+    resume_with(result, values, nvalues, freer, NULL, 0);
 }
 
-int main(int argc, char **argv) {
-    MuVM *mvm = vm_from_args(argc, argv);
-    MuCtx *ctx = mvm->new_context(mvm);
-    load(ctx, BUNDLE);
-    MuFuncRefValue f = ctx->handle_from_func(ctx, ctx->id_of(ctx, "@main"));
-    ctx->new_thread_nor(ctx, ctx->new_stack(ctx, f), NULL, NULL, 0);
-    mvm->set_trap_handler(mvm, handler, NULL);
-    muni_execute(mvm);
-    const char *msg = NULL;
-    const char *code = mvm->muni_error(mvm, &msg);
-    printf("execute: %s\n", code ? code : "ok");
-    if (code) printf("  %s\n", msg);
-    muni_close_vm(mvm);
-    return 0;
-}
+int main(int argc, char **argv) { return run(argc, argv, BUNDLE, handler, NULL); }
