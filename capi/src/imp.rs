@@ -463,7 +463,6 @@ fn new_ctx(vm: *mut Vm, trap: Option<*mut dyn RustCtx>) -> *mut MuCtx {
 /// The client's trap handler, as the engines call it.
 struct CHandler {
     vm: *mut Vm,
-    mvm: *mut MuVM,
     /// The threads after the first, to make as the run starts.
     later: Vec<Pending>,
 }
@@ -524,7 +523,6 @@ impl TrapHandler for CHandler {
         let mut freer: MuValuesFreer = None;
         let mut freerdata: *mut c_void = std::ptr::null_mut();
         let mut exception: MuValue = std::ptr::null_mut();
-        let _ = self.mvm;
         // SAFETY: a C function with MuTrapHandler's signature, the client's; every
         // pointer passed is to a local that outlives the call.
         unsafe {
@@ -613,7 +611,6 @@ pub unsafe extern "C" fn muni_execute(mvm: *mut MuVM) {
                 .map_err(|e| ("capi.bad-argument", e))?;
             let handler = CHandler {
                 vm: vm_ptr,
-                mvm,
                 later: threads.collect(),
             };
             let request = Request {

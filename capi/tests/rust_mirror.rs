@@ -1,4 +1,4 @@
-//! The C clients' scenarios through the Rust client interface: the same bundle
+//! Seven of the C clients' scenarios through the Rust client interface: the same bundle
 //! (read out of the C source), the same handler logic, on both engines, must print
 //! the C client's `// expect:` lines. So the C API adds nothing and loses nothing
 //! between the client and the engine.
@@ -189,6 +189,98 @@ fn throw_as_in_c() {
                 return TrapAnswer::Throw(ClientValue::Kept(0));
             }
             log.push(format!("caught {}", kept(ctx, 0)));
+            TrapAnswer::Resume(vec![])
+        },
+    );
+}
+
+#[test]
+fn globals_as_in_c() {
+    mirror(
+        "globals.c",
+        "@main",
+        &[],
+        |_| Vec::new(),
+        |ctx, name, log| {
+            if name == "@main.v1.entry.set" {
+                let id = ctx.id_of("@g").expect("@g");
+                let g = ctx.handle_from_id(id).expect("its iref");
+                let v = ctx.handle_from_int_len(64, 21).expect("an int<64>");
+                ctx.store(g, v).expect("stored");
+            } else if name == "@main.v1.entry.saw" {
+                log.push(format!("Mu read {}", kept(ctx, 0)));
+            } else {
+                let id = ctx.id_of("@h").expect("@h");
+                let h = ctx.handle_from_id(id).expect("its iref");
+                let v = ctx.load(h).expect("loaded");
+                log.push(format!("C read {}", ctx.handle_to_int(v).expect("an int")));
+            }
+            TrapAnswer::Resume(vec![])
+        },
+    );
+}
+
+#[test]
+fn atomics_as_in_c() {
+    mirror(
+        "atomics.c",
+        "@main",
+        &[],
+        |_| Vec::new(),
+        |ctx, _, log| {
+            let id = ctx.id_of("@g").expect("@g");
+            let g = ctx.handle_from_id(id).expect("its iref");
+            let int = |ctx: &mut dyn MuCtx, v| ctx.handle_from_int_len(64, v).expect("an int");
+            let (five, six, seven) = (int(ctx, 5), int(ctx, 6), int(ctx, 7));
+            let (old, ok) = ctx.cmpxchg(g, five, six).expect("cmpxchg");
+            let old = ctx.handle_to_int(old).expect("an int");
+            log.push(format!(
+                "cmpxchg 5 -> 6: {}, old {old}",
+                if ok { "succeeded" } else { "failed" }
+            ));
+            let (old, ok) = ctx.cmpxchg(g, five, seven).expect("cmpxchg");
+            let old = ctx.handle_to_int(old).expect("an int");
+            log.push(format!(
+                "cmpxchg 5 -> 7: {}, old {old}",
+                if ok { "succeeded" } else { "failed" }
+            ));
+            let ten = int(ctx, 10);
+            let old = ctx
+                .atomicrmw(spec_model::client::AtomicRmwOp::Add, g, ten)
+                .expect("atomicrmw");
+            let old = ctx.handle_to_int(old).expect("an int");
+            let now = ctx.load(g).expect("loaded");
+            let now = ctx.handle_to_int(now).expect("an int");
+            log.push(format!("atomicrmw add 10: old {old}, now {now}"));
+            TrapAnswer::Resume(vec![])
+        },
+    );
+}
+
+#[test]
+fn frames_as_in_c() {
+    mirror(
+        "frames.c",
+        "@main",
+        &[],
+        |_| Vec::new(),
+        |ctx, _, log| {
+            let c = ctx.new_cursor().expect("a cursor");
+            for i in 0..3 {
+                if i > 0 {
+                    ctx.next_frame(c).expect("a frame below");
+                }
+                let f = ctx.cur_func(c).expect("its function");
+                let at = ctx.cur_inst(c).expect("its instruction");
+                log.push(format!(
+                    "frame {} at {}",
+                    ctx.name_of(f).unwrap_or_default(),
+                    ctx.name_of(at).unwrap_or_default()
+                ));
+            }
+            let below = ctx.next_frame(c).err().map(|e| e.code).unwrap_or("ok");
+            log.push(format!("below the bottom frame: {below}"));
+            ctx.close_cursor(c).expect("closed");
             TrapAnswer::Resume(vec![])
         },
     );
