@@ -274,13 +274,7 @@ impl Ctx {
             Val::Float(b) => ClientValue::Float(b),
             Val::Double(b) => ClientValue::Double(b),
             Val::Engine(e) => ClientValue::Handle(e),
-            Val::Func(name) => {
-                let t = self.trap()?;
-                let id = t
-                    .id_of(&name)
-                    .ok_or(("client.no-such-id", format!("no {name}")))?;
-                ClientValue::Handle(t.handle_from_id(id).map_err(engine_err)?)
-            }
+            Val::Func(name) => ClientValue::Handle(engine_func(self.trap()?, &name)?),
             other => {
                 return err(
                     "capi.wrong-kind",
@@ -305,6 +299,14 @@ impl Ctx {
         };
         name.ok_or(("client.no-such-id", format!("no entity has ID {id}")))
     }
+}
+
+/// The engine's funcref of a function named before the run.
+fn engine_func(t: &mut dyn RustCtx, name: &str) -> R<Handle> {
+    let id = t
+        .id_of(name)
+        .ok_or(("client.no-such-id", format!("no {name}")))?;
+    t.handle_from_id(id).map_err(engine_err)
 }
 
 fn engine_err(e: spec_model::client::ClientError) -> (&'static str, String) {
@@ -492,10 +494,7 @@ impl TrapHandler for CHandler {
                         })
                         .collect::<R<Vec<_>>>()?;
                     let t = cx.trap()?;
-                    let id = t
-                        .id_of(&p.func)
-                        .ok_or(("client.no-such-id", format!("no {}", p.func)))?;
-                    let f = t.handle_from_id(id).map_err(engine_err)?;
+                    let f = engine_func(t, &p.func)?;
                     let s = t.new_stack(f).map_err(engine_err)?;
                     t.new_thread(s, NewThread::PassValues(args))
                         .map_err(engine_err)?;
@@ -1253,13 +1252,7 @@ fn engine(cx: &mut Ctx, h: MuValue, what: &str) -> R<Handle> {
     cx.trap()?;
     match cx.val(h)? {
         Val::Engine(e) => Ok(e),
-        Val::Func(name) => {
-            let t = cx.trap()?;
-            let id = t
-                .id_of(&name)
-                .ok_or(("client.no-such-id", format!("no {name}")))?;
-            t.handle_from_id(id).map_err(engine_err)
-        }
+        Val::Func(name) => engine_func(cx.trap()?, &name),
         other => err(
             "capi.wrong-kind",
             format!(

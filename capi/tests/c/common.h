@@ -49,15 +49,8 @@ static inline void resume_with(MuTrapHandlerResult *result, MuValue **values, Mu
     *freer = NULL;
 }
 
-// The usual client: load `bundle`, make one thread of @main with no arguments,
-// set `handler` (NULL: none), execute, say how it went, close.
-static inline int run(int argc, char **argv, const char *bundle, MuTrapHandler handler, void *userdata) {
-    MuVM *mvm = vm_from_args(argc, argv);
-    MuCtx *ctx = mvm->new_context(mvm);
-    load(ctx, bundle);
-    MuFuncRefValue f = ctx->handle_from_func(ctx, ctx->id_of(ctx, "@main"));
-    ctx->new_thread_nor(ctx, ctx->new_stack(ctx, f), NULL, NULL, 0);
-    if (handler) mvm->set_trap_handler(mvm, handler, userdata);
+// Executes, says how it went, closes the VM.
+static inline int finish(MuVM *mvm) {
     muni_execute(mvm);
     const char *msg = NULL;
     const char *code = mvm->muni_error(mvm, &msg);
@@ -65,4 +58,16 @@ static inline int run(int argc, char **argv, const char *bundle, MuTrapHandler h
     if (code) printf("  %s\n", msg);
     muni_close_vm(mvm);
     return 0;
+}
+
+// The usual client: load `bundle`, make one thread of @main with no arguments,
+// set `handler` (NULL: none), then finish.
+static inline int run(int argc, char **argv, const char *bundle, MuTrapHandler handler, void *userdata) {
+    MuVM *mvm = vm_from_args(argc, argv);
+    MuCtx *ctx = mvm->new_context(mvm);
+    load(ctx, bundle);
+    MuFuncRefValue f = ctx->handle_from_func(ctx, ctx->id_of(ctx, "@main"));
+    ctx->new_thread_nor(ctx, ctx->new_stack(ctx, f), NULL, NULL, 0);
+    if (handler) mvm->set_trap_handler(mvm, handler, userdata);
+    return finish(mvm);
 }

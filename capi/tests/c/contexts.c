@@ -30,11 +30,5 @@ int main(int argc, char **argv) {
     ctx = two;
     MuFuncRefValue f = ctx->handle_from_func(ctx, ctx->id_of(ctx, "@main"));
     ctx->new_thread_nor(ctx, ctx->new_stack(ctx, f), NULL, NULL, 0);
-    muni_execute(mvm);
-    const char *msg = NULL;
-    const char *code = mvm->muni_error(mvm, &msg);
-    printf("execute: %s\n", code ? code : "ok");
-    if (code) printf("  %s\n", msg);
-    muni_close_vm(mvm);
-    return 0;
+    return finish(mvm);
 }

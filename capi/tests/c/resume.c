@@ -52,11 +52,5 @@ int main(int argc, char **argv) {
     ctx->new_thread_nor(ctx, s, NULL, args, 2);
     mvm->set_trap_handler(mvm, handler, NULL);
     ctx->close_context(ctx);
-    muni_execute(mvm);
-    const char *msg = NULL;
-    const char *code = mvm->muni_error(mvm, &msg);
-    printf("execute: %s\n", code ? code : "ok");
-    if (code) printf("  %s\n", msg);
-    muni_close_vm(mvm);
-    return 0;
+    return finish(mvm);
 }

@@ -43,11 +43,5 @@ int main(int argc, char **argv) {
     ctx->new_thread_nor(ctx, ctx->new_stack(ctx, f), NULL, a, 2);
     ctx->new_thread_nor(ctx, ctx->new_stack(ctx, f), NULL, b, 2);
     mvm->set_trap_handler(mvm, handler, NULL);
-    muni_execute(mvm);
-    const char *msg = NULL;
-    const char *code = mvm->muni_error(mvm, &msg);
-    printf("execute: %s\n", code ? code : "ok");
-    if (code) printf("  %s\n", msg);
-    muni_close_vm(mvm);
-    return 0;
+    return finish(mvm);
 }
